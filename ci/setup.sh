@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# One-time set-up on Debian 12 (as root): system packages, actool, the probe, the TypeScript build
+# and the fixture images. Safe to run again; it only does what is missing or stale.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf 'setup: %s\n' "$*"; }
+die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
+
+[ "$(id -u)" = 0 ] || die "run as root (the suite drives crun, mounts and namespaces)"
+command -v apt-get >/dev/null || die "apt-get not found: this set-up supports Debian 12"
+
+# crun runs the ref executor's apps; musl-tools builds the static probe; golang + the appc spec
+# source build actool (an independent check of our images); util-linux/iproute2 give unshare and ip.
+PACKAGES=(crun musl-tools make gcc libc6-dev golang-go golang-github-appc-spec-dev util-linux iproute2 ca-certificates)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  say "installing ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+mkdir -p .tools/bin
+if [ ! -x .tools/bin/actool ]; then
+  say "building actool from Debian's appc spec source"
+  gotmp=$(mktemp -d)
+  trap 'rm -rf "$gotmp"' EXIT
+  GOPATH="$gotmp:/usr/share/gocode" GO111MODULE=off GOCACHE="$gotmp/cache" GOFLAGS= \
+    go build -o .tools/bin/actool github.com/appc/spec/actool
+fi
+
+say "building the probe"
+make -s -C fixtures/probe
+
+say "compiling TypeScript"
+npx tsc -p tsconfig.json
+
+say "building fixture images"
+node dist/harness/aci/build-fixtures.js
+
+say "done"

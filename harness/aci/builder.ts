@@ -1,0 +1,171 @@
+// Writes App Container Images (spec/aci.md § Image Archives) from data: a manifest object and a
+// declared file tree become a deterministic tar (optionally gzip), named by its image ID.
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { join, posix } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { pack } from 'tar-stream';
+import type { ImageManifest } from './manifest.js';
+import { assertValidImageManifest } from './validate.js';
+
+/** 2020-01-01T00:00:00Z: the default mtime, so that images do not depend on when they were built. */
+export const DEFAULT_MTIME = 1577836800;
+
+interface EntryMeta {
+  /** absolute path inside the rootfs, e.g. "/etc/passwd" */
+  path: string;
+  mode?: number;
+  uid?: number;
+  gid?: number;
+  /** seconds since the epoch */
+  mtime?: number;
+  /** extended attributes, written as PAX SCHILY.xattr records */
+  xattrs?: Record<string, string>;
+}
+export type FileEntry =
+  | (EntryMeta & { type: 'file'; content: string | Uint8Array })
+  | (EntryMeta & { type: 'dir' })
+  | (EntryMeta & { type: 'symlink'; target: string })
+  | (EntryMeta & { type: 'hardlink'; target: string });
+
+export type Compression = 'none' | 'gzip';
+
+export interface ImageSpec {
+  manifest: ImageManifest;
+  files: FileEntry[];
+  compression?: Compression;
+}
+
+export interface BuiltImage {
+  /** the .aci file */
+  path: string;
+  /** "sha512-" + hex of the uncompressed tar (spec/aci.md § Image ID) */
+  id: string;
+  name: string;
+  manifest: ImageManifest;
+  compression: Compression;
+}
+
+export function imageIdOf(tar: Uint8Array): string {
+  return 'sha512-' + createHash('sha512').update(tar).digest('hex');
+}
+
+/** Declared entries plus the parent directories nobody declared, ordered parents first. */
+function completeTree(files: FileEntry[]): FileEntry[] {
+  const byPath = new Map<string, FileEntry>();
+  for (const entry of files) {
+    const clean = posix.normalize(entry.path);
+    if (!entry.path.startsWith('/') || clean === '/' || entry.path.split('/').includes('..')) {
+      throw new Error(`file entry path must be absolute inside the rootfs: ${JSON.stringify(entry.path)}`);
+    }
+    if (byPath.has(clean)) throw new Error(`duplicate file entry: ${clean}`);
+    byPath.set(clean, { ...entry, path: clean });
+  }
+  for (const path of [...byPath.keys()]) {
+    for (let dir = posix.dirname(path); dir !== '/'; dir = posix.dirname(dir)) {
+      const existing = byPath.get(dir);
+      if (existing === undefined) byPath.set(dir, { path: dir, type: 'dir' });
+      else if (existing.type !== 'dir') throw new Error(`${dir} is declared as ${existing.type} but has children`);
+    }
+  }
+  // Sorting by path components puts every directory before its children, whatever the declaration order.
+  return [...byPath.values()].sort((a, b) => compareComponents(a.path, b.path));
+}
+
+function compareComponents(a: string, b: string): number {
+  const pa = a.split('/');
+  const pb = b.split('/');
+  for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
+    if (pa[i] !== pb[i]) return pa[i]! < pb[i]! ? -1 : 1;
+  }
+  return pa.length - pb.length;
+}
+
+/** The uncompressed tar of an image: `rootfs/` tree first, `manifest` last (like actool build). */
+export async function renderTar(spec: ImageSpec): Promise<Buffer> {
+  const tar = pack();
+  const chunks: Buffer[] = [];
+  tar.on('data', (chunk: unknown) => chunks.push(chunk as Buffer));
+  const done = new Promise<void>((resolve, reject) => {
+    tar.on('end', resolve);
+    tar.on('error', reject);
+  });
+  const add = (header: Parameters<typeof tar.entry>[0], body?: string | Uint8Array) =>
+    new Promise<void>((resolve, reject) => {
+      const cb = (err?: Error | null) => (err ? reject(err) : resolve());
+      if (body === undefined) tar.entry(header, cb);
+      else tar.entry(header, body, cb);
+    });
+
+  const base = (e: EntryMeta) => ({
+    mode: e.mode,
+    uid: e.uid ?? 0,
+    gid: e.gid ?? 0,
+    uname: '',
+    gname: '',
+    mtime: new Date((e.mtime ?? DEFAULT_MTIME) * 1000),
+    ...(e.xattrs && Object.keys(e.xattrs).length > 0
+      ? { pax: Object.fromEntries(Object.entries(e.xattrs).sort().map(([k, v]) => [`SCHILY.xattr.${k}`, v])) }
+      : {}),
+  });
+
+  await add({ name: 'rootfs', type: 'directory', mode: 0o755, uid: 0, gid: 0, mtime: new Date(DEFAULT_MTIME * 1000) });
+  for (const e of completeTree(spec.files)) {
+    const name = 'rootfs' + e.path;
+    switch (e.type) {
+      case 'file':
+        await add({ ...base(e), name, type: 'file', mode: e.mode ?? 0o644 }, e.content);
+        break;
+      case 'dir':
+        await add({ ...base(e), name, type: 'directory', mode: e.mode ?? 0o755 });
+        break;
+      case 'symlink':
+        await add({ ...base(e), name, type: 'symlink', mode: e.mode ?? 0o777, linkname: e.target });
+        break;
+      case 'hardlink':
+        await add({ ...base(e), name, type: 'link', mode: e.mode ?? 0o644, linkname: 'rootfs' + posix.normalize(e.target) });
+        break;
+    }
+  }
+  await add(
+    { name: 'manifest', type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: new Date(DEFAULT_MTIME * 1000) },
+    JSON.stringify(spec.manifest, null, 2) + '\n',
+  );
+  tar.finalize();
+  await done;
+  return Buffer.concat(chunks);
+}
+
+/**
+ * Builds an image into `outDir` as `<hex prefix of the id>.aci` (content-addressed: an existing file
+ * with that name is reused). The manifest is validated first; an invalid one throws.
+ */
+export async function buildAci(spec: ImageSpec, outDir: string): Promise<BuiltImage> {
+  assertValidImageManifest(spec.manifest);
+  const compression = spec.compression ?? 'none';
+  const tar = await renderTar(spec);
+  const id = imageIdOf(tar);
+  const suffix = compression === 'gzip' ? '.gz' : '';
+  const path = join(outDir, `${id.slice('sha512-'.length, 'sha512-'.length + 32)}${suffix}.aci`);
+  if (!(await exists(path))) {
+    await mkdir(outDir, { recursive: true });
+    // gzip headers carry no timestamp from zlib here (mtime 0), so the compressed bytes are stable too.
+    const bytes = compression === 'gzip' ? gzipSync(tar, { level: 9 }) : tar;
+    const tmp = `${path}.${process.pid}.tmp`;
+    await writeFile(tmp, bytes);
+    await rename(tmp, path);
+  }
+  return { path, id, name: spec.manifest.name, manifest: spec.manifest, compression };
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** A file entry holding a file of this machine (e.g. the static probe) at `path` in the image. */
+export async function hostFile(hostPath: string, path: string, mode = 0o755): Promise<FileEntry> {
+  return { type: 'file', path, mode, content: await readFile(hostPath) };
+}

@@ -1,0 +1,3 @@
+export * from './manifest.js';
+export * from './builder.js';
+export * from './validate.js';

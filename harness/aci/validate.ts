@@ -1,0 +1,179 @@
+// Validation of image and pod manifests: the JSON schemas (schema.ts) plus the rules across
+// fields that the reference schema code enforces. Errors name the offending field.
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import type { ImageManifest, Isolator, NameValue, PodManifest } from './manifest.js';
+import { imageManifestSchema, podManifestSchema } from './schema.js';
+
+export class ManifestError extends Error {
+  override name = 'ManifestError';
+}
+
+// ajv-formats is CommonJS; under nodenext its default export arrives wrapped.
+const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
+const ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true });
+addFormats(ajv);
+const validateImage = ajv.compile(imageManifestSchema);
+const validatePod = ajv.compile(podManifestSchema);
+
+/** Linux/FreeBSD/Darwin os/arch pairs accepted by the reference code (schema/types/labels.go). */
+export const VALID_OS_ARCH: Record<string, string[]> = {
+  linux: ['amd64', 'i386', 'aarch64', 'aarch64_be', 'armv6l', 'armv7l', 'armv7b', 'ppc64', 'ppc64le', 's390x'],
+  freebsd: ['amd64', 'i386', 'arm'],
+  darwin: ['x86_64', 'i386'],
+};
+
+/** Resource quantity (appc isolators): a number or a string like "500m", "128Mi", "1G". */
+const QUANTITY = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+|[numkMGTPE]|[KMGTPE]i)?$/;
+
+function describe(errors: ErrorObject[] | null | undefined): string {
+  const first = errors?.[0];
+  if (!first) return 'invalid';
+  const where = first.instancePath || '/';
+  const extra = first.keyword === 'enum' || first.keyword === 'const' ? ` ${JSON.stringify(first.params)}` : '';
+  return `${where}: ${first.message ?? 'invalid'}${extra}`;
+}
+
+function run(fn: ValidateFunction, doc: unknown, what: string): string[] {
+  return fn(doc) ? [] : (fn.errors ?? []).map((e) => `${what} ${describe([e])}`);
+}
+
+function duplicates(names: readonly string[]): string[] {
+  const seen = new Set<string>();
+  return names.filter((n) => (seen.has(n) ? true : (seen.add(n), false)));
+}
+
+function uniqueNames(list: readonly NameValue[] | undefined, where: string): string[] {
+  return duplicates((list ?? []).map((e) => e.name)).map((n) => `${where}: duplicate name ${JSON.stringify(n)}`);
+}
+
+const isQuantity = (v: unknown) => (typeof v === 'number' && Number.isFinite(v)) || (typeof v === 'string' && QUANTITY.test(v));
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const nonEmptyStrings = (v: unknown) => Array.isArray(v) && v.length > 0 && v.every((s) => typeof s === 'string' && s !== '');
+
+/** Value shape of each isolator the spec (and its schema code) defines; undefined = unknown name. */
+export function isolatorProblem(iso: Isolator): string | undefined {
+  const v = iso.value;
+  switch (iso.name) {
+    case 'resource/memory':
+    case 'resource/cpu':
+      if (!isObject(v)) return 'value must be an object';
+      if (v.default === true) return '"default" must be false';
+      if (v.request === undefined && v.limit === undefined) return 'needs "request" or "limit"';
+      if (v.request !== undefined && !isQuantity(v.request)) return '"request" is not a quantity';
+      if (v.limit !== undefined && !isQuantity(v.limit)) return '"limit" is not a quantity';
+      return undefined;
+    case 'resource/block-bandwidth':
+    case 'resource/block-iops':
+    case 'resource/network-bandwidth':
+      if (!isObject(v)) return 'value must be an object';
+      if (v.default !== true) return '"default" must be true';
+      if (v.request !== undefined) return '"request" is not allowed';
+      return isQuantity(v.limit) ? undefined : '"limit" must be a quantity';
+    case 'os/linux/capabilities-retain-set':
+    case 'os/linux/capabilities-remove-set':
+      return isObject(v) && nonEmptyStrings(v.set) ? undefined : '"set" must be a non-empty list of names';
+    case 'os/linux/seccomp-retain-set':
+    case 'os/linux/seccomp-remove-set':
+      if (!isObject(v) || !nonEmptyStrings(v.set)) return '"set" must be a non-empty list of names';
+      return v.errno === undefined || (typeof v.errno === 'string' && /^E[A-Z0-9]+$/.test(v.errno))
+        ? undefined
+        : '"errno" must be an errno name';
+    case 'os/linux/no-new-privileges':
+      return typeof v === 'boolean' ? undefined : 'value must be a boolean';
+    case 'os/linux/selinux-context':
+      return isObject(v) &&
+        ['user', 'role', 'type', 'level'].every((k) => typeof v[k] === 'string' && v[k] !== '') &&
+        ['user', 'role', 'type'].every((k) => !(v[k] as string).includes(':'))
+        ? undefined
+        : 'needs non-empty user, role, type, level (no ":" in the first three)';
+    case 'os/linux/apparmor-profile':
+      return isObject(v) && typeof v.profile === 'string' && v.profile !== '' ? undefined : '"profile" must be non-empty';
+    case 'os/linux/oom-score-adj':
+      return Number.isInteger(v) && (v as number) >= -1000 && (v as number) <= 1000 ? undefined : 'must be an integer in -1000..1000';
+    case 'os/linux/cpu-shares':
+      return Number.isInteger(v) && (v as number) >= 2 && (v as number) <= 262144 ? undefined : 'must be an integer in 2..262144';
+    case 'os/unix/sysctl':
+      return isObject(v) && Object.values(v).every((s) => typeof s === 'string') ? undefined : 'must map names to strings';
+    default:
+      return undefined; // unknown isolators may be ignored by an executor (spec/ace.md § Isolators)
+  }
+}
+
+function isolatorProblems(list: readonly Isolator[] | undefined, where: string): string[] {
+  const out: string[] = [];
+  (list ?? []).forEach((iso, i) => {
+    const problem = isolatorProblem(iso);
+    if (problem) out.push(`${where}/${i} (${iso.name}): ${problem}`);
+  });
+  const names = (list ?? []).map((i) => i.name);
+  if (names.includes('os/linux/seccomp-retain-set') && names.includes('os/linux/seccomp-remove-set')) {
+    out.push(`${where}: seccomp retain and remove sets are exclusive`);
+  }
+  if (names.includes('os/linux/capabilities-retain-set') && names.includes('os/linux/capabilities-remove-set')) {
+    out.push(`${where}: capabilities retain and remove sets are exclusive`);
+  }
+  return out;
+}
+
+function appProblems(app: ImageManifest['app'], where: string): string[] {
+  if (!app) return [];
+  return [
+    ...uniqueNames(app.environment, `${where}/environment`),
+    ...duplicates((app.mountPoints ?? []).map((m) => m.name)).map((n) => `${where}/mountPoints: duplicate name "${n}"`),
+    ...duplicates((app.ports ?? []).map((p) => p.name)).map((n) => `${where}/ports: duplicate name "${n}"`),
+    ...duplicates((app.eventHandlers ?? []).map((h) => h.name)).map((n) => `${where}/eventHandlers: duplicate "${n}"`),
+    ...(app.ports ?? [])
+      .filter((p) => p.port + (p.count ?? 1) - 1 > 65535)
+      .map((p) => `${where}/ports: ${p.name} range ends above 65535`),
+    ...isolatorProblems(app.isolators, `${where}/isolators`),
+  ];
+}
+
+/** All problems of an image manifest; empty when valid. */
+export function imageManifestProblems(doc: unknown): string[] {
+  const schemaErrors = run(validateImage, doc, 'image manifest');
+  if (schemaErrors.length > 0) return schemaErrors;
+  const m = doc as ImageManifest;
+  const labels = new Map((m.labels ?? []).map((l) => [l.name, l.value]));
+  const out = [...uniqueNames(m.labels, 'image manifest /labels'), ...uniqueNames(m.annotations, 'image manifest /annotations')];
+  if (labels.has('name')) out.push('image manifest /labels: "name" is not a label');
+  const os = labels.get('os');
+  const arch = labels.get('arch');
+  if (os !== undefined && !VALID_OS_ARCH[os]) out.push(`image manifest /labels: unknown os "${os}"`);
+  if (os !== undefined && arch !== undefined && VALID_OS_ARCH[os] && !VALID_OS_ARCH[os].includes(arch)) {
+    out.push(`image manifest /labels: arch "${arch}" is not valid for os "${os}"`);
+  }
+  out.push(...appProblems(m.app, 'image manifest /app'));
+  return out;
+}
+
+/** All problems of a pod manifest; empty when valid. */
+export function podManifestProblems(doc: unknown): string[] {
+  const schemaErrors = run(validatePod, doc, 'pod manifest');
+  if (schemaErrors.length > 0) return schemaErrors;
+  const p = doc as PodManifest;
+  const volumes = new Set((p.volumes ?? []).map((v) => v.name));
+  const out = [
+    ...duplicates(p.apps.map((a) => a.name)).map((n) => `pod manifest /apps: duplicate app name "${n}"`),
+    ...duplicates((p.volumes ?? []).map((v) => v.name)).map((n) => `pod manifest /volumes: duplicate name "${n}"`),
+    ...uniqueNames(p.annotations, 'pod manifest /annotations'),
+  ];
+  p.apps.forEach((a, i) => {
+    out.push(...appProblems(a.app, `pod manifest /apps/${i}/app`), ...uniqueNames(a.annotations, `pod manifest /apps/${i}/annotations`));
+    (a.mounts ?? []).forEach((mnt, j) => {
+      if (!mnt.appVolume && !volumes.has(mnt.volume)) out.push(`pod manifest /apps/${i}/mounts/${j}: no volume named "${mnt.volume}"`);
+    });
+  });
+  return out;
+}
+
+export function assertValidImageManifest(doc: unknown): asserts doc is ImageManifest {
+  const problems = imageManifestProblems(doc);
+  if (problems.length > 0) throw new ManifestError(problems.join('; '));
+}
+
+export function assertValidPodManifest(doc: unknown): asserts doc is PodManifest {
+  const problems = podManifestProblems(doc);
+  if (problems.length > 0) throw new ManifestError(problems.join('; '));
+}

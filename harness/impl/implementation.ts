@@ -1,0 +1,60 @@
+// What suites call to drive an App Container implementation. Adapters (ref, rkt, …) implement it.
+import type { BuiltImage, PodManifest } from '../aci/index.js';
+import type { ProbeReport } from '../probe/index.js';
+
+/** Features a test may need; an implementation that lacks one gets a skip with the reason, never a pass. */
+export type Feature =
+  | 'pod-manifest' // runs a pod from a full pod manifest
+  | 'multi-app' // more than one app per pod
+  | 'volumes/host'
+  | 'volumes/empty'
+  | 'isolator/resource/memory'
+  | 'isolator/resource/cpu'
+  | 'isolator/os/linux/capabilities-retain-set'
+  | 'isolator/os/linux/capabilities-remove-set'
+  | 'isolator/os/linux/no-new-privileges';
+
+export interface PodRequest {
+  images: readonly BuiltImage[];
+  /** a pod manifest referencing the images by ID; without one each image with an app runs as one app */
+  manifest?: PodManifest;
+  /** overrides the run's pod timeout */
+  timeoutMs?: number;
+}
+
+export interface AppOutcome {
+  name: string;
+  /** null when the app was killed by a signal or never ran */
+  exitCode: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+  /** the probe's report when the app printed one */
+  report?: ProbeReport;
+  /** why there is no report */
+  reportMissing?: string;
+}
+
+export interface PodOutcome {
+  uuid?: string;
+  /** refused: the implementation declined to run the pod (e.g. an invalid manifest) */
+  status: 'exited' | 'refused';
+  refusal?: string;
+  apps: AppOutcome[];
+  durationMs: number;
+}
+
+export interface ImplementationInfo {
+  name: string;
+  version: string;
+  /** anything else worth recording in reports (flavor, mutant, binary path) */
+  details: Record<string, string>;
+}
+
+export interface Implementation {
+  readonly name: string;
+  readonly features: ReadonlySet<Feature>;
+  info(): Promise<ImplementationInfo>;
+  runPod(request: PodRequest): Promise<PodOutcome>;
+  dispose(): Promise<void>;
+}

@@ -1,0 +1,2 @@
+export * from './implementation.js';
+export * from './registry.js';

@@ -1,0 +1,102 @@
+// Adapter for `ref`, the embedded executor (harness/ref). It drives ref's CLI on the target and
+// reads ref's JSON result file: structured data only.
+import { basename } from 'node:path';
+import { parseProbeReport } from '../probe/index.js';
+import { HarnessError } from '../run/errors.js';
+import type { RunConfig } from '../run/config.js';
+import { REF_CLI } from '../run/paths.js';
+import type { Target } from '../target/index.js';
+import type { AppOutcome, Feature, Implementation, ImplementationInfo, PodOutcome, PodRequest } from './implementation.js';
+
+interface RefResult {
+  uuid: string;
+  status: 'exited' | 'refused' | 'error' | 'killed';
+  error?: string;
+  apps: { name: string; exitCode: number | null; signal: string | null; stdout: string; stderr: string }[];
+}
+
+export class RefImplementation implements Implementation {
+  readonly name = 'ref';
+  readonly features: ReadonlySet<Feature> = new Set<Feature>([
+    'pod-manifest',
+    'multi-app',
+    'volumes/host',
+    'volumes/empty',
+    'isolator/resource/memory',
+    'isolator/resource/cpu',
+    'isolator/os/linux/capabilities-retain-set',
+    'isolator/os/linux/capabilities-remove-set',
+    'isolator/os/linux/no-new-privileges',
+  ]);
+
+  constructor(
+    private readonly target: Target,
+    private readonly config: RunConfig,
+  ) {}
+
+  private cli(args: string[]): string[] {
+    return [process.execPath, REF_CLI, ...args];
+  }
+
+  async info(): Promise<ImplementationInfo> {
+    const res = await this.target.exec(this.cli(['version']), { timeoutMs: 10_000 });
+    if (res.exitCode !== 0) throw new HarnessError(`ref version failed: ${res.stderr.trim() || res.stdout.trim()}`);
+    const v = JSON.parse(res.stdout) as { version: string; crun?: string };
+    return {
+      name: 'ref',
+      version: v.version,
+      details: { crun: v.crun ?? 'unknown', ...(this.config.mutant ? { mutant: this.config.mutant } : {}) },
+    };
+  }
+
+  async runPod(request: PodRequest): Promise<PodOutcome> {
+    const t = this.target;
+    const work = await t.makeTempDir('appc-ref-run-');
+    const started = performance.now();
+    try {
+      const args = ['run', '--data-dir', `${work}/data`, '--result', `${work}/result.json`];
+      for (const image of request.images) {
+        const there = `${work}/${basename(image.path)}`;
+        await t.copyIn(image.path, there);
+        args.push('--image', there);
+      }
+      if (request.manifest) {
+        await t.writeFile(`${work}/pod.json`, JSON.stringify(request.manifest, null, 2));
+        args.push('--pod-manifest', `${work}/pod.json`);
+      }
+      if (this.config.mutant) args.push('--mutant', this.config.mutant);
+
+      const timeoutMs = request.timeoutMs ?? this.config.podTimeoutMs;
+      const res = await t.exec(this.cli(args), { timeoutMs });
+      if (res.timedOut) {
+        await t.exec(this.cli(['gc', '--data-dir', `${work}/data`]), { timeoutMs: 30_000 });
+        throw new HarnessError(
+          `pod timed out after ${timeoutMs / 1000}s (harness timeout); ref printed: ${(res.stderr + res.stdout).trim().slice(-2000)}`,
+        );
+      }
+      let result: RefResult;
+      try {
+        result = JSON.parse(await t.readFile(`${work}/result.json`)) as RefResult;
+      } catch {
+        throw new HarnessError(`ref exited ${res.exitCode ?? res.signal} without a result file: ${res.stderr.trim().slice(-2000)}`);
+      }
+      const durationMs = performance.now() - started;
+      if (result.status === 'refused') {
+        return { uuid: result.uuid, status: 'refused', refusal: result.error ?? res.stderr.trim(), apps: [], durationMs };
+      }
+      if (result.status !== 'exited') {
+        throw new HarnessError(`ref ended with status ${result.status}: ${result.error ?? res.stderr.trim()}`);
+      }
+      return { uuid: result.uuid, status: 'exited', apps: result.apps.map(withReport), durationMs };
+    } finally {
+      await t.remove(work);
+    }
+  }
+
+  async dispose(): Promise<void> {}
+}
+
+export function withReport(app: Omit<AppOutcome, 'report' | 'reportMissing'>): AppOutcome {
+  const parsed = parseProbeReport(app.stdout);
+  return typeof parsed === 'string' ? { ...app, reportMissing: parsed } : { ...app, report: parsed };
+}

@@ -1,0 +1,107 @@
+// The probe's one JSON document (fixtures/probe/probe.c). Bump PROBE_PROTOCOL when the shape changes.
+
+export const PROBE_PROTOCOL = 1;
+
+export interface FileObservation {
+  path: string;
+  exists: boolean;
+  /** errno name when lstat failed for another reason than ENOENT */
+  error?: string;
+  type?: 'file' | 'dir' | 'symlink' | 'char' | 'block' | 'fifo' | 'socket';
+  /** permission bits incl. setuid/setgid/sticky, as a number (e.g. 0o755 → 493) */
+  mode?: number;
+  uid?: number;
+  gid?: number;
+  size?: number;
+  /** seconds since the epoch */
+  mtime?: number;
+  /** device major/minor for char and block devices */
+  rdev?: { major: number; minor: number };
+  linkTarget?: string;
+  /** regular files up to 64 KiB, as text when valid UTF-8 without NUL, else omitted */
+  content?: string;
+  /** directory entries (names only, sorted), for directories */
+  entries?: string[];
+}
+
+export interface WriteObservation {
+  path: string;
+  ok: boolean;
+  /** errno name, e.g. "EROFS", "EACCES" */
+  error?: string;
+}
+
+export interface MountInfo {
+  id: number;
+  parentId: number;
+  majorMinor: string;
+  root: string;
+  mountPoint: string;
+  options: string[];
+  fsType: string;
+  source: string;
+  superOptions: string[];
+}
+
+export interface Capabilities {
+  /** 64-bit masks as lowercase hex strings, as in /proc/self/status (e.g. "00000000a80425fb") */
+  effective: string;
+  permitted: string;
+  inheritable: string;
+  bounding: string;
+  ambient: string;
+}
+
+export interface NetInterface {
+  name: string;
+  up: boolean;
+  loopback: boolean;
+  addresses: string[];
+}
+
+export interface HttpFetch {
+  url: string;
+  ok: boolean;
+  status?: number;
+  contentType?: string;
+  body?: string;
+  error?: string;
+}
+
+export interface ProbeReport {
+  probe: 'appc-probe';
+  protocol: number;
+  argv: string[];
+  env: Record<string, string>;
+  cwd: string;
+  pid: number;
+  ppid: number;
+  uid: number;
+  gid: number;
+  euid: number;
+  egid: number;
+  groups: number[];
+  hostname: string;
+  namespaces: Record<'pid' | 'net' | 'ipc' | 'uts' | 'mnt' | 'user' | 'cgroup', string | null>;
+  mounts: MountInfo[];
+  capabilities: Capabilities;
+  noNewPrivs: number;
+  /** the Seccomp field of /proc/self/status: 0 none, 1 strict, 2 filter */
+  seccomp: number;
+  oomScoreAdj: number;
+  /** raw lines of /proc/self/cgroup */
+  cgroups: string[];
+  /** limits read from the cgroup filesystem visible inside, null where not readable */
+  cgroupLimits: {
+    memoryLimitBytes: number | null;
+    cpuQuotaUs: number | null;
+    cpuPeriodUs: number | null;
+    cpuShares: number | null;
+  };
+  interfaces: NetInterface[];
+  files: FileObservation[];
+  writes: WriteObservation[];
+  fetches: HttpFetch[];
+  /** observations that could not be made, as "what: errno" strings */
+  errors: string[];
+}

@@ -1,0 +1,71 @@
+// Result kinds. Each test ends as exactly one of them; a harness error is never the implementation's fault.
+import type { CheckRecord } from '../run/check.js';
+
+export type ResultStatus = 'pass' | 'fail' | 'skip' | 'error';
+
+/** Why a test was skipped: the implementation declared the feature unsupported, the host lacks
+ *  something, or configuration disabled it. */
+export type SkipKind = 'unsupported' | 'host' | 'disabled' | 'unspecified';
+
+export interface TestRecord {
+  /** file + full name: stable across runs */
+  id: string;
+  name: string;
+  file: string;
+  clauses: string[];
+  checks: CheckRecord[];
+  status: ResultStatus;
+  skipKind?: SkipKind;
+  reason?: string;
+  durationMs: number;
+}
+
+export interface RunInfo {
+  implementation: { name: string; version: string; details: Record<string, string> };
+  target: string;
+  specVersion: string;
+  startedAt: string;
+  durationMs: number;
+}
+
+export interface ResultsDocument extends RunInfo {
+  counts: Record<ResultStatus, number> & { checks: number; failedChecks: number };
+  tests: TestRecord[];
+  /** problems outside any test: a suite file that failed to load, an unhandled error */
+  harnessErrors: string[];
+}
+
+/** Errors whose class says the harness, not the implementation, failed. */
+const HARNESS_ERROR_NAMES = new Set(['HarnessError', 'UnknownClauseError', 'ManifestError']);
+
+export function isHarnessError(name: string | undefined): boolean {
+  return name !== undefined && HARNESS_ERROR_NAMES.has(name);
+}
+
+export function skipKindOf(note: string | undefined): { kind: SkipKind; reason: string } {
+  const m = note?.match(/^(unsupported|host|disabled):\s*(.*)$/s);
+  if (m) return { kind: m[1] as SkipKind, reason: m[2]! };
+  return { kind: 'unspecified', reason: note ?? 'skipped without a reason' };
+}
+
+export function countResults(tests: readonly TestRecord[]): ResultsDocument['counts'] {
+  const counts = { pass: 0, fail: 0, skip: 0, error: 0, checks: 0, failedChecks: 0 };
+  for (const t of tests) {
+    counts[t.status]++;
+    counts.checks += t.checks.length;
+    counts.failedChecks += t.checks.filter((c) => !c.ok).length;
+  }
+  return counts;
+}
+
+/** Map.groupBy arrived in Node 21; this keeps Node 20. */
+export function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+  const map = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const list = map.get(k);
+    if (list) list.push(item);
+    else map.set(k, [item]);
+  }
+  return map;
+}

@@ -1,0 +1,103 @@
+// What suites import: vitest's test API extended with clause-carrying checks, feature gates,
+// fixture images and pod runs whose evidence is collected once and asserted many times.
+import { describe, expect, inject, test as baseTest } from 'vitest';
+import { buildAci, type BuiltImage, type ImageSpec } from '../aci/index.js';
+import { createImplementation, type AppOutcome, type Feature, type Implementation, type PodOutcome, type PodRequest } from '../impl/index.js';
+import type { ProbeReport } from '../probe/index.js';
+import { openTarget, type Target } from '../target/index.js';
+import { makeCheck, type Check } from './check.js';
+import type { RunConfig } from './config.js';
+import { HarnessError } from './errors.js';
+import { FIXTURE_BUILD_DIR } from './paths.js';
+
+export { describe, expect };
+export { clauses } from './check.js';
+
+interface Session {
+  config: RunConfig;
+  target: Target;
+  impl: Implementation;
+}
+let current: Session | undefined;
+
+/** The implementation and target of this run, made once per test file from the provided config. */
+export function session(): Session {
+  if (!current) {
+    const config = inject('config');
+    const target = openTarget(config.target);
+    current = { config, target, impl: createImplementation(target, config) };
+  }
+  return current;
+}
+
+type SkipFn = (note: string) => never;
+
+/** Skips (with the reason) when the implementation does not declare every feature. */
+export function needs(skip: SkipFn, ...features: Feature[]): void {
+  const { impl } = session();
+  const missing = features.filter((f) => !impl.features.has(f));
+  if (missing.length > 0) skip(`unsupported: ${impl.name} does not declare ${missing.join(', ')}`);
+}
+
+export const test = baseTest.extend<{ check: Check; needs: (...features: Feature[]) => void }>({
+  // eslint-disable-next-line no-empty-pattern
+  check: async ({ task }, use) => {
+    await use(makeCheck(task.meta));
+  },
+  needs: async ({ skip }, use) => {
+    await use((...features: Feature[]) => needs(skip as SkipFn, ...features));
+  },
+});
+
+/** Builds a fixture image (content-addressed under fixtures/build); a failure is the harness's. */
+export async function image(spec: ImageSpec): Promise<BuiltImage> {
+  try {
+    return await buildAci(spec, FIXTURE_BUILD_DIR);
+  } catch (err) {
+    throw new HarnessError(`fixture image ${spec.manifest.name} could not be built: ${(err as Error).message}`);
+  }
+}
+
+/** The evidence of one pod run. Accessors fail the test (not the harness) when the implementation
+ *  did not run an app or lost its output. */
+export class PodEvidence {
+  constructor(readonly outcome: PodOutcome) {}
+
+  get refused(): boolean {
+    return this.outcome.status === 'refused';
+  }
+
+  app(name: string): AppOutcome {
+    if (this.outcome.status === 'refused') {
+      throw new Error(`the implementation refused to run the pod: ${this.outcome.refusal}`);
+    }
+    const app = this.outcome.apps.find((a) => a.name === name);
+    if (!app) throw new Error(`no result for app ${name} (apps: ${this.outcome.apps.map((a) => a.name).join(', ') || 'none'})`);
+    return app;
+  }
+
+  report(name: string): ProbeReport {
+    const app = this.app(name);
+    if (!app.report) {
+      throw new Error(
+        `app ${name} gave no probe report (${app.reportMissing}); exit ${app.exitCode ?? app.signal}; stderr: ${app.stderr.trim().slice(-500)}`,
+      );
+    }
+    return app.report;
+  }
+}
+
+export interface PodRun {
+  /** Runs the pod the first time it is asked for (skipping when a feature is missing), then returns the same evidence. */
+  (skip: SkipFn): Promise<PodEvidence>;
+}
+
+/** Declares a pod whose evidence the tests of a file share. */
+export function podRun(features: Feature[], build: () => Promise<PodRequest>): PodRun {
+  let run: Promise<PodEvidence> | undefined;
+  return async (skip) => {
+    needs(skip, ...features);
+    run ??= (async () => new PodEvidence(await session().impl.runPod(await build())))();
+    return run;
+  };
+}

@@ -1,0 +1,14 @@
+import type { RunConfig } from './config.js';
+import type { CheckRecord } from './check.js';
+
+declare module 'vitest' {
+  interface ProvidedContext {
+    config: RunConfig;
+  }
+  interface TaskMeta {
+    /** clause IDs the test checks (declared with clauses()) */
+    clauses?: string[];
+    /** checks that actually ran, in order */
+    checks?: CheckRecord[];
+  }
+}

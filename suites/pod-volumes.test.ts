@@ -1,0 +1,110 @@
+// spec/pods.md § volumes, spec/ace.md § Volume Setup and spec/aci.md § app.mountPoints.
+import { randomBytes } from 'node:crypto';
+import { afterAll } from 'vitest';
+import { clauses, describe, expect, image, podRun, session, test } from '../harness/run/conformance.js';
+import { probeImage } from '../fixtures/images.js';
+import { podManifest } from '../fixtures/pods.js';
+
+const NONCE = randomBytes(8).toString('hex');
+let hostDir: string | undefined;
+
+afterAll(async () => {
+  if (hostDir) await session().target.remove(hostDir);
+});
+
+/** A host directory with a nonce file, mounted read-write, read-only by the volume, and read-only by
+ *  the image's mountPoint; plus an empty volume with its own mode and owner. */
+const volumesPod = podRun(['pod-manifest', 'volumes/host', 'volumes/empty'], async () => {
+  const { target } = session();
+  hostDir = await target.makeTempDir('appc-vol-');
+  // One directory per volume, so that a write wrongly allowed in one cannot show up in another.
+  await target.exec(['mkdir', `${hostDir}/rw`, `${hostDir}/ro`, `${hostDir}/ro2`]);
+  await target.writeFile(`${hostDir}/rw/nonce`, NONCE);
+  const img = await image(
+    await probeImage({
+      name: 'volumes',
+      app: {
+        exec: [
+          '/probe',
+          'file=/rw/nonce',
+          'write=/rw/from-app:written',
+          'write=/ro-volume/from-app',
+          'write=/ro-mountpoint/from-app',
+          'file=/scratch',
+          'write=/scratch/from-app',
+        ],
+        mountPoints: [
+          { name: 'rw', path: '/rw' },
+          { name: 'ro-volume', path: '/ro-volume' },
+          { name: 'ro-mountpoint', path: '/ro-mountpoint', readOnly: true },
+          { name: 'scratch', path: '/scratch' },
+        ],
+      },
+    }),
+  );
+  return {
+    images: [img],
+    manifest: podManifest(
+      [
+        {
+          name: 'volumes',
+          image: img,
+          mounts: [
+            { volume: 'host-rw', path: '/rw' },
+            { volume: 'host-ro', path: '/ro-volume' },
+            { volume: 'host-rw2', path: '/ro-mountpoint' },
+            { volume: 'scratch', path: '/scratch' },
+          ],
+        },
+      ],
+      {
+        volumes: [
+          { name: 'host-rw', kind: 'host', source: `${hostDir}/rw` },
+          { name: 'host-ro', kind: 'host', source: `${hostDir}/ro`, readOnly: true },
+          { name: 'host-rw2', kind: 'host', source: `${hostDir}/ro2` },
+          { name: 'scratch', kind: 'empty', mode: '0770', uid: 1234, gid: 5678 },
+        ],
+      },
+    ),
+  };
+});
+
+describe('Pods § volumes: host volumes', () => {
+  test('shows the host directory of a host volume at the mount path', clauses('POD-VOL-006', 'ACE-VOL-001'), async ({ skip, check }) => {
+    const r = (await volumesPod(skip)).report('volumes');
+    check(['POD-VOL-006', 'ACE-VOL-001'], () => expect(r.files.find((f) => f.path === '/rw/nonce')?.content).toBe(NONCE));
+  });
+
+  test('makes writes through a read-write host volume visible on the host', clauses('POD-VOL-006'), async ({ skip, check }) => {
+    const r = (await volumesPod(skip)).report('volumes');
+    check('POD-VOL-006', () => expect(r.writes.find((w) => w.path === '/rw/from-app')?.ok).toBe(true));
+    const onHost = await session().target.readFile(`${hostDir}/rw/from-app`).catch(() => undefined);
+    check('POD-VOL-006', () => expect(onHost).toBe('written'));
+  });
+
+  test('mounts a volume marked readOnly read-only', clauses('POD-VOL-002'), async ({ skip, check }) => {
+    const r = (await volumesPod(skip)).report('volumes');
+    check('POD-VOL-002', () => expect(r.writes.find((w) => w.path === '/ro-volume/from-app')).toMatchObject({ ok: false, error: 'EROFS' }));
+  });
+
+  test("mounts a read-only mountPoint read-only although the volume is read-write", clauses('ACE-MNT-001'), async ({ skip, check }) => {
+    const r = (await volumesPod(skip)).report('volumes');
+    check('ACE-MNT-001', () => expect(r.writes.find((w) => w.path === '/ro-mountpoint/from-app')).toMatchObject({ ok: false, error: 'EROFS' }));
+    const mount = r.mounts.find((m) => m.mountPoint === '/ro-mountpoint');
+    check('ACE-MNT-001', () => expect(mount?.options).toContain('ro'));
+  });
+});
+
+describe('Pods § volumes: empty volumes', () => {
+  test('gives an empty volume the requested mode and owner', clauses('POD-VOL-010', 'POD-VOL-011'), async ({ skip, check }) => {
+    const scratch = (await volumesPod(skip)).report('volumes').files.find((f) => f.path === '/scratch');
+    check('POD-VOL-010', () => expect(scratch?.mode).toBe(0o770));
+    check('POD-VOL-011', () => expect([scratch?.uid, scratch?.gid]).toEqual([1234, 5678]));
+  });
+
+  test('starts an empty volume empty and writable', clauses('POD-VOL-004'), async ({ skip, check }) => {
+    const r = (await volumesPod(skip)).report('volumes');
+    check('POD-VOL-004', () => expect(r.files.find((f) => f.path === '/scratch')?.entries).toEqual([]));
+    check('POD-VOL-004', () => expect(r.writes.find((w) => w.path === '/scratch/from-app')?.ok).toBe(true));
+  });
+});
