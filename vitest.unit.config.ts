@@ -5,6 +5,8 @@ export default defineConfig({
   test: {
     include: ['harness/**/*.test.ts', 'fixtures/**/*.test.ts'],
     pool: 'forks',
+    // Several files check that nothing is left behind on the host; run them one at a time.
+    fileParallelism: false,
     testTimeout: 300_000,
     hookTimeout: 300_000,
   },

@@ -71,6 +71,7 @@ export class ConformanceReporter implements Reporter {
     mkdirSync(this.reportDir, { recursive: true });
     writeFileSync(join(this.reportDir, 'results.json'), JSON.stringify(doc, null, 2) + '\n');
     writeJunit(doc, join(this.reportDir, 'junit.xml'));
+    writeFileSync(join(this.reportDir, 'summary.md'), renderSummary(doc) + '\n');
     this.document = doc;
   }
 

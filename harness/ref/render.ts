@@ -1,0 +1,87 @@
+// Assembling an app's root filesystem from its image and the image's dependencies
+// (spec/ace.md § Filesystem Setup; ACE-FS-003..010, ACI-MAN-004/005, ACI-DEPM-002).
+import { chmod, chown, mkdir } from 'node:fs/promises';
+import type { Dependency } from '../aci/manifest.js';
+import { refuse } from './errors.js';
+import { extractLayer } from './extract.js';
+import type { LoadedImage } from './image.js';
+
+/** A pathWhitelist: the listed paths plus the directories above them. */
+export class Whitelist {
+  private readonly paths = new Set<string>();
+  private readonly parents = new Set<string>();
+
+  constructor(list: readonly string[]) {
+    for (const raw of list) {
+      const p = raw.length > 1 ? raw.replace(/\/+$/, '') : raw;
+      this.paths.add(p);
+      for (let d = p.slice(0, p.lastIndexOf('/')); d !== ''; d = d.slice(0, d.lastIndexOf('/'))) this.parents.add(d);
+    }
+  }
+
+  allows(path: string, isDir: boolean): boolean {
+    return this.paths.has(path) || (isDir && this.parents.has(path));
+  }
+}
+
+export interface Layer {
+  image: LoadedImage;
+  /** the non-empty whitelists of this image and of every image that depends on it along this path */
+  whitelists: Whitelist[];
+}
+
+/** The given image that satisfies a dependency: same name, the pinned ID if any, every listed label. */
+export function matchDependency(dep: Dependency, images: readonly LoadedImage[]): LoadedImage | undefined {
+  return images.find((img) => {
+    if (img.manifest.name !== dep.imageName) return false;
+    if (dep.imageID !== undefined && img.id !== dep.imageID) return false;
+    const labels = new Map((img.manifest.labels ?? []).map((l) => [l.name, l.value]));
+    return (dep.labels ?? []).every((l) => labels.get(l.name) === l.value);
+  });
+}
+
+const MAX_DEPTH = 32;
+
+/**
+ * Extraction order for `top`: dependencies depth-first in listed order, each before the image that
+ * needs it (A→[B,C], C→[D] gives B, D, C, A). A dependency reached twice is applied twice, each time
+ * with the whitelists of its own path (ACE-FS-009).
+ */
+export function layerOrder(top: LoadedImage, images: readonly LoadedImage[]): Layer[] {
+  const out: Layer[] = [];
+  const visit = (img: LoadedImage, above: Whitelist[], stack: string[]) => {
+    if (stack.includes(img.id)) refuse(`dependency cycle: ${[...stack, img.id].map(short).join(' → ')}`);
+    if (stack.length > MAX_DEPTH) refuse(`dependency chain of ${img.manifest.name} is deeper than ${MAX_DEPTH}`);
+    const own = img.manifest.pathWhitelist ?? [];
+    const wls = own.length > 0 ? [...above, new Whitelist(own)] : above;
+    for (const dep of img.manifest.dependencies ?? []) {
+      const found = matchDependency(dep, images);
+      if (!found) {
+        const what = [dep.imageName, dep.imageID, ...(dep.labels ?? []).map((l) => `${l.name}=${l.value}`)].filter(Boolean);
+        refuse(`dependency of ${img.manifest.name} not among the given images: ${what.join(' ')}`);
+      }
+      visit(found, wls, [...stack, img.id]);
+    }
+    out.push({ image: img, whitelists: wls });
+  };
+  visit(top, [], []);
+  return out;
+}
+
+function short(id: string): string {
+  return id.slice(0, 'sha512-'.length + 12);
+}
+
+/** Renders the layers into a fresh, empty directory `rootfs` (ACE-FS-010: never reused). */
+export async function renderRootfs(layers: readonly Layer[], rootfs: string, warn?: (m: string) => void): Promise<void> {
+  await mkdir(rootfs, { recursive: false });
+  await chown(rootfs, 0, 0);
+  await chmod(rootfs, 0o755);
+  for (const layer of layers) {
+    const keep =
+      layer.whitelists.length === 0
+        ? undefined
+        : (path: string, isDir: boolean) => layer.whitelists.every((w) => w.allows(path, isDir));
+    await extractLayer(layer.image.tarPath, rootfs, { keep, warn });
+  }
+}

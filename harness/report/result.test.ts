@@ -1,0 +1,56 @@
+import { describe, expect, test } from 'vitest';
+import { countResults, groupBy, isHarnessError, skipKindOf, type TestRecord } from './result.js';
+import { renderSummary } from './summary.js';
+
+const rec = (status: TestRecord['status'], extra: Partial<TestRecord> = {}): TestRecord => ({
+  id: `f > ${status}`,
+  name: status,
+  file: 'suites/x.test.ts',
+  clauses: ['ACE-ENV-001'],
+  checks: [{ clauses: ['ACE-ENV-001'], ok: status !== 'fail' }],
+  status,
+  durationMs: 1,
+  ...extra,
+});
+
+describe('result kinds', () => {
+  test('a skip reason says who is missing what', () => {
+    expect(skipKindOf('unsupported: ref does not declare multi-app')).toEqual({ kind: 'unsupported', reason: 'ref does not declare multi-app' });
+    expect(skipKindOf('host: no SELinux')).toEqual({ kind: 'host', reason: 'no SELinux' });
+    expect(skipKindOf('disabled: by config')).toMatchObject({ kind: 'disabled' });
+    expect(skipKindOf(undefined)).toEqual({ kind: 'unspecified', reason: 'skipped without a reason' });
+  });
+
+  test('harness errors are told apart by error class', () => {
+    expect(isHarnessError('HarnessError')).toBe(true);
+    expect(isHarnessError('UnknownClauseError')).toBe(true);
+    expect(isHarnessError('AssertionError')).toBe(false);
+    expect(isHarnessError(undefined)).toBe(false);
+  });
+
+  test('counts and the closing line keep pass, fail, skip and error apart', () => {
+    const tests = [rec('pass'), rec('pass'), rec('fail', { reason: 'boom' }), rec('skip', { reason: 'x', skipKind: 'host' }), rec('error', { reason: 'vm died' })];
+    const counts = countResults(tests);
+    expect(counts).toEqual({ pass: 2, fail: 1, skip: 1, error: 1, checks: 5, failedChecks: 1 });
+    const text = renderSummary({
+      implementation: { name: 'ref', version: '0.1.0', details: {} },
+      target: 'host',
+      specVersion: '0.8.11',
+      startedAt: '',
+      durationMs: 1000,
+      counts,
+      tests,
+      harnessErrors: [],
+    });
+    expect(text.split('\n').at(-1)).toBe('2 passed, 1 failed, 1 skipped');
+    expect(text).toContain('harness errors: 1');
+    expect(text).toMatch(/Conformance failures[^\n]*\n\s+- \[ACE-ENV-001\] suites\/x.test.ts > fail: boom/);
+  });
+
+  test('groupBy keeps first-seen order', () => {
+    expect([...groupBy(['b1', 'a1', 'b2'], (s) => s[0]!).entries()]).toEqual([
+      ['b', ['b1', 'b2']],
+      ['a', ['a1']],
+    ]);
+  });
+});
