@@ -1,6 +1,6 @@
 // Writes App Container Images (spec/aci.md § Image Archives) from data: a manifest object and a
 // declared file tree become a deterministic tar (optionally gzip), named by its image ID.
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -151,7 +151,8 @@ export async function buildAci(spec: ImageSpec, outDir: string): Promise<BuiltIm
     await mkdir(outDir, { recursive: true });
     // gzip headers carry no timestamp from zlib here (mtime 0), so the compressed bytes are stable too.
     const bytes = compression === 'gzip' ? gzipSync(tar, { level: 9 }) : tar;
-    const tmp = `${path}.${process.pid}.tmp`;
+    // A unique temporary name: concurrent builds of the same image (in one process or several) must not collide.
+    const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
     await writeFile(tmp, bytes);
     await rename(tmp, path);
   }

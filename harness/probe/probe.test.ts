@@ -155,6 +155,12 @@ describe('echo', () => {
     expect(existsSync(marker)).toBe(false);
   });
 
+  test('arguments after -- are not directives and appear verbatim in argv', async () => {
+    const r = await run(['exit=3', '--', '$HOME', 'bogus=1', 'exit=9']);
+    expect(r.exitCode).toBe(3);
+    expect(r.report.argv.slice(1)).toEqual(['exit=3', '--', '$HOME', 'bogus=1', 'exit=9']);
+  });
+
   test('pause exits 0 on SIGTERM and prints nothing', async () => {
     const p = execa(probe, ['pause', 'bogus=ignored'], { reject: false });
     await new Promise((r) => setTimeout(r, 200));

@@ -7,10 +7,10 @@ import { createReadStream, type Stats } from 'node:fs';
 import { chmod, chown, lchown, link, lstat, lutimes, mkdir, open, rm, symlink, utimes } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { promisify } from 'node:util';
-import type { Header, Source } from 'tar-stream';
+import type { Header } from 'tar-stream';
 import { refuse } from './errors.js';
 import { normalizeEntryName } from './image.js';
-import { drain, tarEntries } from './tarstream.js';
+import { drain, tarEntries, type Source } from './tarstream.js';
 
 const run = promisify(execFile);
 

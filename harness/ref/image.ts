@@ -93,7 +93,7 @@ export async function loadImage(file: string, scratchDir: string, index: number)
   if (compression !== 'none') copy = createWriteStream(tarPath, { mode: 0o600 });
   const tap = async (chunk: Buffer) => {
     hash.update(chunk);
-    if (copy && !copy.write(chunk)) await new Promise((r) => copy!.once('drain', r));
+    if (copy && !copy.write(chunk)) await new Promise<void>((r) => copy!.once('drain', () => r()));
   };
 
   let manifestText: string | undefined;

@@ -1,7 +1,10 @@
 // Feeds a Node byte stream into tar-stream's extractor and yields its entries one at a time.
 import { once } from 'node:events';
 import type { Readable } from 'node:stream';
-import { extract, type Source } from 'tar-stream';
+import { extract, type Extract } from 'tar-stream';
+
+/** One archive entry: its header and a readable body. */
+export type Source = Extract extends AsyncIterable<infer S> ? S : never;
 
 /**
  * Entries of the tar read from `input`; `tap` sees every input byte (hashing, copying), including
@@ -18,7 +21,8 @@ export async function* tarEntries(input: Readable, tap?: (chunk: Buffer) => void
         if (tap) await tap(buf);
         if (!ex.write(buf)) await once(ex as unknown as NodeJS.EventEmitter, 'drain');
       }
-      ex.end();
+      // streamx's end() takes an optional last chunk; its typings make it mandatory.
+      ex.end(undefined);
     } catch (err) {
       feedError = err;
       ex.destroy(err instanceof Error ? err : new Error(String(err)));

@@ -75,6 +75,19 @@ export function checkApp(app: unknown, what: string): asserts app is App {
   if (gids !== undefined && !(Array.isArray(gids) && gids.every((g) => Number.isInteger(g) && g >= 0))) {
     refuse(`${what}.supplementaryGIDs must be a list of unsigned integers`);
   }
+  if (app.eventHandlers !== undefined) {
+    if (!Array.isArray(app.eventHandlers)) refuse(`${what}.eventHandlers must be a list`);
+    for (const h of app.eventHandlers) {
+      if (!isObject(h) || (h.name !== 'pre-start' && h.name !== 'post-stop')) {
+        refuse(`${what}.eventHandlers: name must be "pre-start" or "post-stop"`);
+      }
+      if (!isStringArray(h.exec) || h.exec.length === 0) refuse(`${what}.eventHandlers[${h.name}]: exec is required`);
+    }
+    unique(
+      app.eventHandlers.map((h: { name: string }) => h.name),
+      `${what}.eventHandlers`,
+    );
+  }
   if (app.mountPoints !== undefined) {
     if (!Array.isArray(app.mountPoints)) refuse(`${what}.mountPoints must be a list`);
     for (const mp of app.mountPoints) {

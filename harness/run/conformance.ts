@@ -1,6 +1,6 @@
 // What suites import: vitest's test API extended with clause-carrying checks, feature gates,
 // fixture images and pod runs whose evidence is collected once and asserted many times.
-import { describe, expect, inject, test as baseTest } from 'vitest';
+import { afterAll, describe, expect, inject, test as baseTest } from 'vitest';
 import { buildAci, type BuiltImage, type ImageSpec } from '../aci/index.js';
 import { createImplementation, type AppOutcome, type Feature, type Implementation, type PodOutcome, type PodRequest } from '../impl/index.js';
 import type { ProbeReport } from '../probe/index.js';
@@ -19,6 +19,13 @@ interface Session {
   impl: Implementation;
 }
 let current: Session | undefined;
+
+/** Pod runs still going. A test that fails early (e.g. one of two concurrent pods) must not end the
+ *  file while another pod still runs: its clean-up would never happen. */
+const inflight = new Set<Promise<unknown>>();
+afterAll(async () => {
+  await Promise.allSettled([...inflight]);
+});
 
 /** The implementation and target of this run, made once per test file from the provided config. */
 export function session(): Session {
@@ -97,7 +104,14 @@ export function podRun(features: Feature[], build: () => Promise<PodRequest>): P
   let run: Promise<PodEvidence> | undefined;
   return async (skip) => {
     needs(skip, ...features);
-    run ??= (async () => new PodEvidence(await session().impl.runPod(await build())))();
+    if (!run) {
+      run = (async () => new PodEvidence(await session().impl.runPod(await build())))();
+      const settled: Promise<unknown> = run.then(
+        (): void => void inflight.delete(settled),
+        (): void => void inflight.delete(settled),
+      );
+      inflight.add(settled);
+    }
     return run;
   };
 }

@@ -21,7 +21,19 @@ export interface Clause {
   how: string;
   /** false for the suite's own functional requirements (not spec text) */
   normative: boolean;
+  /** the conformance profile an implementer opts into by supporting the feature */
+  profile: Profile;
+  /** why no test can fail on this clause, or null when it is testable */
+  untestable: string | null;
 }
+
+export type Profile =
+  | 'core-execution'
+  | 'isolators'
+  | 'networking-ports'
+  | 'metadata-service'
+  | 'image-format'
+  | 'discovery-signatures';
 
 interface RawClause {
   id: string;
@@ -32,6 +44,8 @@ interface RawClause {
   text: string;
   check: string[];
   how: string;
+  profile: string;
+  untestable: string | null;
 }
 
 /** Where the spec is silent but a test suite must still say what it checks. */
@@ -46,6 +60,8 @@ const FUNCTIONAL: Clause[] = [
     check: ['c'],
     how: 'Probe exits with 0, 1, 42, 255; the adapter returns that code for the app.',
     normative: false,
+    profile: 'core-execution',
+    untestable: null,
   },
   {
     id: 'FN-EXIT-002',
@@ -57,6 +73,8 @@ const FUNCTIONAL: Clause[] = [
     check: ['c'],
     how: 'Apps of one pod exit with different codes; each comes back with its own.',
     normative: false,
+    profile: 'core-execution',
+    untestable: null,
   },
 ];
 
@@ -64,7 +82,7 @@ function load(): Map<string, Clause> {
   const map = new Map<string, Clause>();
   for (const raw of (data as { clauses: RawClause[] }).clauses) {
     if (!LEVELS.includes(raw.level as Level)) throw new Error(`clause ${raw.id}: unknown level ${raw.level}`);
-    map.set(raw.id, { ...raw, level: raw.level as Level, check: raw.check as CheckMethod[], normative: true });
+    map.set(raw.id, { ...raw, level: raw.level as Level, check: raw.check as CheckMethod[], profile: raw.profile as Profile, normative: true });
   }
   for (const c of FUNCTIONAL) map.set(c.id, c);
   return map;

@@ -1,0 +1,132 @@
+// Preparing one app of a pod: render its rootfs, set up its volumes, resolve user, group, exec
+// and working directory, and work out everything its OCI config needs but the pod's namespaces.
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { App, PodManifest, RuntimeApp } from '../aci/manifest.js';
+import { appCgroupPath } from './cgroups.js';
+import { refuse } from './errors.js';
+import { lookupExec } from './exec.js';
+import type { LoadedImage } from './image.js';
+import { isMutant } from './mutants.js';
+import { appEnvironment, capabilities, effectiveIsolators, KNOWN_ISOLATORS, resources, type AppRuntime } from './oci.js';
+import { ensureDirIn, ensureFileIn, resolveIn } from './paths.js';
+import { layerOrder, renderRootfs } from './render.js';
+import { resolveGroup, resolveUser } from './users.js';
+import { checkHostSource, createEmptyVolume, planMounts } from './volumes.js';
+
+export type HandlerName = 'pre-start' | 'post-stop';
+
+export interface PreparedApp {
+  name: string;
+  image: LoadedImage;
+  bundle: string;
+  rootfs: string;
+  containerId: string;
+  runtime: Omit<AppRuntime, 'namespaces'>;
+  /** argv of each event handler, exec[0] already looked up */
+  handlers: Partial<Record<HandlerName, string[]>>;
+}
+
+export interface PodContext {
+  uuid: string;
+  podDir: string;
+  pod: PodManifest;
+  images: readonly LoadedImage[];
+  /** host directories of the pod's empty volumes, by name (shared by all apps, POD-VOL-004) */
+  emptyVolumes: Map<string, string>;
+  warn: (m: string) => void;
+}
+
+/** Renders one app and works out everything its OCI config needs except the namespaces. */
+export async function prepareApp(ctx: PodContext, rt: RuntimeApp): Promise<PreparedApp> {
+  const name = rt.name;
+  const image = ctx.images.find((i) => i.id === rt.image.id) ?? refuse(`app ${name}: no given image has ID ${rt.image.id}`);
+  // POD-APP-006: the pod's app object replaces the image's.
+  const app: App = rt.app ?? image.manifest.app ?? refuse(`app ${name}: image ${image.manifest.name} has no app section`);
+  const layers = layerOrder(image, ctx.images);
+
+  // Cheap refusals first: volume sources, before anything is rendered.
+  const planned = planMounts(rt, app.mountPoints ?? [], ctx.pod.volumes ?? []);
+  const appDir = join(ctx.podDir, 'apps', name);
+  await mkdir(appDir, { recursive: true });
+  const sources: { source: string; isFile: boolean }[] = [];
+  for (const p of planned) {
+    if (p.volume.kind === 'host') {
+      const { isFile } = await checkHostSource(p.volume);
+      sources.push({ source: p.volume.source!, isFile });
+    } else if (p.origin === 'pod') {
+      sources.push({ source: ctx.emptyVolumes.get(p.volume.name)!, isFile: false });
+    } else {
+      const dir = join(ctx.podDir, 'volumes', 'app', name, `${p.origin}-${p.volume.name}`);
+      await createEmptyVolume(p.volume, dir);
+      sources.push({ source: dir, isFile: false });
+    }
+  }
+
+  const rootfs = join(appDir, 'rootfs');
+  await renderRootfs(layers, rootfs, ctx.warn);
+
+  const volumes: AppRuntime['volumes'] = [];
+  for (const [i, p] of planned.entries()) {
+    const { source, isFile } = sources[i]!;
+    const target = isFile ? await ensureFileIn(rootfs, p.target) : await ensureDirIn(rootfs, p.target);
+    volumes.push({ target, source, readOnly: p.readOnly, recursive: p.recursive });
+  }
+  const view = { rootfs, mounts: volumes.map((v) => ({ target: v.target, source: v.source })) };
+
+  const [uid, gid] = isMutant('ignore-user')
+    ? [0, 0]
+    : await Promise.all([resolveUser(rootfs, app.user), resolveGroup(rootfs, app.group)]);
+  const supplementary = app.supplementaryGIDs ?? (app as { supplementaryGids?: number[] }).supplementaryGids ?? [];
+  const env = appEnvironment(app.environment, name, image.manifest.name);
+
+  const cwd = isMutant('wrong-cwd') ? '/' : app.workingDirectory || '/';
+  const wd = await resolveIn(view, cwd);
+  if (!wd.stat?.isDirectory()) refuse(`app ${name}: working directory ${cwd} does not exist in the app's filesystem (ACE-WD-004)`);
+
+  const exec = app.exec ?? [];
+  if (exec.length === 0 || exec[0] === '') refuse(`app ${name}: no exec given`);
+  const program = await lookupExec(view, exec[0]!, env.get('PATH'), cwd);
+  if (program === undefined) refuse(`app ${name}: ${exec[0]} not found in PATH ${env.get('PATH') ?? '(unset)'}`);
+  if (program.startsWith('/') && !(await resolveIn(view, program)).stat) refuse(`app ${name}: ${program} does not exist`);
+
+  const handlers: PreparedApp['handlers'] = {};
+  for (const h of app.eventHandlers ?? []) {
+    const prog = await lookupExec(view, h.exec[0]!, env.get('PATH'), cwd);
+    if (prog === undefined) refuse(`app ${name}: ${h.name} handler ${h.exec[0]} not found in PATH`);
+    handlers[h.name] = [prog, ...h.exec.slice(1)];
+  }
+
+  const isolators = effectiveIsolators(ctx.pod.isolators, app);
+  for (const iso of isolators) if (!KNOWN_ISOLATORS.has(iso.name)) ctx.warn(`app ${name}: isolator ${iso.name} ignored`);
+  const nnp = isolators.filter((i) => i.name === 'os/linux/no-new-privileges').map((i) => i.value);
+  if (nnp.some((v) => typeof v !== 'boolean')) refuse(`app ${name}: os/linux/no-new-privileges must be a boolean`);
+  const oom = isolators.find((i) => i.name === 'os/linux/oom-score-adj')?.value;
+  if (oom !== undefined && !(Number.isInteger(oom) && (oom as number) >= -1000 && (oom as number) <= 1000)) {
+    refuse(`app ${name}: os/linux/oom-score-adj must be an integer in -1000..1000`);
+  }
+
+  return {
+    name,
+    image,
+    bundle: appDir,
+    rootfs,
+    containerId: `${ctx.uuid}-${name}`,
+    handlers,
+    runtime: {
+      args: [program, ...exec.slice(1)],
+      cwd,
+      env,
+      uid,
+      gid,
+      additionalGids: isMutant('drop-supp-gids') ? [] : supplementary,
+      capabilities: capabilities(isolators),
+      noNewPrivileges: nnp.length > 0 && nnp[nnp.length - 1] === true,
+      ...(oom !== undefined ? { oomScoreAdj: oom as number } : {}),
+      readonlyRootfs: rt.readOnlyRootFS === true,
+      volumes,
+      cgroupsPath: appCgroupPath(ctx.uuid, name),
+      resources: resources(isolators),
+    },
+  };
+}

@@ -1,0 +1,168 @@
+#!/usr/bin/env node
+// ref: the suite's embedded App Container Executor, built on crun. See harness/ref/README.md.
+//   ref run --data-dir DIR --result FILE --image A.aci [--image B.aci …] [--pod-manifest FILE] [--uuid UUID] [--mutant NAME]
+//   ref gc --data-dir DIR
+//   ref version
+//   ref mutants
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { gcDataDir } from './cleanup.js';
+import { Crun } from './crun.js';
+import { KilledError, messageOf } from './errors.js';
+import { MUTANTS, setMutant } from './mutants.js';
+import { runPod, UUID_RE, type RunResult } from './pod.js';
+
+export const REF_VERSION = '0.1.0';
+
+class UsageError extends Error {}
+
+const EXIT = { ok: 0, refused: 1, usage: 2, error: 3 } as const;
+
+function usage(message: string): never {
+  throw new UsageError(message);
+}
+
+async function cmdRun(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        'data-dir': { type: 'string' },
+        result: { type: 'string' },
+        image: { type: 'string', multiple: true },
+        'pod-manifest': { type: 'string' },
+        uuid: { type: 'string' },
+        mutant: { type: 'string' },
+      },
+    }));
+  } catch (err) {
+    usage(messageOf(err));
+  }
+  const dataDir = values['data-dir'] ?? usage('run: --data-dir is required');
+  const resultFile = values.result ?? usage('run: --result is required');
+  const images = values.image ?? [];
+  if (images.length === 0) usage('run: at least one --image is required');
+  if (values.uuid !== undefined && !UUID_RE.test(values.uuid)) usage(`run: --uuid must be a lower-case RFC 4122 UUID`);
+  if (values.mutant !== undefined) {
+    if (!MUTANTS.some((m) => m.name === values.mutant)) usage(`run: unknown mutant ${values.mutant} (see 'ref mutants')`);
+    setMutant(values.mutant);
+  }
+
+  // SIGTERM/SIGINT stop the pod in order (kill, clean up, write the result) instead of killing ref.
+  const controller = new AbortController();
+  let signalled: KilledError | undefined;
+  const onSignal = (sig: 'SIGTERM' | 'SIGINT') => () => {
+    if (signalled) return;
+    signalled = new KilledError(sig);
+    controller.abort(signalled);
+  };
+  const onTerm = onSignal('SIGTERM');
+  const onInt = onSignal('SIGINT');
+  process.on('SIGTERM', onTerm);
+  process.on('SIGINT', onInt);
+
+  let result: RunResult;
+  try {
+    result = await runPod({
+      dataDir: resolve(dataDir),
+      images: images.map((i) => resolve(i)),
+      ...(values['pod-manifest'] !== undefined ? { podManifestFile: resolve(values['pod-manifest']) } : {}),
+      ...(values.uuid !== undefined ? { uuid: values.uuid } : {}),
+      signal: controller.signal,
+    });
+  } finally {
+    process.off('SIGTERM', onTerm);
+    process.off('SIGINT', onInt);
+  }
+  // A signal that arrived after the apps had all exited still means the run was interrupted.
+  if (signalled && result.status === 'exited') result = { ...result, status: 'killed', error: signalled.message };
+
+  const { warnings, ...doc } = result;
+  await mkdir(dirname(resolve(resultFile)), { recursive: true });
+  await writeFile(resultFile, JSON.stringify(doc, null, 2) + '\n');
+
+  switch (result.status) {
+    case 'exited':
+      for (const w of warnings) process.stderr.write(`ref: warning: ${w}\n`);
+      return EXIT.ok;
+    case 'refused':
+      process.stderr.write(`ref: refused: ${oneLine(result.error ?? 'refused')}\n`);
+      return EXIT.refused;
+    case 'killed':
+      process.stderr.write(`ref: ${oneLine(result.error ?? 'killed')}\n`);
+      return signalled?.signal === 'SIGINT' ? 130 : 143;
+    case 'error':
+      process.stderr.write(`ref: error: ${oneLine(result.error ?? 'error')}\n`);
+      return EXIT.error;
+  }
+}
+
+function oneLine(s: string): string {
+  return s.replace(/\s*\n\s*/g, ' ').trim();
+}
+
+async function cmdGc(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({ args: argv, strict: true, options: { 'data-dir': { type: 'string' } } }));
+  } catch (err) {
+    usage(messageOf(err));
+  }
+  const dataDir = resolve(values['data-dir'] ?? usage('gc: --data-dir is required'));
+  // gc must work even where crun is gone: then only processes, cgroups, mounts and files are undone.
+  const crun = await Crun.detect(`${dataDir}/crun`).catch(() => undefined);
+  const problems = await gcDataDir(dataDir, crun);
+  if (problems.length > 0) {
+    process.stderr.write(`ref: gc incomplete: ${oneLine(problems.join('; '))}\n`);
+    return EXIT.error;
+  }
+  return EXIT.ok;
+}
+
+async function cmdVersion(argv: string[]): Promise<number> {
+  if (argv.length > 0) usage('version takes no arguments');
+  const crun = await Crun.detect('/nonexistent').then(
+    (c) => c.version,
+    () => null,
+  );
+  process.stdout.write(JSON.stringify({ name: 'ref', version: REF_VERSION, crun }) + '\n');
+  return EXIT.ok;
+}
+
+function cmdMutants(argv: string[]): number {
+  if (argv.length > 0) usage('mutants takes no arguments');
+  process.stdout.write(JSON.stringify(MUTANTS) + '\n');
+  return EXIT.ok;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  try {
+    switch (cmd) {
+      case 'run':
+        return await cmdRun(rest);
+      case 'gc':
+        return await cmdGc(rest);
+      case 'version':
+        return await cmdVersion(rest);
+      case 'mutants':
+        return cmdMutants(rest);
+      default:
+        usage(cmd === undefined ? 'missing command (run, gc, version, mutants)' : `unknown command ${cmd}`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`ref: ${err.message}\n`);
+      return EXIT.usage;
+    }
+    process.stderr.write(`ref: error: ${oneLine(messageOf(err))}\n`);
+    if (process.env.REF_DEBUG) process.stderr.write(`${(err as Error).stack ?? ''}\n`);
+    return EXIT.error;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

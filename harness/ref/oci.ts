@@ -1,0 +1,238 @@
+// The OCI runtime config (config.json) of one app: what the ACE promises the app (spec/ace.md
+// § Execution Environment, OS-SPEC.md, isolators) expressed for crun.
+import type { App, Isolator, NameValue } from '../aci/manifest.js';
+import { DEFAULT_PATH } from '../aci/manifest.js';
+import { isMutant } from './mutants.js';
+import { quantityMilli, quantityUnits, QuantityError } from './quantity.js';
+import { refuse } from './errors.js';
+
+/** The executor's name in the `container` variable (ACE-ENV-004). */
+export const CONTAINER_ENV = 'appc-ref';
+
+/** Capabilities an app gets without a capability isolator (ACE-ISO-CAPRM-002: CapBnd a80425fb). */
+export const DEFAULT_CAPABILITIES = [
+  'CAP_AUDIT_WRITE',
+  'CAP_CHOWN',
+  'CAP_DAC_OVERRIDE',
+  'CAP_FOWNER',
+  'CAP_FSETID',
+  'CAP_KILL',
+  'CAP_MKNOD',
+  'CAP_NET_BIND_SERVICE',
+  'CAP_NET_RAW',
+  'CAP_SETFCAP',
+  'CAP_SETGID',
+  'CAP_SETPCAP',
+  'CAP_SETUID',
+  'CAP_SYS_CHROOT',
+] as const;
+
+export const CPU_PERIOD_US = 100_000;
+/** The kernel refuses CFS quotas below 1 ms. */
+const MIN_CPU_QUOTA_US = 1000;
+
+/**
+ * Environment of the main process, in order: PATH (ACE-ENV-001), the app's entries verbatim
+ * (ACE-ENV-007/008; an entry may override PATH, in place), then AC_APP_NAME (ACE-ENV-002) and
+ * `container` (ACE-ENV-004), which the executor owns.
+ */
+export function appEnvironment(environment: readonly NameValue[] | undefined, podAppName: string, imageName: string): Map<string, string> {
+  const env = new Map<string, string>();
+  if (!isMutant('no-path-default')) env.set('PATH', DEFAULT_PATH);
+  const entries = isMutant('drop-env') ? (environment ?? []).slice(1) : (environment ?? []);
+  for (const { name, value } of entries) env.set(name, value);
+  env.set('AC_APP_NAME', isMutant('wrong-app-name') ? imageName : podAppName);
+  env.set('container', CONTAINER_ENV);
+  return env;
+}
+
+/** App isolators, plus pod isolators of a name the app does not set itself (app-level wins). */
+export function effectiveIsolators(podIsolators: readonly Isolator[] | undefined, app: App): Isolator[] {
+  const own = app.isolators ?? [];
+  const names = new Set(own.map((i) => i.name));
+  return [...own, ...(podIsolators ?? []).filter((i) => !names.has(i.name))];
+}
+
+function capSet(iso: Isolator): string[] {
+  const v = iso.value as { set?: unknown } | null;
+  if (!v || !Array.isArray(v.set) || v.set.length === 0 || !v.set.every((c) => typeof c === 'string' && /^CAP_[A-Z_]+$/.test(c))) {
+    refuse(`isolator ${iso.name}: value must be {"set": ["CAP_…", …]}`);
+  }
+  return v.set as string[];
+}
+
+/**
+ * The bounding set (ACE-ISO-CAPRM-*, ACE-ISO-CAPRT-*): retain-set = exactly the set; remove-set =
+ * the default set minus the listed ones; neither = the default set.
+ */
+export function capabilities(isolators: readonly Isolator[]): string[] {
+  const retain = isolators.filter((i) => i.name === 'os/linux/capabilities-retain-set');
+  const remove = isolators.filter((i) => i.name === 'os/linux/capabilities-remove-set');
+  if (retain.length > 0 && remove.length > 0) refuse('capabilities-retain-set and capabilities-remove-set cannot be combined');
+  if (retain.length > 0) return [...new Set(retain.flatMap(capSet))].sort();
+  const removed = new Set(remove.flatMap(capSet));
+  return DEFAULT_CAPABILITIES.filter((c) => !removed.has(c));
+}
+
+export interface Resources {
+  memoryLimit?: number;
+  cpuQuota?: number;
+  cpuShares?: number;
+}
+
+function limitOf(iso: Isolator): unknown {
+  const v = iso.value as { limit?: unknown } | null;
+  return v && typeof v === 'object' ? v.limit : undefined;
+}
+
+/** cgroup limits from resource/memory, resource/cpu (limit only) and os/linux/cpu-shares. */
+export function resources(isolators: readonly Isolator[]): Resources {
+  const out: Resources = {};
+  try {
+    for (const iso of isolators) {
+      if (iso.name === 'resource/memory' && limitOf(iso) !== undefined) {
+        out.memoryLimit = Number(quantityUnits(limitOf(iso)));
+      } else if (iso.name === 'resource/cpu' && limitOf(iso) !== undefined) {
+        const milli = quantityMilli(limitOf(iso));
+        out.cpuQuota = Math.max(MIN_CPU_QUOTA_US, Number((milli * BigInt(CPU_PERIOD_US)) / 1000n));
+      } else if (iso.name === 'os/linux/cpu-shares') {
+        if (!Number.isInteger(iso.value) || (iso.value as number) < 2 || (iso.value as number) > 262144) {
+          refuse('isolator os/linux/cpu-shares: value must be an integer in 2..262144');
+        }
+        out.cpuShares = iso.value as number;
+      }
+    }
+  } catch (err) {
+    if (err instanceof QuantityError) refuse(`isolator: ${err.message}`);
+    throw err;
+  }
+  return out;
+}
+
+/** Isolator names this executor applies; the others are reported and ignored (ACE-ISO-GEN-002/003). */
+export const KNOWN_ISOLATORS = new Set([
+  'os/linux/capabilities-retain-set',
+  'os/linux/capabilities-remove-set',
+  'os/linux/no-new-privileges',
+  'os/linux/oom-score-adj',
+  'os/linux/cpu-shares',
+  'resource/memory',
+  'resource/cpu',
+]);
+
+export interface OciMount {
+  destination: string;
+  type: string;
+  source: string;
+  options?: string[];
+}
+
+export interface AppRuntime {
+  args: string[];
+  cwd: string;
+  env: Map<string, string>;
+  uid: number;
+  gid: number;
+  additionalGids: number[];
+  capabilities: string[];
+  noNewPrivileges: boolean;
+  oomScoreAdj?: number;
+  readonlyRootfs: boolean;
+  /** root filesystem, relative to the bundle or absolute (event handlers share the app's) */
+  rootfs?: string;
+  /** volume bind mounts, parents first */
+  volumes: { target: string; source: string; readOnly: boolean; recursive: boolean }[];
+  /** /proc/<pid>/ns/* paths of the pod's namespace holder; `net` undefined = a new netns */
+  namespaces: { pid: string; net?: string; ipc: string; uts: string };
+  cgroupsPath: string;
+  resources: Resources;
+}
+
+/** Standard file systems of every app (OS-SPEC.md § Devices and File Systems; ACE-LNX-001..012). */
+export function standardMounts(): OciMount[] {
+  return [
+    { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
+    { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
+    {
+      destination: '/dev/pts',
+      type: 'devpts',
+      source: 'devpts',
+      options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620'],
+    },
+    { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
+    { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
+    { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
+    // Lets an app read its own limits (the probe's cgroupLimits); read-only.
+    { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] },
+  ];
+}
+
+export function buildOciConfig(rt: AppRuntime): Record<string, unknown> {
+  // A non-root app gets the bounding set only, as rkt does: no effective capabilities for free.
+  const privileged = rt.uid === 0;
+  const caps = rt.capabilities;
+  const resources: Record<string, unknown> = { devices: [{ allow: false, access: 'rwm' }] };
+  if (rt.resources.memoryLimit !== undefined) resources.memory = { limit: rt.resources.memoryLimit };
+  if (rt.resources.cpuQuota !== undefined || rt.resources.cpuShares !== undefined) {
+    resources.cpu = {
+      ...(rt.resources.cpuQuota !== undefined ? { quota: rt.resources.cpuQuota, period: CPU_PERIOD_US } : {}),
+      ...(rt.resources.cpuShares !== undefined ? { shares: rt.resources.cpuShares } : {}),
+    };
+  }
+  const namespaces: { type: string; path?: string }[] = [
+    { type: 'pid', path: rt.namespaces.pid },
+    rt.namespaces.net !== undefined ? { type: 'network', path: rt.namespaces.net } : { type: 'network' },
+    { type: 'ipc', path: rt.namespaces.ipc },
+    { type: 'uts', path: rt.namespaces.uts },
+    { type: 'mount' },
+  ];
+  return {
+    ociVersion: '1.0.2',
+    process: {
+      terminal: false,
+      user: { uid: rt.uid, gid: rt.gid, ...(rt.additionalGids.length > 0 ? { additionalGids: rt.additionalGids } : {}) },
+      args: rt.args,
+      env: [...rt.env].map(([k, v]) => `${k}=${v}`),
+      cwd: rt.cwd,
+      capabilities: {
+        bounding: caps,
+        effective: privileged ? caps : [],
+        permitted: privileged ? caps : [],
+        inheritable: [],
+        ambient: [],
+      },
+      noNewPrivileges: rt.noNewPrivileges,
+      ...(rt.oomScoreAdj !== undefined ? { oomScoreAdj: rt.oomScoreAdj } : {}),
+    },
+    root: { path: rt.rootfs ?? 'rootfs', readonly: rt.readonlyRootfs },
+    mounts: [
+      ...standardMounts(),
+      ...rt.volumes.map((v) => ({
+        destination: v.target,
+        type: 'bind',
+        source: v.source,
+        options: [v.recursive ? 'rbind' : 'bind', v.readOnly ? 'ro' : 'rw'],
+      })),
+    ],
+    linux: {
+      namespaces,
+      cgroupsPath: rt.cgroupsPath,
+      resources,
+      // /dev/console must exist (ACE-LNX-009); there is no console to give, so the node is not allowed.
+      devices: [{ path: '/dev/console', type: 'c', major: 5, minor: 1, fileMode: 0o600, uid: 0, gid: 0 }],
+      maskedPaths: [
+        '/proc/acpi',
+        '/proc/asound',
+        '/proc/kcore',
+        '/proc/keys',
+        '/proc/latency_stats',
+        '/proc/timer_list',
+        '/proc/timer_stats',
+        '/proc/sched_debug',
+        '/proc/scsi',
+        '/sys/firmware',
+      ],
+      readonlyPaths: ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'],
+    },
+  };
+}
