@@ -9,9 +9,13 @@ export interface Mutant {
 }
 
 export const MUTANTS: readonly Mutant[] = [
-  { name: 'wrong-cwd', clauses: ['ACE-WD-001'], description: "ignores workingDirectory: every app starts in '/'" },
+  {
+    name: 'wrong-cwd',
+    clauses: ['ACE-WD-001', 'ACE-WD-004'],
+    description: "ignores workingDirectory: every app starts in '/' (so a missing one goes unnoticed too)",
+  },
   { name: 'drop-env', clauses: ['ACE-ENV-007'], description: 'drops the first environment entry of the app' },
-  { name: 'exit-zero', clauses: ['ACE-EXIT-001'], description: 'reports exit code 0 for every app' },
+  { name: 'exit-zero', clauses: ['FN-EXIT-001', 'FN-EXIT-002'], description: 'reports exit code 0 for every app' },
   {
     name: 'ignore-readonly',
     clauses: ['POD-VOL-002', 'ACE-MNT-001'],
@@ -25,7 +29,7 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     name: 'ignore-user',
-    clauses: ['ACE-USER-001', 'ACE-USER-002'],
+    clauses: ['ACE-USER-001', 'ACE-USER-002', 'ACE-USER-003', 'ACE-USER-004'],
     description: 'runs every app as 0:0 whatever user and group say',
   },
   { name: 'drop-supp-gids', clauses: ['ACE-USER-005'], description: 'ignores supplementaryGIDs' },
@@ -36,7 +40,7 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     name: 'first-app-status',
-    clauses: ['ACE-EXIT-001'],
+    clauses: ['FN-EXIT-002'],
     description: "reports the first app's exit status for every app",
   },
   {

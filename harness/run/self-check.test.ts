@@ -1,11 +1,12 @@
 // The suite checks itself: ref with one behaviour broken on purpose must fail the tests that check
 // that behaviour's clause, and only because of that clause. Runs the real CLI (npm test's entry).
 import { execa } from 'execa';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { MUTANTS } from '../ref/mutants.js';
 import type { ResultsDocument } from '../report/result.js';
 import { PROBE_BINARY, REPO_ROOT } from './paths.js';
 
@@ -28,17 +29,20 @@ async function runSuite(args: string[]): Promise<{ exitCode: number | undefined;
   return { exitCode: res.exitCode, doc, stderr: res.stderr };
 }
 
-/** Mutant → the clauses it breaks and a suite file that checks them. */
-const KILLS: [mutant: string, clauses: string[], suite: string][] = [
-  ['wrong-cwd', ['ACE-WD-001'], 'suites/ace-execution-environment.test.ts'],
-  ['drop-env', ['ACE-ENV-007'], 'suites/ace-execution-environment.test.ts'],
-  ['exit-zero', ['FN-EXIT-001', 'FN-EXIT-002'], 'suites/ace-exit-status.test.ts'],
-  ['ignore-readonly', ['POD-VOL-002', 'ACE-MNT-001'], 'suites/pod-volumes.test.ts'],
-];
+/** The suite files that check any of these clauses. */
+function suitesChecking(clauseIds: string[]): string[] {
+  const dir = join(REPO_ROOT, 'suites');
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.test.ts'))
+    .filter((f) => clauseIds.some((id) => readFileSync(join(dir, f), 'utf8').includes(`'${id}'`)))
+    .map((f) => `suites/${f}`);
+}
 
 describe.runIf(existsSync(PROBE_BINARY) && process.getuid?.() === 0)('ref mutants are caught', () => {
-  test.for(KILLS)('%s fails the checks of %j', async ([mutant, broken, suite]) => {
-    const { exitCode, doc } = await runSuite(['--mutant', mutant, suite]);
+  test.for(MUTANTS.map((m) => [m.name, m.clauses] as const))('%s fails the checks of %j', async ([mutant, broken]) => {
+    const suites = suitesChecking(broken);
+    expect(suites, 'a suite checks the clauses this mutant breaks').not.toEqual([]);
+    const { exitCode, doc } = await runSuite(['--mutant', mutant, ...suites]);
     expect(doc.counts.error, 'no harness errors').toBe(0);
     expect(exitCode).toBe(1);
     const failedChecks = doc.tests.flatMap((t) => t.checks.filter((c) => !c.ok).flatMap((c) => c.clauses));
