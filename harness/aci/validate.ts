@@ -23,6 +23,14 @@ export const VALID_OS_ARCH: Record<string, string[]> = {
   darwin: ['x86_64', 'i386'],
 };
 
+/** The appc arch label (spec/types.md, labels.go spelling) of a Node.js arch, by default this machine's. */
+export function appcArch(nodeArch: string = process.arch): string {
+  const map: Record<string, string> = { x64: 'amd64', ia32: 'i386', arm64: 'aarch64', arm: 'armv7l', ppc64: 'ppc64le', s390x: 's390x' };
+  const arch = map[nodeArch];
+  if (!arch) throw new Error(`no appc arch label for ${nodeArch}`);
+  return arch;
+}
+
 /** Resource quantity (appc isolators): a number or a string like "500m", "128Mi", "1G". */
 const QUANTITY = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+|[numkMGTPE]|[KMGTPE]i)?$/;
 
