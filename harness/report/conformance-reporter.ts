@@ -1,20 +1,63 @@
-// A vitest Reporter that turns test results into our result kinds and writes results.json,
-// junit.xml and the terminal summary.
+// A vitest Reporter that turns test results into our result kinds (applying the expectation file)
+// and writes results.json, clauses.json, junit.xml, report.html and the Markdown summary.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { SerializedError } from 'vitest';
 import type { Reporter, TestCase, TestModule } from 'vitest/node';
+import type { Expectations } from '../impl/expectations.js';
 import { REPO_ROOT } from '../run/paths.js';
+import { computeCoverage, mustCoverage, profileVerdicts, type CatalogEntry, type ClauseCoverage } from './coverage.js';
+import { renderHtml } from './html.js';
 import { writeJunit } from './junit.js';
 import { countResults, isHarnessError, skipKindOf, type ResultsDocument, type RunInfo, type TestRecord } from './result.js';
 import { renderSummary } from './summary.js';
+
+/** Stable test ID: file and full name. Expectation files and coverage use it. */
+export function testIdOf(moduleId: string, fullName: string): string {
+  return `${relative(REPO_ROOT, moduleId)} > ${fullName}`;
+}
+
+/** Turns fail into xfail and pass into xpass where the expectation file predicted a failure. */
+export function applyExpectations(record: TestRecord, expectations: Expectations): TestRecord {
+  const byTest = expectations.testFailure(record.id);
+  if (record.status === 'fail') {
+    const failedClauses = record.checks.filter((c) => !c.ok).flatMap((c) => c.clauses);
+    const byClause = failedClauses.length > 0 ? failedClauses.map((id) => expectations.clauseFailure(id)) : [];
+    const expected = byTest ?? (byClause.length > 0 && byClause.every((e) => e !== undefined) ? byClause[0] : undefined);
+    if (expected) return { ...record, status: 'xfail', expected: { reason: expected.reason, link: expected.link } };
+  }
+  if (record.status === 'pass') {
+    const expected = byTest ?? record.checks.flatMap((c) => c.clauses).map((id) => expectations.clauseFailure(id)).find((e) => e);
+    if (expected) {
+      return {
+        ...record,
+        status: 'xpass',
+        reason: 'passed although the expectation file says it fails: remove the stale entry',
+        expected: { reason: expected.reason, link: expected.link },
+      };
+    }
+  }
+  return record;
+}
+
+export interface ReporterOptions {
+  reportDir: string;
+  info: () => Omit<RunInfo, 'durationMs'>;
+  expectations: Expectations;
+  /** every test of the suite, run or not, for coverage */
+  catalog: CatalogEntry[];
+  /** tests not run because the expectation file skips them */
+  disabled: TestRecord[];
+  /** false for --explain: nothing is written */
+  write: boolean;
+}
 
 export function recordOf(test: TestCase): TestRecord {
   const meta = test.meta();
   const result = test.result();
   const file = relative(REPO_ROOT, test.module.moduleId);
   const base = {
-    id: `${file} > ${test.fullName}`,
+    id: testIdOf(test.module.moduleId, test.fullName),
     name: test.fullName,
     file,
     clauses: meta.clauses ?? [],
@@ -48,31 +91,43 @@ function firstLine(s: string | undefined): string {
 
 export class ConformanceReporter implements Reporter {
   private document: ResultsDocument | undefined;
+  private coverage: ClauseCoverage[] = [];
 
-  constructor(
-    private readonly reportDir: string,
-    private readonly info: () => Omit<RunInfo, 'durationMs'>,
-    private readonly startedMs = performance.now(),
-  ) {}
+  private readonly startedMs = performance.now();
+
+  constructor(private readonly options: ReporterOptions) {}
 
   onTestRunEnd(modules: ReadonlyArray<TestModule>, unhandled: ReadonlyArray<SerializedError>): void {
-    const tests = modules.flatMap((m) => [...m.children.allTests()].map(recordOf));
+    const { expectations, reportDir } = this.options;
+    // In suite order (as collected), whatever order the files finished in.
+    const order = new Map(this.options.catalog.map((t, i) => [t.id, i]));
+    const tests = [
+      ...modules.flatMap((m) => [...m.children.allTests()].map((t) => applyExpectations(recordOf(t), expectations))),
+      ...this.options.disabled,
+    ].sort((a, b) => (order.get(a.id) ?? Infinity) - (order.get(b.id) ?? Infinity));
     const harnessErrors = [
       ...modules.flatMap((m) => m.errors().map((e) => `${relative(REPO_ROOT, m.moduleId)}: ${firstLine(e.message)}`)),
       ...unhandled.map((e) => `unhandled: ${firstLine(e.message)}`),
     ];
+    const coverage = computeCoverage(tests, this.options.catalog);
     const doc: ResultsDocument = {
-      ...this.info(),
+      ...this.options.info(),
       durationMs: Math.round(performance.now() - this.startedMs),
       counts: countResults(tests),
+      mustCoverage: mustCoverage(coverage),
+      profiles: profileVerdicts(coverage),
       tests,
       harnessErrors,
     };
-    mkdirSync(this.reportDir, { recursive: true });
-    writeFileSync(join(this.reportDir, 'results.json'), JSON.stringify(doc, null, 2) + '\n');
-    writeJunit(doc, join(this.reportDir, 'junit.xml'));
-    writeFileSync(join(this.reportDir, 'summary.md'), renderSummary(doc) + '\n');
     this.document = doc;
+    this.coverage = coverage;
+    if (!this.options.write) return;
+    mkdirSync(reportDir, { recursive: true });
+    writeFileSync(join(reportDir, 'results.json'), JSON.stringify(doc, null, 2) + '\n');
+    writeFileSync(join(reportDir, 'clauses.json'), JSON.stringify({ specVersion: doc.specVersion, clauses: coverage }, null, 1) + '\n');
+    writeJunit(doc, join(reportDir, 'junit.xml'));
+    writeFileSync(join(reportDir, 'summary.md'), renderSummary(doc, coverage) + '\n');
+    writeFileSync(join(reportDir, 'report.html'), renderHtml(doc, coverage));
   }
 
   results(): ResultsDocument | undefined {
@@ -80,6 +135,6 @@ export class ConformanceReporter implements Reporter {
   }
 
   summary(): string {
-    return this.document ? renderSummary(this.document) : 'no results (the run did not finish)';
+    return this.document ? renderSummary(this.document, this.coverage) : 'no results (the run did not finish)';
   }
 }

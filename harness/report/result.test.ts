@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { countResults, groupBy, isHarnessError, skipKindOf, type TestRecord } from './result.js';
+import { computeCoverage, mustCoverage, profileVerdicts } from './coverage.js';
 import { renderSummary } from './summary.js';
 
 const rec = (status: TestRecord['status'], extra: Partial<TestRecord> = {}): TestRecord => ({
@@ -31,17 +32,24 @@ describe('result kinds', () => {
   test('counts and the closing line keep pass, fail, skip and error apart', () => {
     const tests = [rec('pass'), rec('pass'), rec('fail', { reason: 'boom' }), rec('skip', { reason: 'x', skipKind: 'host' }), rec('error', { reason: 'vm died' })];
     const counts = countResults(tests);
-    expect(counts).toEqual({ pass: 2, fail: 1, skip: 1, error: 1, checks: 5, failedChecks: 1 });
-    const text = renderSummary({
-      implementation: { name: 'ref', version: '0.1.0', details: {} },
-      target: 'host',
-      specVersion: '0.8.11',
-      startedAt: '',
-      durationMs: 1000,
-      counts,
-      tests,
-      harnessErrors: [],
-    });
+    expect(counts).toEqual({ pass: 2, fail: 1, skip: 1, error: 1, xfail: 0, xpass: 0, checks: 5, failedChecks: 1 });
+    const coverage = computeCoverage(tests, []);
+    const text = renderSummary(
+      {
+        implementation: { name: 'ref', version: '0.1.0', details: {} },
+        expectationsFile: null,
+        target: 'host',
+        specVersion: '0.8.11',
+        startedAt: '',
+        durationMs: 1000,
+        counts,
+        mustCoverage: mustCoverage(coverage),
+        profiles: profileVerdicts(coverage),
+        tests,
+        harnessErrors: [],
+      },
+      coverage,
+    );
     expect(text.split('\n').at(-1)).toBe('2 passed, 1 failed, 1 skipped');
     expect(text).toContain('harness errors: 1');
     expect(text).toMatch(/Conformance failures[^\n]*\n\s+- \[ACE-ENV-001\] suites\/x.test.ts > fail: boom/);

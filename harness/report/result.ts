@@ -1,11 +1,13 @@
 // Result kinds. Each test ends as exactly one of them; a harness error is never the implementation's fault.
 import type { CheckRecord } from '../run/check.js';
+import type { ProfileVerdict } from './coverage.js';
 
-export type ResultStatus = 'pass' | 'fail' | 'skip' | 'error';
+export type ResultStatus = 'pass' | 'fail' | 'skip' | 'error' | 'xfail' | 'xpass';
+export const RESULT_STATUSES: readonly ResultStatus[] = ['pass', 'fail', 'skip', 'error', 'xfail', 'xpass'];
 
 /** Why a test was skipped: the implementation declared the feature unsupported, the host lacks
  *  something, or configuration disabled it. */
-export type SkipKind = 'unsupported' | 'host' | 'disabled' | 'unspecified';
+export type SkipKind = 'unsupported' | 'host' | 'disabled' | 'explain' | 'unspecified';
 
 export interface TestRecord {
   /** file + full name: stable across runs */
@@ -17,11 +19,15 @@ export interface TestRecord {
   status: ResultStatus;
   skipKind?: SkipKind;
   reason?: string;
+  /** for xfail and xpass: the expectation file's reason and link */
+  expected?: { reason: string; link?: string };
   durationMs: number;
 }
 
 export interface RunInfo {
   implementation: { name: string; version: string; details: Record<string, string> };
+  /** the expectation file applied, if any */
+  expectationsFile: string | null;
   target: string;
   specVersion: string;
   startedAt: string;
@@ -30,6 +36,9 @@ export interface RunInfo {
 
 export interface ResultsDocument extends RunInfo {
   counts: Record<ResultStatus, number> & { checks: number; failedChecks: number };
+  /** testable normative MUST/MUST NOT clauses that passed, of all testable ones */
+  mustCoverage: { covered: number; testable: number };
+  profiles: ProfileVerdict[];
   tests: TestRecord[];
   /** problems outside any test: a suite file that failed to load, an unhandled error */
   harnessErrors: string[];
@@ -43,13 +52,13 @@ export function isHarnessError(name: string | undefined): boolean {
 }
 
 export function skipKindOf(note: string | undefined): { kind: SkipKind; reason: string } {
-  const m = note?.match(/^(unsupported|host|disabled):\s*(.*)$/s);
+  const m = note?.match(/^(unsupported|host|disabled|explain):\s*(.*)$/s);
   if (m) return { kind: m[1] as SkipKind, reason: m[2]! };
   return { kind: 'unspecified', reason: note ?? 'skipped without a reason' };
 }
 
 export function countResults(tests: readonly TestRecord[]): ResultsDocument['counts'] {
-  const counts = { pass: 0, fail: 0, skip: 0, error: 0, checks: 0, failedChecks: 0 };
+  const counts = { pass: 0, fail: 0, skip: 0, error: 0, xfail: 0, xpass: 0, checks: 0, failedChecks: 0 };
   for (const t of tests) {
     counts[t.status]++;
     counts.checks += t.checks.length;

@@ -1,32 +1,66 @@
-// The terminal summary: per-suite counts, what failed and why, and the closing count line.
-import { groupBy, type ResultsDocument } from './result.js';
+// The terminal (Markdown) summary: per-suite counts, what failed and why, clause coverage per spec
+// area and level, profile verdicts, untested MUST clauses, and the closing count line.
+import { LEVELS } from '../spec/index.js';
+import { REQUIRED_LEVELS, type ClauseCoverage } from './coverage.js';
+import { groupBy, type ResultsDocument, type ResultStatus } from './result.js';
 
-export function renderSummary(doc: ResultsDocument): string {
+const pct = (n: number, d: number) => (d === 0 ? '–' : `${((100 * n) / d).toFixed(1)}%`);
+
+export function renderSummary(doc: ResultsDocument, coverage: readonly ClauseCoverage[]): string {
   const lines: string[] = [];
   const impl = doc.implementation;
   const details = Object.entries(impl.details)
     .map(([k, v]) => `${k} ${v}`)
     .join(', ');
-  lines.push('', `appc ${doc.specVersion} conformance: ${impl.name} ${impl.version}${details ? ` (${details})` : ''} on ${doc.target}`);
-  lines.push('');
-  lines.push('| suite | pass | fail | skip | error |', '|---|---:|---:|---:|---:|');
+  lines.push('', `## appc ${doc.specVersion} conformance: ${impl.name} ${impl.version}${details ? ` (${details})` : ''} on ${doc.target}`, '');
+  lines.push('| suite | pass | fail | xfail | xpass | skip | error |', '|---|---:|---:|---:|---:|---:|---:|');
   for (const [file, tests] of groupBy(doc.tests, (t) => t.file)) {
-    const n = (s: string) => tests.filter((t) => t.status === s).length;
-    lines.push(`| ${file} | ${n('pass')} | ${n('fail')} | ${n('skip')} | ${n('error')} |`);
+    const n = (s: ResultStatus) => tests.filter((t) => t.status === s).length;
+    lines.push(`| ${file} | ${n('pass')} | ${n('fail')} | ${n('xfail')} | ${n('xpass')} | ${n('skip')} | ${n('error')} |`);
   }
-  const show = (status: string, title: string) => {
+  const show = (status: ResultStatus, title: string) => {
     const tests = doc.tests.filter((t) => t.status === status);
     if (tests.length === 0) return;
     lines.push('', `${title}:`);
-    for (const t of tests) lines.push(`  - [${t.clauses.join(', ')}] ${t.file} > ${t.name}: ${t.reason ?? ''}`.trimEnd());
+    for (const t of tests) {
+      const expected = t.expected ? ` [expected: ${t.expected.reason}${t.expected.link ? ` ${t.expected.link}` : ''}]` : '';
+      const kind = t.skipKind ? `(${t.skipKind}) ` : '';
+      lines.push(`  - [${t.clauses.join(', ')}] ${t.id}: ${kind}${t.reason ?? ''}${expected}`.trimEnd());
+    }
   };
   show('fail', 'Conformance failures (the implementation broke the spec)');
+  show('xpass', 'Unexpected passes (the expectation file is stale; this fails the run)');
   show('error', 'Harness errors (not the implementation’s fault)');
+  show('xfail', 'Expected failures (xfail)');
   show('skip', 'Skipped');
   for (const e of doc.harnessErrors) lines.push(`  - harness: ${e}`);
+
+  lines.push('', '### Clause coverage (passed / testable, from checks that ran)', '');
+  lines.push(`| area | ${LEVELS.join(' | ')} |`, `|---|${LEVELS.map(() => '---:').join('|')}|`);
+  for (const [area, clauses] of groupBy([...coverage].filter((c) => c.normative), (c) => c.area)) {
+    const cells = LEVELS.map((level) => {
+      const testable = clauses.filter((c) => c.level === level && c.status !== 'untestable');
+      const failed = testable.filter((c) => c.status === 'covered-fail' || c.status === 'xfail').length;
+      const passed = testable.filter((c) => c.status === 'covered-pass').length;
+      return testable.length === 0 ? '–' : `${passed}/${testable.length}${failed ? ` (${failed} failed)` : ''}`;
+    });
+    lines.push(`| ${area} | ${cells.join(' | ')} |`);
+  }
+
+  lines.push('', '### Verdict per profile (normative MUST / MUST NOT clauses)', '');
+  lines.push('| profile | verdict | passed | failed | untested | required |', '|---|---|---:|---:|---:|---:|');
+  for (const p of doc.profiles) lines.push(`| ${p.profile} | ${p.verdict} | ${p.passed} | ${p.failed} | ${p.untested} | ${p.required} |`);
+
+  const untested = coverage.filter((c) => c.normative && REQUIRED_LEVELS.has(c.level) && c.status === 'untested');
+  lines.push('', `Untested MUST / MUST NOT clauses (${untested.length}; reasons in clauses.json and report.html):`);
+  for (const [area, list] of groupBy(untested, (c) => c.area)) lines.push(`  - ${area}: ${list.map((c) => c.id).join(' ')}`);
+
   const c = doc.counts;
-  lines.push('', `${c.checks} clause checks ran (${c.failedChecks} failed) in ${(doc.durationMs / 1000).toFixed(1)}s`);
+  const m = doc.mustCoverage;
+  lines.push('', `MUST coverage: ${m.covered} of ${m.testable} testable MUST/MUST NOT clauses passed (${pct(m.covered, m.testable)})`);
+  lines.push(`${c.checks} clause checks ran (${c.failedChecks} failed) in ${(doc.durationMs / 1000).toFixed(1)}s`);
+  if (c.xfail + c.xpass > 0) lines.push(`expected failures: ${c.xfail}, unexpected passes: ${c.xpass}`);
   if (c.error + doc.harnessErrors.length > 0) lines.push(`harness errors: ${c.error + doc.harnessErrors.length}`);
-  lines.push(`${c.pass} passed, ${c.fail} failed, ${c.skip} skipped`);
+  lines.push(`${c.pass} passed, ${c.fail + c.xpass} failed, ${c.skip} skipped`);
   return lines.join('\n');
 }

@@ -4,10 +4,11 @@ import { UsageError } from './errors.js';
 
 describe('CLI flags', () => {
   test('defaults to ref on the host target with reports/', () => {
-    const { config, fileFilters } = parseCli([]);
-    expect(config).toMatchObject({ impl: 'ref', target: 'host', podTimeoutMs: 60_000 });
+    const { config, selection, mode } = parseCli([]);
+    expect(config).toMatchObject({ impl: 'ref', target: 'host', podTimeoutMs: 60_000, dryRun: false });
     expect(config.reportDir).toMatch(/\/reports$/);
-    expect(fileFilters).toEqual([]);
+    expect(selection).toEqual({ fileFilters: [], clauseGlobs: [], testNamePattern: undefined, level: undefined });
+    expect(mode).toBe('run');
   });
 
   test('takes --impl, --impl-path, --report-dir in both spellings, and passes filters through', () => {
@@ -15,8 +16,16 @@ describe('CLI flags', () => {
     expect(r.config.impl).toBe('rkt');
     expect(r.config.implPath).toBe('/usr/bin/rkt');
     expect(r.config.reportDir).toMatch(/\/out$/);
-    expect(r.fileFilters).toEqual(['ace-exec']);
-    expect(r.testNamePattern).toBe('PATH');
+    expect(r.selection.fileFilters).toEqual(['ace-exec']);
+    expect(r.selection.testNamePattern).toBe('PATH');
+  });
+
+  test('takes selection by clause and level, and the list and explain modes', () => {
+    const r = parseCli(['--clause', 'ACE-ISO-*', '--clause=POD-CTX-002', '--level=MUST', '--explain']);
+    expect(r.selection).toMatchObject({ clauseGlobs: ['ACE-ISO-*', 'POD-CTX-002'], level: 'must' });
+    expect(r.mode).toBe('explain');
+    expect(r.config.dryRun).toBe(true);
+    expect(parseCli(['--list']).mode).toBe('list');
   });
 
   test.each([
@@ -24,6 +33,9 @@ describe('CLI flags', () => {
     [['--target=moon'], /unknown --target "moon"/],
     [['--pod-timeout=-1'], /--pod-timeout/],
     [['--impl'], /--impl/],
+    [['--level=often'], /unknown --level "often"/],
+    [['-t', '('], /not a regular expression/],
+    [['--list', '--explain'], /exclude each other/],
   ])('refuses %j with one line', (argv, message) => {
     expect(() => parseCli(argv)).toThrow(UsageError);
     try {

@@ -17,14 +17,27 @@ export interface RunConfig {
   podTimeoutMs: number;
   /** ref only: break one clause on purpose (the suite's self-check) */
   mutant?: string;
+  /** expectation file; default: harness/impl/expectations/<impl>.json when it exists */
+  expectationsPath?: string;
+  /** --explain: walk the tests without running pods, to say which would run or skip */
+  dryRun: boolean;
+}
+
+/** Which tests to run, decided before vitest starts. */
+export interface Selection {
+  /** vitest-style file filters: a test file runs when its path contains one of them */
+  fileFilters: string[];
+  testNamePattern?: string;
+  /** clause ID globs (e.g. ACE-ISO-*): a test runs when it checks a matching clause */
+  clauseGlobs: string[];
+  /** lowest RFC 2119 level to run: must (MUST, MUST NOT), should (and SHOULD, SHOULD NOT), may (all) */
+  level?: 'must' | 'should' | 'may';
 }
 
 export interface CliRequest {
   config: RunConfig;
-  /** passed through to vitest: file filters and a test name pattern */
-  fileFilters: string[];
-  testNamePattern?: string;
-  help: boolean;
+  selection: Selection;
+  mode: 'run' | 'list' | 'explain' | 'help';
 }
 
 export const USAGE = `usage: npm test -- [options] [file filter ...]
@@ -35,11 +48,16 @@ export const USAGE = `usage: npm test -- [options] [file filter ...]
   --report-dir DIR     where junit.xml and results.json go (default: reports/)
   --pod-timeout SECS   kill a pod that runs longer (default: 60)
   --mutant NAME        (ref only) run a mutant of ref that breaks one clause
+  --expectations FILE  expected failures and skips (default: harness/impl/expectations/<impl>.json)
+  --clause ID          run only tests checking this clause; globs allowed (ACE-ISO-*); repeatable
+  --level LEVEL        run only tests checking a clause at or above must, should or may
   -t, --test-name-pattern PATTERN   run only tests whose name matches
+  --list               print the selected tests with their clauses; run nothing
+  --explain            say per test whether it would run or skip here, and why; run no pod
   -h, --help           this text`;
 
 export function defaultConfig(): RunConfig {
-  return { impl: 'ref', target: 'host', reportDir: resolve(REPO_ROOT, 'reports'), podTimeoutMs: 60_000 };
+  return { impl: 'ref', target: 'host', reportDir: resolve(REPO_ROOT, 'reports'), podTimeoutMs: 60_000, dryRun: false };
 }
 
 export function parseCli(argv: readonly string[]): CliRequest {
@@ -56,6 +74,11 @@ export function parseCli(argv: readonly string[]): CliRequest {
         'report-dir': { type: 'string' },
         'pod-timeout': { type: 'string' },
         mutant: { type: 'string' },
+        expectations: { type: 'string' },
+        clause: { type: 'string', multiple: true },
+        level: { type: 'string' },
+        list: { type: 'boolean' },
+        explain: { type: 'boolean' },
         'test-name-pattern': { type: 'string', short: 't' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -81,10 +104,24 @@ export function parseCli(argv: readonly string[]): CliRequest {
     config.podTimeoutMs = Math.round(secs * 1000);
   }
   if (v.mutant !== undefined) config.mutant = v.mutant;
+  if (v.expectations !== undefined) config.expectationsPath = resolve(v.expectations);
+  const level = v.level?.toLowerCase();
+  if (level !== undefined && level !== 'must' && level !== 'should' && level !== 'may') {
+    throw new UsageError(`unknown --level ${JSON.stringify(v.level)} (must, should or may)`);
+  }
+  const pattern = v['test-name-pattern'];
+  if (pattern !== undefined) {
+    try {
+      new RegExp(pattern);
+    } catch {
+      throw new UsageError(`-t: not a regular expression: ${pattern}`);
+    }
+  }
+  if (v.list && v.explain) throw new UsageError('--list and --explain exclude each other');
+  config.dryRun = v.explain ?? false;
   return {
     config,
-    fileFilters: parsed.positionals,
-    testNamePattern: v['test-name-pattern'],
-    help: v.help ?? false,
+    selection: { fileFilters: parsed.positionals, testNamePattern: pattern, clauseGlobs: v.clause ?? [], level },
+    mode: v.help ? 'help' : v.list ? 'list' : v.explain ? 'explain' : 'run',
   };
 }

@@ -104,6 +104,7 @@ export function podRun(features: Feature[], build: () => Promise<PodRequest>): P
   let run: Promise<PodEvidence> | undefined;
   return async (skip) => {
     needs(skip, ...features);
+    if (session().config.dryRun) skip('explain: would run');
     if (!run) {
       run = (async () => new PodEvidence(await session().impl.runPod(await build())))();
       const settled: Promise<unknown> = run.then(

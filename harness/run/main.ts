@@ -1,62 +1,112 @@
-// `npm test -- [options]`: parses our flags, checks the implementation can run here, then runs the
-// conformance suites through vitest's Node API and reports with our own result kinds.
+// `npm test -- [options]`: parses our flags, checks the implementation can run here, collects the
+// suites' tests, selects what to run, then runs them through vitest's Node API and reports with
+// our own result kinds.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createVitest } from 'vitest/node';
-import { preflight, createImplementation } from '../impl/index.js';
+import { defaultExpectationsPath, Expectations, loadExpectations } from '../impl/expectations.js';
+import { createImplementation, preflight } from '../impl/index.js';
 import { ConformanceReporter } from '../report/conformance-reporter.js';
-import { SPEC_VERSION } from '../spec/index.js';
+import { groupBy, type TestRecord } from '../report/result.js';
+import { clause, SPEC_VERSION } from '../spec/index.js';
 import { openTarget } from '../target/index.js';
 import { parseCli, USAGE, type CliRequest } from './config.js';
 import { HarnessError, UsageError } from './errors.js';
 import { PROBE_BINARY, REPO_ROOT } from './paths.js';
+import { collectTests, selectTests, type TestEntry } from './selection.js';
 
-/** Exit codes: 0 conformant run, 1 conformance failures, 2 bad input, 3 harness errors. */
+/** Exit codes: 0 conformant run, 1 conformance failures (or stale expectations), 2 bad input, 3 harness errors. */
 export const EXIT = { ok: 0, failures: 1, usage: 2, harness: 3 } as const;
 
+function printList(tests: readonly TestEntry[]): void {
+  for (const [file, list] of groupBy(tests, (t) => t.file)) {
+    console.log(file);
+    for (const t of list) {
+      console.log(`  ${t.name.slice(0)}`);
+      console.log(`      ${t.clauses.map((id) => `${id} (${clause(id).level})`).join(', ')}`);
+    }
+  }
+  console.log(`${tests.length} tests`);
+}
+
+function printExplain(records: readonly TestRecord[]): void {
+  for (const r of records) {
+    const wouldRun = r.status === 'skip' && r.skipKind === 'explain';
+    const what = wouldRun ? 'run ' : r.status === 'skip' ? `skip (${r.skipKind}): ${r.reason}` : `${r.status}: ${r.reason ?? ''}`;
+    console.log(`${r.id}\n    ${what}`);
+  }
+}
+
 async function run(request: CliRequest): Promise<number> {
-  const { config } = request;
+  const { config, selection } = request;
   const target = openTarget(config.target);
   try {
-    await preflight(target, config);
-    if (!existsSync(PROBE_BINARY)) throw new UsageError('the probe is not built: run npm run setup');
+    if (request.mode !== 'list') {
+      await preflight(target, config);
+      if (!existsSync(PROBE_BINARY)) throw new UsageError('the probe is not built: run npm run setup');
+    }
+    const catalog = await collectTests(config);
+    const selected = selectTests(catalog, selection);
+    if (selected.length === 0) throw new UsageError('no test matches the selection');
+    if (request.mode === 'list') {
+      printList(selected);
+      return EXIT.ok;
+    }
+
+    const expectationsPath = config.expectationsPath ?? defaultExpectationsPath(config.impl);
+    const expectations = new Expectations(
+      expectationsPath ? loadExpectations(expectationsPath, new Set(catalog.map((t) => t.id))).entries : [],
+    );
+    // Tests an expectation file skips are reported as disabled without running.
+    const disabled: TestRecord[] = [];
+    const toRun = selected.filter((t) => {
+      const skip = expectations.skipOf(t.id, t.clauses);
+      if (skip) {
+        disabled.push({ id: t.id, name: t.name, file: t.file, clauses: t.clauses, checks: [], status: 'skip', skipKind: 'disabled', reason: `expectation file: ${skip.reason}`, durationMs: 0 });
+      }
+      return !skip;
+    });
+
     const impl = createImplementation(target, config);
     const info = await impl.info();
     await impl.dispose();
     const startedAt = new Date().toISOString();
-    const reporter = new ConformanceReporter(config.reportDir, () => ({
-      implementation: info,
-      target: config.target,
-      specVersion: SPEC_VERSION,
-      startedAt,
-    }));
-    const vitest = await createVitest(
-      'test',
-      {
-        root: REPO_ROOT,
-        config: join(REPO_ROOT, 'vitest.config.ts'),
-        watch: false,
-        provide: { config },
-        reporters: ['default', reporter],
-        ...(request.testNamePattern !== undefined ? { testNamePattern: request.testNamePattern } : {}),
-      },
-      {},
-    );
+    const reporter = new ConformanceReporter({
+      reportDir: config.reportDir,
+      info: () => ({ implementation: info, target: config.target, specVersion: SPEC_VERSION, startedAt, expectationsFile: expectationsPath ?? null }),
+      expectations,
+      catalog,
+      disabled,
+      write: request.mode === 'run',
+    });
+    const vitest = await createVitest('test', {
+      root: REPO_ROOT,
+      config: join(REPO_ROOT, 'vitest.config.ts'),
+      watch: false,
+      provide: { config },
+      reporters: request.mode === 'run' ? ['default', reporter] : [reporter],
+    });
     try {
-      await vitest.start(request.fileFilters);
+      // standalone() initialises the reporters without running anything; we then run exactly the selected tests.
+      await vitest.standalone();
+      const project = vitest.getRootProject();
+      const specs = [...groupBy(toRun, (t) => t.moduleId)].map(([moduleId, tests]) =>
+        project.createSpecification(moduleId, { testIds: tests.map((t) => t.vitestId) }),
+      );
+      await vitest.runTestSpecifications(specs, false);
     } finally {
       await vitest.close();
     }
     const doc = reporter.results();
-    console.log(reporter.summary());
     if (!doc) return EXIT.harness;
-    console.log(`reports: ${join(config.reportDir, 'results.json')}, ${join(config.reportDir, 'junit.xml')}`);
-    if (doc.tests.length === 0) {
-      console.error('appc-conformance: no test matched');
-      return EXIT.usage;
+    if (request.mode === 'explain') {
+      printExplain(doc.tests);
+      return EXIT.ok;
     }
+    console.log(reporter.summary());
+    console.log(`reports: ${['results.json', 'clauses.json', 'junit.xml', 'report.html', 'summary.md'].map((f) => join(config.reportDir, f)).join(', ')}`);
     if (doc.counts.error > 0 || doc.harnessErrors.length > 0) return EXIT.harness;
-    return doc.counts.fail > 0 ? EXIT.failures : EXIT.ok;
+    return doc.counts.fail + doc.counts.xpass > 0 ? EXIT.failures : EXIT.ok;
   } finally {
     await target.dispose();
   }
@@ -70,7 +120,7 @@ async function main(): Promise<void> {
     console.error(`appc-conformance: ${(err as Error).message}\n(see --help)`);
     process.exit(EXIT.usage);
   }
-  if (request.help) {
+  if (request.mode === 'help') {
     console.log(USAGE);
     return;
   }

@@ -1,0 +1,90 @@
+// report.html: one self-contained page (no server, no scripts) with the verdicts, coverage per
+// area and level, every clause with its status, and every test with its result.
+import { LEVELS } from '../spec/index.js';
+import type { ClauseCoverage } from './coverage.js';
+import { groupBy, type ResultsDocument } from './result.js';
+
+const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
+const STYLE = `body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:1em 0}
+td,th{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top}th{background:#f3f3f3}
+.pass,.covered-pass,.conformant{background:#e6f4e6}.fail,.covered-fail,.xpass,.not-conformant{background:#fbe3e3}
+.xfail{background:#fdf1dc}.skip,.untested,.incomplete{background:#f4f4f4}.error{background:#f6e0f6}.untestable{color:#777}
+code{font-size:12px}`;
+
+const cls = (s: string) => s.replace(/\s+/g, '-');
+
+function table(head: string[], rows: string[][], rowClass?: (i: number) => string): string {
+  const h = head.map((x) => `<th>${esc(x)}</th>`).join('');
+  const body = rows.map((r, i) => `<tr class="${rowClass ? rowClass(i) : ''}">${r.map((c) => `<td>${c}</td>`).join('')}</tr>`).join('\n');
+  return `<table><thead><tr>${h}</tr></thead><tbody>\n${body}\n</tbody></table>`;
+}
+
+export function renderHtml(doc: ResultsDocument, coverage: readonly ClauseCoverage[]): string {
+  const impl = doc.implementation;
+  const c = doc.counts;
+  const m = doc.mustCoverage;
+  const parts: string[] = [];
+  parts.push(`<h1>appc ${esc(doc.specVersion)} conformance: ${esc(impl.name)} ${esc(impl.version)}</h1>`);
+  parts.push(
+    `<p>Target <b>${esc(doc.target)}</b>; ${Object.entries(impl.details)
+      .map(([k, v]) => `${esc(k)} <code>${esc(v)}</code>`)
+      .join(', ')}; started ${esc(doc.startedAt)}, ${(doc.durationMs / 1000).toFixed(1)} s.</p>`,
+  );
+  parts.push(
+    `<p><b>${c.pass}</b> passed, <b>${c.fail}</b> failed, <b>${c.xfail}</b> expected failures, <b>${c.xpass}</b> unexpected passes, <b>${c.skip}</b> skipped, <b>${c.error}</b> harness errors; ${c.checks} clause checks ran. MUST coverage: <b>${m.covered}</b> of ${m.testable} testable MUST/MUST NOT clauses passed.</p>`,
+  );
+
+  parts.push('<h2>Verdict per profile</h2>');
+  parts.push(
+    table(
+      ['profile', 'verdict', 'passed', 'failed', 'untested', 'required'],
+      doc.profiles.map((p) => [esc(p.profile), esc(p.verdict), String(p.passed), String(p.failed), String(p.untested), String(p.required)]),
+      (i) => cls(doc.profiles[i]!.verdict),
+    ),
+  );
+
+  parts.push('<h2>Coverage per spec area and level</h2><p>passed / testable (failed)</p>');
+  const areaRows = [...groupBy(coverage.filter((x) => x.normative), (x) => x.area)].map(([area, list]) => [
+    esc(area),
+    ...LEVELS.map((level) => {
+      const testable = list.filter((x) => x.level === level && x.status !== 'untestable');
+      const failed = testable.filter((x) => x.status === 'covered-fail' || x.status === 'xfail').length;
+      const passed = testable.filter((x) => x.status === 'covered-pass').length;
+      return testable.length === 0 ? '–' : `${passed} / ${testable.length}${failed ? ` (${failed})` : ''}`;
+    }),
+  ]);
+  parts.push(table(['area', ...LEVELS], areaRows));
+
+  parts.push('<h2>Tests</h2>');
+  parts.push(
+    table(
+      ['result', 'test', 'clauses', 'reason'],
+      doc.tests.map((t) => [
+        esc(t.status + (t.skipKind ? ` (${t.skipKind})` : '')),
+        esc(t.id),
+        t.clauses.map((id) => `<code>${esc(id)}</code>`).join(' '),
+        esc(t.reason ?? '') + (t.expected ? `<br><i>expected: ${esc(t.expected.reason)}</i>` : ''),
+      ]),
+      (i) => doc.tests[i]!.status,
+    ),
+  );
+  if (doc.harnessErrors.length > 0) parts.push(`<h2>Harness errors</h2><ul>${doc.harnessErrors.map((e) => `<li>${esc(e)}</li>`).join('')}</ul>`);
+
+  parts.push('<h2>Clauses</h2>');
+  parts.push(
+    table(
+      ['clause', 'level', 'area', 'profile', 'status', 'tests or reason'],
+      coverage.map((x) => [
+        `<code>${esc(x.id)}</code>${x.normative ? '' : ' (suite)'}`,
+        esc(x.level),
+        esc(x.area),
+        esc(x.profile),
+        esc(x.status),
+        x.tests.length > 0 ? x.tests.map(esc).join('<br>') : esc(x.reason ?? ''),
+      ]),
+      (i) => coverage[i]!.status,
+    ),
+  );
+  return `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>appc conformance: ${esc(impl.name)}</title><style>${STYLE}</style></head>\n<body>\n${parts.join('\n')}\n</body></html>\n`;
+}
