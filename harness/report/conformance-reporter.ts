@@ -17,27 +17,40 @@ export function testIdOf(moduleId: string, fullName: string): string {
   return `${relative(REPO_ROOT, moduleId)} > ${fullName}`;
 }
 
-/** Turns fail into xfail and pass into xpass where the expectation file predicted a failure. */
-export function applyExpectations(record: TestRecord, expectations: Expectations): TestRecord {
-  const byTest = expectations.testFailure(record.id);
-  if (record.status === 'fail') {
-    const failedClauses = record.checks.filter((c) => !c.ok).flatMap((c) => c.clauses);
-    const byClause = failedClauses.length > 0 ? failedClauses.map((id) => expectations.clauseFailure(id)) : [];
-    const expected = byTest ?? (byClause.length > 0 && byClause.every((e) => e !== undefined) ? byClause[0] : undefined);
-    if (expected) return { ...record, status: 'xfail', expected: { reason: expected.reason, link: expected.link } };
-  }
-  if (record.status === 'pass') {
-    const expected = byTest ?? record.checks.flatMap((c) => c.clauses).map((id) => expectations.clauseFailure(id)).find((e) => e);
-    if (expected) {
-      return {
-        ...record,
-        status: 'xpass',
-        reason: 'passed although the expectation file says it fails: remove the stale entry',
-        expected: { reason: expected.reason, link: expected.link },
-      };
+/**
+ * Applies the expectation file. A failure it predicts (by test, or by every clause that failed)
+ * is an xfail. A test it names that passes is an xpass; a clause it names is stale, and its passing
+ * tests xpass, only when no check of that clause failed anywhere in the run.
+ */
+export function applyExpectations(records: readonly TestRecord[], expectations: Expectations): TestRecord[] {
+  const failingClauses = new Set(records.flatMap((r) => r.checks.filter((c) => !c.ok).flatMap((c) => c.clauses)));
+  return records.map((record) => {
+    const byTest = expectations.testFailure(record.id);
+    if (record.status === 'fail') {
+      const failedClauses = record.checks.filter((c) => !c.ok).flatMap((c) => c.clauses);
+      const byClause = failedClauses.map((id) => expectations.clauseFailure(id));
+      const expected = byTest ?? (byClause.length > 0 && byClause.every((e) => e !== undefined) ? byClause[0] : undefined);
+      if (expected) return { ...record, status: 'xfail', expected: { reason: expected.reason, link: expected.link } };
     }
-  }
-  return record;
+    if (record.status === 'pass') {
+      const expected =
+        byTest ??
+        record.checks
+          .flatMap((c) => c.clauses)
+          .filter((id) => !failingClauses.has(id))
+          .map((id) => expectations.clauseFailure(id))
+          .find((e) => e);
+      if (expected) {
+        return {
+          ...record,
+          status: 'xpass',
+          reason: 'passed although the expectation file says it fails: remove the stale entry',
+          expected: { reason: expected.reason, link: expected.link },
+        };
+      }
+    }
+    return record;
+  });
 }
 
 export interface ReporterOptions {
@@ -48,6 +61,8 @@ export interface ReporterOptions {
   catalog: CatalogEntry[];
   /** tests not run because the expectation file skips them */
   disabled: TestRecord[];
+  /** IDs of the tests asked to run; vitest also reports the others of their files, as skipped */
+  selected: ReadonlySet<string>;
   /** false for --explain: nothing is written */
   write: boolean;
 }
@@ -101,10 +116,8 @@ export class ConformanceReporter implements Reporter {
     const { expectations, reportDir } = this.options;
     // In suite order (as collected), whatever order the files finished in.
     const order = new Map(this.options.catalog.map((t, i) => [t.id, i]));
-    const tests = [
-      ...modules.flatMap((m) => [...m.children.allTests()].map((t) => applyExpectations(recordOf(t), expectations))),
-      ...this.options.disabled,
-    ].sort((a, b) => (order.get(a.id) ?? Infinity) - (order.get(b.id) ?? Infinity));
+    const ran = modules.flatMap((m) => [...m.children.allTests()].map(recordOf)).filter((r) => this.options.selected.has(r.id));
+    const tests = [...applyExpectations(ran, expectations), ...this.options.disabled].sort((a, b) => (order.get(a.id) ?? Infinity) - (order.get(b.id) ?? Infinity));
     const harnessErrors = [
       ...modules.flatMap((m) => m.errors().map((e) => `${relative(REPO_ROOT, m.moduleId)}: ${firstLine(e.message)}`)),
       ...unhandled.map((e) => `unhandled: ${firstLine(e.message)}`),

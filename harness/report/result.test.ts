@@ -52,7 +52,8 @@ describe('result kinds', () => {
     );
     expect(text.split('\n').at(-1)).toBe('2 passed, 1 failed, 1 skipped');
     expect(text).toContain('harness errors: 1');
-    expect(text).toMatch(/Conformance failures[^\n]*\n\s+- \[ACE-ENV-001\] suites\/x.test.ts > fail: boom/);
+    expect(text).toMatch(/Conformance failures[^\n]*\n\s+- \[ACE-ENV-001\] f > fail: boom/);
+    expect(text).toMatch(/MUST coverage: 0 of \d+ testable MUST\/MUST NOT clauses passed/);
   });
 
   test('groupBy keeps first-seen order', () => {

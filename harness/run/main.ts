@@ -77,6 +77,7 @@ async function run(request: CliRequest): Promise<number> {
       expectations,
       catalog,
       disabled,
+      selected: new Set(toRun.map((t) => t.id)),
       write: request.mode === 'run',
     });
     const vitest = await createVitest('test', {

@@ -46,8 +46,14 @@ export async function collectTests(config: RunConfig): Promise<TestEntry[]> {
   }
 }
 
+/** Shell-style glob: * any run, ? one character, [..] a character class. */
 export function globToRegExp(glob: string): RegExp {
-  return new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+  const body = glob.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  try {
+    return new RegExp(`^${body}$`);
+  } catch {
+    throw new UsageError(`--clause ${glob}: not a valid pattern`);
+  }
 }
 
 const LEVELS_AT: Record<NonNullable<Selection['level']>, readonly Level[]> = {

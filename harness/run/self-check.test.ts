@@ -2,7 +2,7 @@
 // that behaviour's clause, and only because of that clause. Runs the real CLI (npm test's entry).
 import { execa } from 'execa';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -54,11 +54,71 @@ describe.runIf(existsSync(PROBE_BINARY) && process.getuid?.() === 0)('ref mutant
   });
 });
 
+describe.runIf(existsSync(PROBE_BINARY) && process.getuid?.() === 0)('expectation files', () => {
+  const file = async (entries: object[]) => {
+    const path = join(dir, `expect-${Math.random()}.json`);
+    await writeFile(path, JSON.stringify({ implementation: 'ref', entries }));
+    return path;
+  };
+  const exitSuite = 'suites/ace-exit-status.test.ts';
+
+  test('turn predicted failures into xfail: the run passes and the profile is still not conformant', async () => {
+    const path = await file([{ clause: 'ACE-ENV-007', expect: 'fail', reason: 'observed: APPC_TEST missing from the environment' }]);
+    const { exitCode, doc } = await runSuite(['--mutant', 'drop-env', '--expectations', path, 'suites/ace-execution-environment.test.ts']);
+    expect(doc.counts).toMatchObject({ fail: 0, xfail: 1, xpass: 0, error: 0 });
+    expect(exitCode).toBe(0);
+    expect(doc.profiles.find((p) => p.profile === 'core-execution')?.verdict).toBe('not conformant');
+  });
+
+  test('keep a clause expected to fail from going stale while any check of it still fails', async () => {
+    const path = await file([{ clause: 'FN-EXIT-001', expect: 'fail', reason: 'observed: exit codes squashed to 0' }]);
+    const { doc } = await runSuite(['--mutant', 'exit-zero', '--expectations', path, exitSuite]);
+    // exit code 0 still "passes" under the mutant, but FN-EXIT-001 fails elsewhere: not an xpass.
+    expect(doc.counts).toMatchObject({ xfail: 3, xpass: 0, pass: 1, fail: 1 });
+  });
+
+  test('make a stale entry an xpass that fails the run', async () => {
+    const path = await file([{ clause: 'FN-EXIT-002', expect: 'fail', reason: 'observed once: the first app status for all' }]);
+    const { exitCode, doc } = await runSuite(['--expectations', path, exitSuite]);
+    expect(doc.counts.xpass).toBe(1);
+    expect(exitCode).toBe(1);
+  });
+
+  test('skip entries disable tests without running them', async () => {
+    const path = await file([{ clause: 'FN-EXIT-001', expect: 'skip', reason: 'not wanted in this run' }]);
+    const { exitCode, doc } = await runSuite(['--expectations', path, exitSuite]);
+    const skipped = doc.tests.filter((t) => t.status === 'skip');
+    expect(skipped).toHaveLength(4);
+    expect(skipped.every((t) => t.skipKind === 'disabled' && t.reason === 'expectation file: not wanted in this run')).toBe(true);
+    expect(exitCode).toBe(0);
+  });
+});
+
+describe('selection before running', () => {
+  test('--list prints tests with their clauses and runs nothing', async () => {
+    const res = await execa(process.execPath, [MAIN, '--list', '--clause', 'ACE-USER-00[12]', '--level', 'must'], { cwd: REPO_ROOT, reject: false });
+    expect(res.exitCode).toBe(0);
+    expect(res.stdout).toContain('ACE-USER-001 (MUST)');
+    expect(res.stdout).toContain('ACE-USER-002 (MUST)');
+    expect(res.stdout).not.toContain('ACE-USER-005');
+    expect(res.stdout.trim().split('\n').at(-1)).toBe('2 tests');
+  });
+
+  test.runIf(process.getuid?.() === 0)('--explain says which tests would run and which skip, without running pods', async () => {
+    const res = await execa(process.execPath, [MAIN, '--explain', 'suites/pod-isolation.test.ts'], { cwd: REPO_ROOT, reject: false });
+    expect(res.exitCode).toBe(0);
+    expect(res.stdout).toMatch(/runs all apps of a pod in one network namespace\n\s+run/);
+  });
+});
+
 describe('command line errors', () => {
   test.each([
     [['--bogus'], /Unknown option '--bogus'/],
     [['--impl=nope'], /unknown --impl "nope" \(known: ref\)/],
     [['--mutant=nope'], /unknown --mutant "nope"/],
+    [['--list', '--clause=NOPE-*'], /--clause NOPE-\* matches no clause/],
+    [['--list', 'no-such-suite'], /no test matches the selection/],
+    [['--expectations=/nonexistent.json'], /expectation file \/nonexistent.json: ENOENT/],
   ])('%j ends with one clear line and exit code 2', async (args, message) => {
     const res = await execa(process.execPath, [MAIN, ...args], { cwd: REPO_ROOT, reject: false });
     expect(res.exitCode).toBe(2);
