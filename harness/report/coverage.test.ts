@@ -93,3 +93,12 @@ describe('expectations applied to results', () => {
     expect(skips.skipOf('x', ['ACE-ENV-001'])).toBeUndefined();
   });
 });
+
+describe('coverage ratchet', () => {
+  test('fails when MUST coverage drops below the baseline and asks to raise it when it grows', async () => {
+    const { ratchet } = await import('./ratchet.js');
+    expect(ratchet({ mustCoverage: { covered: 30, testable: 258 } }, { mustCovered: 31 }).ok).toBe(false);
+    expect(ratchet({ mustCoverage: { covered: 31, testable: 258 } }, { mustCovered: 31 })).toMatchObject({ ok: true });
+    expect(ratchet({ mustCoverage: { covered: 40, testable: 258 } }, { mustCovered: 31 }).message).toMatch(/raise it/);
+  });
+});
