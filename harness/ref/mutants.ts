@@ -48,6 +48,19 @@ export const MUTANTS: readonly Mutant[] = [
     clauses: ['ACE-EXEC-001'],
     description: "resolves an exec[0] without '/' as '/'+name instead of searching PATH",
   },
+  { name: 'no-dev-shm', clauses: ['ACE-LNX-012'], description: 'does not mount a tmpfs at /dev/shm' },
+  { name: 'writable-rootfs', clauses: ['ACE-FS-002'], description: 'ignores readOnlyRootFS: every rootfs is read-write' },
+  { name: 'drop-stderr', clauses: ['ACE-LOG-002'], description: "loses the apps' stderr" },
+  { name: 'ignore-cap-remove', clauses: ['ACE-ISO-CAPRM-001'], description: 'ignores os/linux/capabilities-remove-set' },
+  { name: 'ignore-cap-retain', clauses: ['ACE-ISO-CAPRT-001'], description: 'ignores os/linux/capabilities-retain-set' },
+  { name: 'ignore-nnp', clauses: ['ACE-ISO-NNP-001'], description: 'ignores os/linux/no-new-privileges' },
+  { name: 'ignore-memory-limit', clauses: ['ACE-ISO-MEM-002'], description: 'ignores the resource/memory limit' },
+  { name: 'ignore-cpu-limit', clauses: ['ACE-ISO-CPU-002'], description: 'ignores the resource/cpu limit' },
+  {
+    name: 'deps-reverse-order',
+    clauses: ['ACE-FS-006'],
+    description: 'extracts the dependencies of an image in reverse order, so the earlier one wins',
+  },
 ];
 
 export type MutantName =
@@ -61,7 +74,16 @@ export type MutantName =
   | 'drop-supp-gids'
   | 'separate-netns'
   | 'first-app-status'
-  | 'exec-no-path-lookup';
+  | 'exec-no-path-lookup'
+  | 'no-dev-shm'
+  | 'writable-rootfs'
+  | 'drop-stderr'
+  | 'ignore-cap-remove'
+  | 'ignore-cap-retain'
+  | 'ignore-nnp'
+  | 'ignore-memory-limit'
+  | 'ignore-cpu-limit'
+  | 'deps-reverse-order';
 
 let active: string | undefined;
 

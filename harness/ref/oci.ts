@@ -69,8 +69,8 @@ export function capabilities(isolators: readonly Isolator[]): string[] {
   const retain = isolators.filter((i) => i.name === 'os/linux/capabilities-retain-set');
   const remove = isolators.filter((i) => i.name === 'os/linux/capabilities-remove-set');
   if (retain.length > 0 && remove.length > 0) refuse('capabilities-retain-set and capabilities-remove-set cannot be combined');
-  if (retain.length > 0) return [...new Set(retain.flatMap(capSet))].sort();
-  const removed = new Set(remove.flatMap(capSet));
+  if (retain.length > 0 && !isMutant('ignore-cap-retain')) return [...new Set(retain.flatMap(capSet))].sort();
+  const removed = new Set(isMutant('ignore-cap-remove') ? [] : remove.flatMap(capSet));
   return DEFAULT_CAPABILITIES.filter((c) => !removed.has(c));
 }
 
@@ -90,9 +90,9 @@ export function resources(isolators: readonly Isolator[]): Resources {
   const out: Resources = {};
   try {
     for (const iso of isolators) {
-      if (iso.name === 'resource/memory' && limitOf(iso) !== undefined) {
+      if (iso.name === 'resource/memory' && limitOf(iso) !== undefined && !isMutant('ignore-memory-limit')) {
         out.memoryLimit = Number(quantityUnits(limitOf(iso)));
-      } else if (iso.name === 'resource/cpu' && limitOf(iso) !== undefined) {
+      } else if (iso.name === 'resource/cpu' && limitOf(iso) !== undefined && !isMutant('ignore-cpu-limit')) {
         const milli = quantityMilli(limitOf(iso));
         out.cpuQuota = Math.max(MIN_CPU_QUOTA_US, Number((milli * BigInt(CPU_PERIOD_US)) / 1000n));
       } else if (iso.name === 'os/linux/cpu-shares') {
@@ -150,7 +150,7 @@ export interface AppRuntime {
 
 /** Standard file systems of every app (OS-SPEC.md § Devices and File Systems; ACE-LNX-001..012). */
 export function standardMounts(): OciMount[] {
-  return [
+  const mounts: OciMount[] = [
     { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
     { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
     {
@@ -165,6 +165,7 @@ export function standardMounts(): OciMount[] {
     // Lets an app read its own limits (the probe's cgroupLimits); read-only.
     { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] },
   ];
+  return isMutant('no-dev-shm') ? mounts.filter((m) => m.destination !== '/dev/shm') : mounts;
 }
 
 export function buildOciConfig(rt: AppRuntime): Record<string, unknown> {
@@ -201,10 +202,10 @@ export function buildOciConfig(rt: AppRuntime): Record<string, unknown> {
         inheritable: [],
         ambient: [],
       },
-      noNewPrivileges: rt.noNewPrivileges,
+      noNewPrivileges: rt.noNewPrivileges && !isMutant('ignore-nnp'),
       ...(rt.oomScoreAdj !== undefined ? { oomScoreAdj: rt.oomScoreAdj } : {}),
     },
-    root: { path: rt.rootfs ?? 'rootfs', readonly: rt.readonlyRootfs },
+    root: { path: rt.rootfs ?? 'rootfs', readonly: rt.readonlyRootfs && !isMutant('writable-rootfs') },
     mounts: [
       ...standardMounts(),
       ...rt.volumes.map((v) => ({

@@ -284,7 +284,7 @@ export async function runPod(req: RunRequest): Promise<RunResult> {
       const outputs = await Promise.all(
         chains.map(async (c) =>
           c.main
-            ? { stdout: await c.main.stdout, stderr: await c.main.stderr }
+            ? { stdout: await c.main.stdout, stderr: isMutant('drop-stderr') ? '' : await c.main.stderr }
             : { stdout: '', stderr: `ref: pre-start handler failed (${c.handlers[0]?.signal ?? `exit ${c.handlers[0]?.exitCode}`}); main process not started\n` },
         ),
       );

@@ -5,6 +5,7 @@ import type { Dependency } from '../aci/manifest.js';
 import { refuse } from './errors.js';
 import { extractLayer } from './extract.js';
 import type { LoadedImage } from './image.js';
+import { isMutant } from './mutants.js';
 
 /** A pathWhitelist: the listed paths plus the directories above them. */
 export class Whitelist {
@@ -54,7 +55,8 @@ export function layerOrder(top: LoadedImage, images: readonly LoadedImage[]): La
     if (stack.length > MAX_DEPTH) refuse(`dependency chain of ${img.manifest.name} is deeper than ${MAX_DEPTH}`);
     const own = img.manifest.pathWhitelist ?? [];
     const wls = own.length > 0 ? [...above, new Whitelist(own)] : above;
-    for (const dep of img.manifest.dependencies ?? []) {
+    const deps = img.manifest.dependencies ?? [];
+    for (const dep of isMutant('deps-reverse-order') ? [...deps].reverse() : deps) {
       const found = matchDependency(dep, images);
       if (!found) {
         const what = [dep.imageName, dep.imageID, ...(dep.labels ?? []).map((l) => `${l.name}=${l.value}`)].filter(Boolean);

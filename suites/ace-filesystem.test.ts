@@ -1,0 +1,75 @@
+// spec/ace.md § Filesystem Setup: the rendered rootfs (dependencies, read-only root) and
+// spec/ace.md § Logging.
+import { randomBytes } from 'node:crypto';
+import { clauses, describe, expect, image, podRun, test } from '../harness/run/conformance.js';
+import { layerImage, probeImage } from '../fixtures/images.js';
+import { podManifest } from '../fixtures/pods.js';
+
+const rootfsPod = podRun(['pod-manifest', 'multi-app'], async () => {
+  const img = await image(await probeImage({ name: 'rootfs-rw', app: { exec: ['/probe', 'write=/written-by-app', 'file=/'] } }));
+  return {
+    images: [img],
+    manifest: podManifest([
+      { name: 'read-only', image: img, readOnlyRootFS: true },
+      { name: 'read-write', image: img },
+    ]),
+  };
+});
+
+describe('ACE § Filesystem Setup: read-only root', () => {
+  test('mounts the rootfs read-only with readOnlyRootFS and read-write without', clauses('ACE-FS-002'), async ({ skip, check }) => {
+    const pod = await rootfsPod(skip);
+    const [ro, rw] = [pod.report('read-only'), pod.report('read-write')];
+    check('ACE-FS-002', () => expect(ro.writes[0]).toMatchObject({ ok: false, error: 'EROFS' }));
+    check('ACE-FS-002', () => expect(rw.writes[0]?.ok).toBe(true));
+  });
+});
+
+/** top depends on first, then second; both dependencies ship /shared, and each its own marker. */
+const layersPod = podRun(['pod-manifest'], async () => {
+  const file = (path: string, content: string) => ({ type: 'file' as const, path, content });
+  const first = await image(layerImage('layer-first', [file('/layers/first', 'first'), file('/shared', 'first'), file('/who', 'first')]));
+  const second = await image(layerImage('layer-second', [file('/layers/second', 'second'), file('/shared', 'second'), file('/who', 'second')]));
+  const top = await image(
+    await probeImage({
+      name: 'layers-top',
+      app: { exec: ['/probe', 'file=/layers/first', 'file=/layers/second', 'file=/shared', 'file=/who'] },
+      files: [file('/who', 'top')],
+      dependencies: [{ imageName: first.name }, { imageName: second.name }],
+    }),
+  );
+  return { images: [top, first, second], manifest: podManifest([{ name: 'layers', image: top }]) };
+});
+
+describe('ACE § Filesystem Setup: dependencies', () => {
+  const content = (files: { path: string; content?: string }[], path: string) => files.find((f) => f.path === path)?.content;
+
+  test('extracts every dependency into the rootfs', clauses('ACE-FS-003'), async ({ skip, check }) => {
+    const r = (await layersPod(skip)).report('layers');
+    check('ACE-FS-003', () => expect(content(r.files, '/layers/first')).toBe('first'));
+    check('ACE-FS-003', () => expect(content(r.files, '/layers/second')).toBe('second'));
+  });
+
+  test("extracts the image's own rootfs over its dependencies", clauses('ACE-FS-004'), async ({ skip, check }) => {
+    const r = (await layersPod(skip)).report('layers');
+    check('ACE-FS-004', () => expect(content(r.files, '/who')).toBe('top'));
+  });
+
+  test('lets a later dependency overwrite a path of an earlier one', clauses('ACE-FS-006'), async ({ skip, check }) => {
+    const r = (await layersPod(skip)).report('layers');
+    check('ACE-FS-006', () => expect(content(r.files, '/shared')).toBe('second'));
+  });
+});
+
+const NONCE = randomBytes(6).toString('hex');
+const logPod = podRun([], async () => ({
+  images: [await image(await probeImage({ name: 'logging', app: { exec: ['/probe', `stdout=out-${NONCE}`, `stderr=err-${NONCE}`] } }))],
+}));
+
+describe('ACE § Logging', () => {
+  test("captures the app's stdout and stderr", clauses('ACE-LOG-002'), async ({ skip, check }) => {
+    const app = (await logPod(skip)).outcome.apps[0];
+    check('ACE-LOG-002', () => expect(app?.stdout).toContain(`out-${NONCE}\n`));
+    check('ACE-LOG-002', () => expect(app?.stderr).toContain(`err-${NONCE}\n`));
+  });
+});

@@ -1,0 +1,86 @@
+// spec/ace.md § Isolators: Linux capabilities, no-new-privileges, memory and CPU limits.
+// Evidence from inside the app: /proc/self/status masks and the cgroup limits it can read.
+import { clauses, describe, expect, image, podRun, test } from '../harness/run/conformance.js';
+import { capabilityNames, DEFAULT_CAPABILITY_SET } from '../harness/probe/caps.js';
+import type { App, Isolator } from '../harness/aci/index.js';
+import { probeImage } from '../fixtures/images.js';
+import { podManifest } from '../fixtures/pods.js';
+
+const MEMORY_LIMIT = 64 * 1024 * 1024;
+
+/** One app per isolator setting, all from the same image, plus one without isolators. */
+const isolatorPod = podRun(
+  [
+    'pod-manifest',
+    'multi-app',
+    'isolator/os/linux/capabilities-remove-set',
+    'isolator/os/linux/capabilities-retain-set',
+    'isolator/os/linux/no-new-privileges',
+    'isolator/resource/memory',
+    'isolator/resource/cpu',
+  ],
+  async () => {
+    const img = await image(await probeImage({ name: 'isolators' }));
+    const app = (isolators: Isolator[]): App => ({ exec: ['/probe'], user: '0', group: '0', isolators });
+    return {
+      images: [img],
+      manifest: podManifest([
+        { name: 'no-isolators', image: img, app: app([]) },
+        { name: 'cap-remove', image: img, app: app([{ name: 'os/linux/capabilities-remove-set', value: { set: ['CAP_NET_RAW', 'CAP_MKNOD'] } }]) },
+        { name: 'cap-retain', image: img, app: app([{ name: 'os/linux/capabilities-retain-set', value: { set: ['CAP_CHOWN', 'CAP_NET_BIND_SERVICE'] } }]) },
+        { name: 'nnp', image: img, app: app([{ name: 'os/linux/no-new-privileges', value: true }]) },
+        { name: 'memory', image: img, app: app([{ name: 'resource/memory', value: { limit: '64Mi' } }]) },
+        { name: 'cpu', image: img, app: app([{ name: 'resource/cpu', value: { limit: '500m' } }]) },
+      ]),
+    };
+  },
+);
+
+const bounding = (hex: string) => capabilityNames(hex).sort();
+
+describe('ACE § Linux Isolators: capabilities', () => {
+  test('gives an app without capability isolators exactly the default bounding set', clauses('ACE-ISO-CAPRM-002'), async ({ skip, check }) => {
+    const r = (await isolatorPod(skip)).report('no-isolators');
+    check('ACE-ISO-CAPRM-002', () => expect(bounding(r.capabilities.bounding)).toEqual([...DEFAULT_CAPABILITY_SET].sort()));
+  });
+
+  test('drops the capabilities of a remove-set and keeps the rest of the default set', clauses('ACE-ISO-CAPRM-001'), async ({ skip, check }) => {
+    const caps = bounding((await isolatorPod(skip)).report('cap-remove').capabilities.bounding);
+    check('ACE-ISO-CAPRM-001', () => expect(caps).not.toContain('CAP_NET_RAW'));
+    check('ACE-ISO-CAPRM-001', () => expect(caps).not.toContain('CAP_MKNOD'));
+    check('ACE-ISO-CAPRM-001', () =>
+      expect(caps).toEqual(DEFAULT_CAPABILITY_SET.filter((c) => c !== 'CAP_NET_RAW' && c !== 'CAP_MKNOD').sort()),
+    );
+  });
+
+  test('limits the bounding set to exactly a retain-set', clauses('ACE-ISO-CAPRT-001'), async ({ skip, check }) => {
+    const caps = bounding((await isolatorPod(skip)).report('cap-retain').capabilities.bounding);
+    check('ACE-ISO-CAPRT-001', () => expect(caps).toEqual(['CAP_CHOWN', 'CAP_NET_BIND_SERVICE']));
+  });
+});
+
+describe('ACE § Linux Isolators: no-new-privileges', () => {
+  test('sets no_new_privs when the isolator is true', clauses('ACE-ISO-NNP-001'), async ({ skip, check }) => {
+    const r = (await isolatorPod(skip)).report('nnp');
+    check('ACE-ISO-NNP-001', () => expect(r.noNewPrivs).toBe(1));
+  });
+
+  test('leaves no_new_privs unset by default', clauses('ACE-ISO-NNP-002'), async ({ skip, check }) => {
+    const r = (await isolatorPod(skip)).report('no-isolators');
+    check('ACE-ISO-NNP-002', () => expect(r.noNewPrivs).toBe(0));
+  });
+});
+
+describe('ACE § Resource Isolators', () => {
+  test('limits the memory of the app to resource/memory limit', clauses('ACE-ISO-MEM-002'), async ({ skip, check }) => {
+    const limits = (await isolatorPod(skip)).report('memory').cgroupLimits;
+    if (limits.memoryLimitBytes === null) skip('host: the app cannot read its memory cgroup, so the limit cannot be observed');
+    check('ACE-ISO-MEM-002', () => expect(limits.memoryLimitBytes).toBe(MEMORY_LIMIT));
+  });
+
+  test('limits the CPU time of the app to resource/cpu limit', clauses('ACE-ISO-CPU-002'), async ({ skip, check }) => {
+    const limits = (await isolatorPod(skip)).report('cpu').cgroupLimits;
+    if (limits.cpuPeriodUs === null) skip('host: the app cannot read its cpu cgroup, so the quota cannot be observed');
+    check('ACE-ISO-CPU-002', () => expect((limits.cpuQuotaUs ?? Infinity) / limits.cpuPeriodUs!).toBe(0.5));
+  });
+});

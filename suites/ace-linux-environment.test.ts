@@ -1,0 +1,79 @@
+// spec/OS-SPEC.md (Linux) § Devices and File Systems: what every app of a linux image finds.
+import { clauses, describe, expect, image, podRun, test } from '../harness/run/conformance.js';
+import type { ProbeReport } from '../harness/probe/index.js';
+import { probeImage } from '../fixtures/images.js';
+
+const DEVICES = ['/dev/null', '/dev/zero', '/dev/full', '/dev/random', '/dev/urandom', '/dev/tty', '/dev/console', '/dev/ptmx'];
+
+const linuxPod = podRun([], async () => ({
+  images: [
+    await image(
+      await probeImage({
+        name: 'linux-env',
+        app: { exec: ['/probe', ...DEVICES.map((d) => `file=${d}`), 'write=/dev/null:x', 'write=/dev/full:x', 'write=/dev/shm/probe'] },
+      }),
+    ),
+  ],
+}));
+
+const mountAt = (r: ProbeReport, path: string) => r.mounts.filter((m) => m.mountPoint === path).at(-1);
+const file = (r: ProbeReport, path: string) => r.files.find((f) => f.path === path);
+const write = (r: ProbeReport, path: string) => r.writes.find((w) => w.path === path);
+
+describe('OS-SPEC § Devices and File Systems: file systems', () => {
+  test('mounts procfs at /proc', clauses('ACE-LNX-001'), async ({ skip, check }) => {
+    const r = (await linuxPod(skip)).report('linux-env');
+    check('ACE-LNX-001', () => expect(mountAt(r, '/proc')?.fsType).toBe('proc'));
+  });
+
+  test('mounts sysfs at /sys', clauses('ACE-LNX-002'), async ({ skip, check }) => {
+    const r = (await linuxPod(skip)).report('linux-env');
+    check('ACE-LNX-002', () => expect(mountAt(r, '/sys')?.fsType).toBe('sysfs'));
+  });
+
+  test('mounts devpts at /dev/pts', clauses('ACE-LNX-010'), async ({ skip, check }) => {
+    const r = (await linuxPod(skip)).report('linux-env');
+    check('ACE-LNX-010', () => expect(mountAt(r, '/dev/pts')?.fsType).toBe('devpts'));
+  });
+
+  test('mounts a writable tmpfs at /dev/shm', clauses('ACE-LNX-012'), async ({ skip, check }) => {
+    const r = (await linuxPod(skip)).report('linux-env');
+    check('ACE-LNX-012', () => expect(mountAt(r, '/dev/shm')?.fsType).toBe('tmpfs'));
+    check('ACE-LNX-012', () => expect(write(r, '/dev/shm/probe')?.ok).toBe(true));
+  });
+});
+
+describe('OS-SPEC § Devices and File Systems: devices', () => {
+  const charDevice = (clause: string, path: string, major: number, minor: number) =>
+    test(`provides ${path} as character device ${major}:${minor}`, clauses(clause), async ({ skip, check }) => {
+      const f = file((await linuxPod(skip)).report('linux-env'), path);
+      check(clause, () => expect(f).toMatchObject({ exists: true, type: 'char', rdev: { major, minor } }));
+    });
+  charDevice('ACE-LNX-003', '/dev/null', 1, 3);
+  charDevice('ACE-LNX-004', '/dev/zero', 1, 5);
+  charDevice('ACE-LNX-005', '/dev/full', 1, 7);
+  charDevice('ACE-LNX-006', '/dev/random', 1, 8);
+  charDevice('ACE-LNX-007', '/dev/urandom', 1, 9);
+  charDevice('ACE-LNX-008', '/dev/tty', 5, 0);
+
+  test('accepts writes to /dev/null and refuses them on /dev/full with ENOSPC', clauses('ACE-LNX-003', 'ACE-LNX-005'), async ({ skip, check }) => {
+    const r = (await linuxPod(skip)).report('linux-env');
+    check('ACE-LNX-003', () => expect(write(r, '/dev/null')?.ok).toBe(true));
+    check('ACE-LNX-005', () => expect(write(r, '/dev/full')).toMatchObject({ ok: false, error: 'ENOSPC' }));
+  });
+
+  test('provides /dev/console as a character device', clauses('ACE-LNX-009'), async ({ skip, check }) => {
+    const f = file((await linuxPod(skip)).report('linux-env'), '/dev/console');
+    check('ACE-LNX-009', () => expect(f).toMatchObject({ exists: true, type: 'char' }));
+  });
+
+  test('provides /dev/ptmx as a link to, or the device of, /dev/pts/ptmx', clauses('ACE-LNX-011'), async ({ skip, check }) => {
+    const f = file((await linuxPod(skip)).report('linux-env'), '/dev/ptmx');
+    check('ACE-LNX-011', () => {
+      const ok =
+        (f?.type === 'symlink' && ['pts/ptmx', '/dev/pts/ptmx'].includes(f.linkTarget ?? '')) ||
+        (f?.type === 'char' && f.rdev?.major === 5 && f.rdev.minor === 2);
+      expect(ok, JSON.stringify(f)).toBe(true);
+    });
+  });
+});
