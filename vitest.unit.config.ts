@@ -7,6 +7,8 @@ export default defineConfig({
     pool: 'forks',
     // Several files check that nothing is left behind on the host; run them one at a time.
     fileParallelism: false,
+    // Concurrent tests inside a file (the self-check's mutant runs) on a 2-core machine.
+    maxConcurrency: 3,
     testTimeout: 300_000,
     hookTimeout: 300_000,
   },

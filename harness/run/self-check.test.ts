@@ -39,7 +39,8 @@ function suitesChecking(clauseIds: string[]): string[] {
 }
 
 describe.runIf(existsSync(PROBE_BINARY) && process.getuid?.() === 0)('ref mutants are caught', () => {
-  test.for(MUTANTS.map((m) => [m.name, m.clauses] as const))('%s fails the checks of %j', async ([mutant, broken]) => {
+  // Each mutant run is its own CLI process with its own report dir; a few at once keep CI short.
+  test.concurrent.for(MUTANTS.map((m) => [m.name, m.clauses] as const))('%s fails the checks of %j', async ([mutant, broken], { expect }) => {
     const suites = suitesChecking(broken);
     expect(suites, 'a suite checks the clauses this mutant breaks').not.toEqual([]);
     const { exitCode, doc } = await runSuite(['--mutant', mutant, ...suites]);
