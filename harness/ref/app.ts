@@ -42,7 +42,10 @@ export async function prepareApp(ctx: PodContext, rt: RuntimeApp): Promise<Prepa
   const name = rt.name;
   const image = ctx.images.find((i) => i.id === rt.image.id) ?? refuse(`app ${name}: no given image has ID ${rt.image.id}`);
   // POD-APP-006: the pod's app object replaces the image's.
-  const app: App = rt.app ?? image.manifest.app ?? refuse(`app ${name}: image ${image.manifest.name} has no app section`);
+  let app: App = rt.app ?? image.manifest.app ?? refuse(`app ${name}: image ${image.manifest.name} has no app section`);
+  if (isMutant('merge-app') && rt.app && image.manifest.app) {
+    app = { ...app, environment: [...(image.manifest.app.environment ?? []), ...(rt.app.environment ?? [])] };
+  }
   const layers = layerOrder(image, ctx.images);
 
   // Cheap refusals first: volume sources, before anything is rendered.

@@ -61,6 +61,18 @@ export const MUTANTS: readonly Mutant[] = [
     clauses: ['ACE-FS-006'],
     description: 'extracts the dependencies of an image in reverse order, so the earlier one wins',
   },
+  {
+    name: 'merge-app',
+    clauses: ['POD-APP-006'],
+    description: "merges the image's app environment into the pod's app instead of replacing it",
+  },
+  { name: 'drop-last-app', clauses: ['POD-CTX-008'], description: 'never launches the last app of a pod of several apps' },
+  {
+    name: 'accept-missing-source',
+    clauses: ['ACE-VOL-010'],
+    description: 'mounts an empty directory in place of a host volume source that does not exist',
+  },
+  { name: 'bad-uuid', clauses: ['ACE-UUID-001'], description: 'gives pods a UUID that is not in RFC 4122 form' },
 ];
 
 export type MutantName =
@@ -83,7 +95,11 @@ export type MutantName =
   | 'ignore-nnp'
   | 'ignore-memory-limit'
   | 'ignore-cpu-limit'
-  | 'deps-reverse-order';
+  | 'deps-reverse-order'
+  | 'merge-app'
+  | 'drop-last-app'
+  | 'accept-missing-source'
+  | 'bad-uuid';
 
 let active: string | undefined;
 

@@ -127,7 +127,7 @@ function startFailure(app: string, err: unknown): Error {
 }
 
 export async function runPod(req: RunRequest): Promise<RunResult> {
-  const uuid = req.uuid ?? randomUUID();
+  const uuid = req.uuid ?? (isMutant('bad-uuid') ? randomUUID().replaceAll('-', '') : randomUUID());
   const warnings: string[] = [];
   const warn = (m: string) => warnings.push(m);
   const timings = { renderMs: 0, runMs: 0, cleanupMs: 0 };
@@ -175,7 +175,8 @@ export async function runPod(req: RunRequest): Promise<RunResult> {
     }
     const ctx: PodContext = { uuid, podDir, pod, images, emptyVolumes, warn };
     trace('render apps');
-    const prepared = await Promise.all(pod.apps.map((rt) => prepareApp(ctx, rt)));
+    const launched = isMutant('drop-last-app') && pod.apps.length > 1 ? pod.apps.slice(0, -1) : pod.apps;
+    const prepared = await Promise.all(launched.map((rt) => prepareApp(ctx, rt)));
     checkAborted();
     timings.renderMs = performance.now() - t;
     t = performance.now();

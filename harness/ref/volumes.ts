@@ -79,6 +79,10 @@ export async function checkHostSource(volume: Volume): Promise<{ isFile: boolean
     try {
       st = await lstat(cur);
     } catch {
+      if (isMutant('accept-missing-source')) {
+        await mkdir(source, { recursive: true });
+        return { isFile: false };
+      }
       refuse(`volume ${volume.name}: source ${source} does not exist (ACE-VOL-010)`);
     }
     if (st.isSymbolicLink()) {

@@ -35,7 +35,8 @@ export async function collectTests(config: RunConfig): Promise<TestEntry[]> {
       const what = first ? `${relative(REPO_ROOT, first.moduleId)}: ${first.errors()[0]?.message}` : String(unhandledErrors[0]);
       throw new HarnessError(`a suite file failed to load: ${what.split('\n')[0]}`);
     }
-    return testModules.flatMap((m) =>
+    const byPath = [...testModules].sort((a, b) => a.moduleId.localeCompare(b.moduleId));
+    return byPath.flatMap((m) =>
       [...m.children.allTests()].map((t) => {
         const file = relative(REPO_ROOT, m.moduleId);
         return { vitestId: t.id, moduleId: m.moduleId, id: `${file} > ${t.fullName}`, file, name: t.fullName, clauses: t.meta().clauses ?? [] };
