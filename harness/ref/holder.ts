@@ -4,11 +4,14 @@
 // kills every process of the pod.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { InfraError } from './errors.js';
+import { isMutant } from './mutants.js';
 import { childrenOf, killRef, procRef, waitGone, type ProcRef } from './procs.js';
 
 // Sets the pod hostname and brings loopback up (ACE-NET-001) inside the new namespaces, says it is
 // ready, then sleeps as PID 1 of the pod.
 const HOLDER_SCRIPT = 'hostname "$1" && ip link set lo up && echo ready && exec sleep infinity';
+/** The no-loopback mutant leaves lo down (ACE-NET-001). */
+const HOLDER_SCRIPT_NO_LO = 'hostname "$1" && echo ready && exec sleep infinity';
 
 export interface Holder {
   /** the unshare process */
@@ -31,7 +34,7 @@ export function podHostname(uuid: string): string {
 export async function startHolder(hostname: string, record: (p: ProcRef) => Promise<void>, timeoutMs = 10_000): Promise<Holder> {
   const child: ChildProcess = spawn(
     'unshare',
-    ['--net', '--ipc', '--uts', '--pid', '--fork', '--kill-child', 'sh', '-c', HOLDER_SCRIPT, 'ref-holder', hostname],
+    ['--net', '--ipc', '--uts', '--pid', '--fork', '--kill-child', 'sh', '-c', isMutant('no-loopback') ? HOLDER_SCRIPT_NO_LO : HOLDER_SCRIPT, 'ref-holder', hostname],
     { detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const spawned = await new Promise<number>((resolve, reject) => {

@@ -73,6 +73,12 @@ export const MUTANTS: readonly Mutant[] = [
     description: 'mounts an empty directory in place of a host volume source that does not exist',
   },
   { name: 'bad-uuid', clauses: ['ACE-UUID-001'], description: 'gives pods a UUID that is not in RFC 4122 form' },
+  { name: 'separate-pid', clauses: ['POD-CTX-001'], description: 'gives each app its own PID namespace' },
+  { name: 'separate-ipc', clauses: ['POD-CTX-003'], description: 'gives each app its own IPC namespace' },
+  { name: 'separate-uts', clauses: ['POD-CTX-004'], description: 'gives each app its own UTS namespace (and so hostname)' },
+  { name: 'no-loopback', clauses: ['ACE-NET-001', 'ACE-NET-003'], description: 'leaves the loopback interface of the pod down (so without an address)' },
+  { name: 'empty-volume-mode', clauses: ['POD-VOL-010'], description: "ignores an empty volume's mode (always 0755)" },
+  { name: 'no-container-env', clauses: ['ACE-ENV-004'], description: 'does not set the "container" variable' },
 ];
 
 export type MutantName =
@@ -99,7 +105,13 @@ export type MutantName =
   | 'merge-app'
   | 'drop-last-app'
   | 'accept-missing-source'
-  | 'bad-uuid';
+  | 'bad-uuid'
+  | 'separate-pid'
+  | 'separate-ipc'
+  | 'separate-uts'
+  | 'no-loopback'
+  | 'empty-volume-mode'
+  | 'no-container-env';
 
 let active: string | undefined;
 

@@ -42,7 +42,7 @@ export function appEnvironment(environment: readonly NameValue[] | undefined, po
   const entries = isMutant('drop-env') ? (environment ?? []).slice(1) : (environment ?? []);
   for (const { name, value } of entries) env.set(name, value);
   env.set('AC_APP_NAME', isMutant('wrong-app-name') ? imageName : podAppName);
-  env.set('container', CONTAINER_ENV);
+  if (!isMutant('no-container-env')) env.set('container', CONTAINER_ENV);
   return env;
 }
 
@@ -142,8 +142,8 @@ export interface AppRuntime {
   rootfs?: string;
   /** volume bind mounts, parents first */
   volumes: { target: string; source: string; readOnly: boolean; recursive: boolean }[];
-  /** /proc/<pid>/ns/* paths of the pod's namespace holder; `net` undefined = a new netns */
-  namespaces: { pid: string; net?: string; ipc: string; uts: string };
+  /** /proc/<pid>/ns/* paths of the pod's namespace holder; one left undefined = a new namespace */
+  namespaces: { pid?: string; net?: string; ipc?: string; uts?: string };
   cgroupsPath: string;
   resources: Resources;
 }
@@ -180,11 +180,12 @@ export function buildOciConfig(rt: AppRuntime): Record<string, unknown> {
       ...(rt.resources.cpuShares !== undefined ? { shares: rt.resources.cpuShares } : {}),
     };
   }
+  const ns = (type: string, path: string | undefined) => (path !== undefined ? { type, path } : { type });
   const namespaces: { type: string; path?: string }[] = [
-    { type: 'pid', path: rt.namespaces.pid },
-    rt.namespaces.net !== undefined ? { type: 'network', path: rt.namespaces.net } : { type: 'network' },
-    { type: 'ipc', path: rt.namespaces.ipc },
-    { type: 'uts', path: rt.namespaces.uts },
+    ns('pid', rt.namespaces.pid),
+    ns('network', rt.namespaces.net),
+    ns('ipc', rt.namespaces.ipc),
+    ns('uts', rt.namespaces.uts),
     { type: 'mount' },
   ];
   return {

@@ -199,11 +199,12 @@ export async function runPod(req: RunRequest): Promise<RunResult> {
       const skipped = await applyPodResources(uuid, resources(pod.isolators ?? []));
       for (const f of skipped) warn(`pod-level limit ${f} not applied (no cgroup v1 controller for it)`);
 
+      // The pod's shared namespaces (POD-CTX-001..004); a mutant leaves one out, so each app gets its own.
       const namespaces = {
-        pid: h.nsPath('pid'),
+        ...(isMutant('separate-pid') ? {} : { pid: h.nsPath('pid') }),
         ...(isMutant('separate-netns') ? {} : { net: h.nsPath('net') }),
-        ipc: h.nsPath('ipc'),
-        uts: h.nsPath('uts'),
+        ...(isMutant('separate-ipc') ? {} : { ipc: h.nsPath('ipc') }),
+        ...(isMutant('separate-uts') ? {} : { uts: h.nsPath('uts') }),
       };
       const st = state;
       const cr = crun;

@@ -102,5 +102,5 @@ export async function createEmptyVolume(volume: Volume, hostDir: string): Promis
   await mkdir(hostDir, { recursive: true });
   await chown(hostDir, volume.uid ?? 0, volume.gid ?? 0);
   // chmod after chown, and explicitly: mkdir's mode is filtered by the umask.
-  await chmod(hostDir, parseInt(volume.mode ?? '0755', 8));
+  await chmod(hostDir, parseInt(isMutant('empty-volume-mode') ? '0755' : (volume.mode ?? '0755'), 8));
 }

@@ -1,12 +1,13 @@
 // The suite checks itself: ref with one behaviour broken on purpose must fail the tests that check
 // that behaviour's clause, and only because of that clause. Runs the real CLI (npm test's entry).
 import { execa } from 'execa';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { MUTANTS } from '../ref/mutants.js';
+import { judge, killMatrix } from './kill-matrix.js';
 import type { ResultsDocument } from '../report/result.js';
 import { PROBE_BINARY, REPO_ROOT } from './paths.js';
 
@@ -29,29 +30,31 @@ async function runSuite(args: string[]): Promise<{ exitCode: number | undefined;
   return { exitCode: res.exitCode, doc, stderr: res.stderr };
 }
 
-/** The suite files that check any of these clauses. */
-function suitesChecking(clauseIds: string[]): string[] {
-  const dir = join(REPO_ROOT, 'suites');
-  return readdirSync(dir)
-    .filter((f) => f.endsWith('.test.ts'))
-    .filter((f) => clauseIds.some((id) => readFileSync(join(dir, f), 'utf8').includes(`'${id}'`)))
-    .map((f) => `suites/${f}`);
-}
+describe.runIf(existsSync(PROBE_BINARY) && process.getuid?.() === 0)('kill matrix (npm run mutants runs all of it)', () => {
+  test('kills a mutant by the checks of the clause it breaks', async () => {
+    const [result] = await killMatrix(MUTANTS.filter((m) => m.name === 'wrong-cwd'), join(dir, 'matrix'));
+    expect(result).toMatchObject({ mutant: 'wrong-cwd', status: 'killed', unrelated: [], suites: ['suites/ace-execution-environment.test.ts'] });
+    expect(result!.killedBy.length).toBeGreaterThan(0);
+  });
+});
 
-describe.runIf(existsSync(PROBE_BINARY) && process.getuid?.() === 0)('ref mutants are caught', () => {
-  // Each mutant run is its own CLI process with its own report dir; a few at once keep CI short.
-  test.concurrent.for(MUTANTS.map((m) => [m.name, m.clauses] as const))('%s fails the checks of %j', async ([mutant, broken], { expect }) => {
-    const suites = suitesChecking(broken);
-    expect(suites, 'a suite checks the clauses this mutant breaks').not.toEqual([]);
-    const { exitCode, doc } = await runSuite(['--mutant', mutant, ...suites]);
-    expect(doc.counts.error, 'no harness errors').toBe(0);
-    expect(exitCode).toBe(1);
-    const failedChecks = doc.tests.flatMap((t) => t.checks.filter((c) => !c.ok).flatMap((c) => c.clauses));
-    // Killed by a check of the broken clause, and by nothing else (not by accident, e.g. a crash).
-    expect(failedChecks.some((id) => broken.includes(id))).toBe(true);
-    expect(failedChecks.filter((id) => !broken.includes(id))).toEqual([]);
-    expect(doc.tests.filter((t) => t.status === 'fail' && t.checks.every((c) => c.ok))).toEqual([]);
-    expect(doc.implementation.details.mutant).toBe(mutant);
+describe('kill matrix verdicts', () => {
+  const mutant = { name: 'm', clauses: ['ACE-WD-001'], description: '' };
+  const doc = (tests: Partial<ResultsDocument['tests'][number]>[]) =>
+    ({ counts: { error: 0 }, harnessErrors: [], tests: tests.map((t, i) => ({ id: `t${i}`, status: 'pass', checks: [], ...t })) }) as unknown as ResultsDocument;
+
+  test('killed: only checks of the broken clause failed', () => {
+    expect(judge(mutant, doc([{ status: 'fail', checks: [{ clauses: ['ACE-WD-001'], ok: false }] }])).status).toBe('killed');
+  });
+  test('survived: nothing failed', () => {
+    expect(judge(mutant, doc([{ checks: [{ clauses: ['ACE-WD-001'], ok: true }] }])).status).toBe('survived');
+  });
+  test('survived by accident: failed, but not through a check of the broken clause', () => {
+    expect(judge(mutant, doc([{ status: 'fail', checks: [{ clauses: ['ACE-ENV-001'], ok: false }] }])).status).toBe('survived by accident');
+    expect(judge(mutant, doc([{ status: 'fail', reason: 'crash', checks: [] }])).status).toBe('survived by accident');
+  });
+  test('a harness error is not a kill', () => {
+    expect(judge(mutant, { ...doc([]), counts: { error: 1 } } as unknown as ResultsDocument).status).toBe('harness error');
   });
 });
 
