@@ -18,6 +18,8 @@ const isolatorPod = podRun(
     'isolator/os/linux/no-new-privileges',
     'isolator/resource/memory',
     'isolator/resource/cpu',
+    'isolator/os/linux/oom-score-adj',
+    'isolator/os/linux/cpu-shares',
   ],
   async () => {
     const img = await image(await probeImage({ name: 'isolators' }));
@@ -31,6 +33,8 @@ const isolatorPod = podRun(
         { name: 'nnp', image: img, app: app([{ name: 'os/linux/no-new-privileges', value: true }]) },
         { name: 'memory', image: img, app: app([{ name: 'resource/memory', value: { limit: '64Mi' } }]) },
         { name: 'cpu', image: img, app: app([{ name: 'resource/cpu', value: { limit: '500m' } }]) },
+        { name: 'oom', image: img, app: app([{ name: 'os/linux/oom-score-adj', value: 345 }]) },
+        { name: 'shares', image: img, app: app([{ name: 'os/linux/cpu-shares', value: 123 }]) },
       ]),
     };
   },
@@ -82,5 +86,40 @@ describe('ACE § Resource Isolators', () => {
     const limits = (await isolatorPod(skip)).report('cpu').cgroupLimits;
     if (limits.cpuPeriodUs === null) skip('host: the app cannot read its cpu cgroup, so the quota cannot be observed');
     check('ACE-ISO-CPU-002', () => expect((limits.cpuQuotaUs ?? Infinity) / limits.cpuPeriodUs!).toBe(0.5));
+  });
+});
+
+describe('ACE § Linux Isolators: oom-score-adj and cpu-shares (schema code)', () => {
+  test("sets the app's oom_score_adj to the isolator value", clauses('ACE-ISO-OOM-002'), async ({ skip, check }) => {
+    const pod = await isolatorPod(skip);
+    check('ACE-ISO-OOM-002', () => expect(pod.report('oom').oomScoreAdj).toBe(345));
+    check('ACE-ISO-OOM-002', () => expect(pod.report('no-isolators').oomScoreAdj).not.toBe(345));
+  });
+
+  test("sets the app's cpu.shares to the isolator value", clauses('ACE-ISO-CPUSH-002'), async ({ skip, check }) => {
+    const limits = (await isolatorPod(skip)).report('shares').cgroupLimits;
+    if (limits.cpuShares === null) skip('host: the app cannot read cpu.shares (no cgroup v1 cpu controller visible)');
+    check('ACE-ISO-CPUSH-002', () => expect(limits.cpuShares).toBe(123));
+  });
+});
+
+/** A pod-level memory limit and an app that sets none of its own. */
+const POD_LIMIT = 96 * 1024 * 1024;
+const podLevelPod = podRun(['pod-manifest', 'isolator/resource/memory'], async () => {
+  const img = await image(await probeImage({ name: 'pod-isolators', app: { exec: ['/probe', 'file=/sys/fs/cgroup/memory/memory.stat'] } }));
+  return {
+    images: [img],
+    manifest: podManifest([{ name: 'bounded', image: img }], { isolators: [{ name: 'resource/memory', value: { limit: '96Mi' } }] }),
+  };
+});
+
+describe('ACE § Isolators: pod-level isolators', () => {
+  test('bounds an app by the memory limit of its pod', clauses('ACE-ISO-GEN-001', 'POD-ISO-001', 'ACE-ISO-MEM-002'), async ({ skip, check }) => {
+    const r = (await podLevelPod(skip)).report('bounded');
+    const stat = r.files.find((f) => f.path === '/sys/fs/cgroup/memory/memory.stat')?.content;
+    const effective = stat?.match(/^hierarchical_memory_limit (\d+)$/m)?.[1];
+    if (effective === undefined) skip('host: the app cannot read memory.stat of a cgroup v1 memory controller, so the effective limit cannot be observed');
+    // resource/memory at pod scope: ACE-ISO-MEM-002 as much as the pod-level rules.
+    check(['ACE-ISO-GEN-001', 'POD-ISO-001', 'ACE-ISO-MEM-002'], () => expect(Number(effective)).toBeLessThanOrEqual(POD_LIMIT));
   });
 });

@@ -1,6 +1,7 @@
 // spec/pods.md § volumes, spec/ace.md § Volume Setup and spec/aci.md § app.mountPoints.
 import { randomBytes } from 'node:crypto';
 import { afterAll } from 'vitest';
+import { HarnessError } from '../harness/run/errors.js';
 import { clauses, describe, expect, image, podRun, session, test } from '../harness/run/conformance.js';
 import { probeImage } from '../fixtures/images.js';
 import { podManifest } from '../fixtures/pods.js';
@@ -106,5 +107,69 @@ describe('Pods § volumes: empty volumes', () => {
     const r = (await volumesPod(skip)).report('volumes');
     check('POD-VOL-004', () => expect(r.files.find((f) => f.path === '/scratch')?.entries).toEqual([]));
     check('POD-VOL-004', () => expect(r.writes.find((w) => w.path === '/scratch/from-app')?.ok).toBe(true));
+  });
+});
+
+/** A host source with a tmpfs mounted below it, shared recursively by default and not with recursive: false. */
+let nestedRoot: string | undefined;
+let nestedMounted = false;
+afterAll(async () => {
+  if (nestedMounted) await session().target.exec(['umount', `${nestedRoot}/src/sub`]);
+  if (nestedRoot) await session().target.remove(nestedRoot);
+});
+
+const recursivePod = podRun(['pod-manifest', 'volumes/host'], async () => {
+  const { target } = session();
+  nestedRoot = await target.makeTempDir('appc-vol-');
+  await target.exec(['mkdir', '-p', `${nestedRoot}/src/sub`]);
+  const mounted = await target.exec(['mount', '-t', 'tmpfs', '-o', 'size=1m', 'appc-conformance', `${nestedRoot}/src/sub`]);
+  if (mounted.exitCode !== 0) throw new HarnessError(`cannot mount a tmpfs below the volume source: ${mounted.stderr.trim()}`);
+  nestedMounted = true;
+  await target.writeFile(`${nestedRoot}/src/sub/inner`, NONCE);
+  const img = await image(
+    await probeImage({
+      name: 'recursive',
+      app: {
+        exec: ['/probe', 'file=/default/sub/inner', 'file=/non-recursive/sub/inner', 'file=/non-recursive/sub'],
+        mountPoints: [
+          { name: 'default', path: '/default' },
+          { name: 'non-recursive', path: '/non-recursive' },
+        ],
+      },
+    }),
+  );
+  return {
+    images: [img],
+    manifest: podManifest(
+      [
+        {
+          name: 'recursive',
+          image: img,
+          mounts: [
+            { volume: 'default', path: '/default' },
+            { volume: 'non-recursive', path: '/non-recursive' },
+          ],
+        },
+      ],
+      {
+        volumes: [
+          { name: 'default', kind: 'host', source: `${nestedRoot}/src` },
+          { name: 'non-recursive', kind: 'host', source: `${nestedRoot}/src`, recursive: false },
+        ],
+      },
+    ),
+  };
+});
+
+describe('Pods § volumes: recursive', () => {
+  test('mounts a host volume recursively when recursive is not given', clauses('POD-VOL-008'), async ({ skip, check }) => {
+    const r = (await recursivePod(skip)).report('recursive');
+    check('POD-VOL-008', () => expect(r.files.find((f) => f.path === '/default/sub/inner')?.content).toBe(NONCE));
+  });
+
+  test('does not carry mounts below the source with recursive: false', clauses('POD-VOL-009'), async ({ skip, check }) => {
+    const r = (await recursivePod(skip)).report('recursive');
+    check('POD-VOL-009', () => expect(r.files.find((f) => f.path === '/non-recursive/sub/inner')?.exists).toBe(false));
+    check('POD-VOL-009', () => expect(r.files.find((f) => f.path === '/non-recursive/sub')?.type).toBe('dir'));
   });
 });

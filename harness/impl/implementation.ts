@@ -8,11 +8,15 @@ export type Feature =
   | 'multi-app' // more than one app per pod
   | 'volumes/host'
   | 'volumes/empty'
+  | 'ports' // pod `ports` forwarded to host ports
   | 'isolator/resource/memory'
   | 'isolator/resource/cpu'
   | 'isolator/os/linux/capabilities-retain-set'
   | 'isolator/os/linux/capabilities-remove-set'
-  | 'isolator/os/linux/no-new-privileges';
+  | 'isolator/os/linux/no-new-privileges'
+  | 'isolator/os/linux/oom-score-adj'
+  | 'isolator/os/linux/cpu-shares'
+  | 'metadata-service'; // AC_METADATA_URL and its metadata service (ace.md § App Container Metadata Service)
 
 export interface PodRequest {
   images: readonly BuiltImage[];

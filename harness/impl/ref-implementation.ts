@@ -22,11 +22,15 @@ export class RefImplementation implements Implementation {
     'multi-app',
     'volumes/host',
     'volumes/empty',
+    'ports',
     'isolator/resource/memory',
     'isolator/resource/cpu',
     'isolator/os/linux/capabilities-retain-set',
     'isolator/os/linux/capabilities-remove-set',
     'isolator/os/linux/no-new-privileges',
+    'isolator/os/linux/oom-score-adj',
+    'isolator/os/linux/cpu-shares',
+    'metadata-service',
   ]);
 
   constructor(

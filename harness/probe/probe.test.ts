@@ -355,6 +355,39 @@ describe('network (loopback only)', () => {
     }
   });
 
+  test('post= sends a form POST; $AC_METADATA_URL and $FETCHn expand', async () => {
+    const posts: { url: string; type?: string; body: string; flavor?: string | string[] }[] = [];
+    const server = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d.toString()));
+      req.on('end', () => {
+        posts.push({ url: req.url ?? '', type: req.headers['content-type'], body, flavor: req.headers['metadata-flavor'] });
+        res.writeHead(200, { 'Content-Type': 'text/plain; charset=us-ascii' });
+        res.end(req.method === 'GET' ? 'a b/+=' : `${req.method}:${body}`);
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as net.AddressInfo;
+    try {
+      const base = `http://127.0.0.1:${port}/tok`;
+      const { report } = await run(
+        ['fetch=$AC_METADATA_URL/first', `post=${base}/sign:content=hi&x=$FETCH0&y=$FETCH9`, 'post=$AC_METADATA_URL/empty'],
+        { env: { AC_METADATA_URL: base } },
+      );
+      expect(report.fetches).toEqual([
+        { url: `${base}/first`, ok: true, status: 200, contentType: 'text/plain; charset=us-ascii', body: 'a b/+=' },
+        { url: `${base}/sign`, ok: true, status: 200, contentType: 'text/plain; charset=us-ascii', body: 'POST:content=hi&x=a%20b%2F%2B%3D&y=' },
+        { url: `${base}/empty`, ok: true, status: 200, contentType: 'text/plain; charset=us-ascii', body: 'POST:' },
+      ]);
+      expect(posts.map((p) => p.url)).toEqual(['/tok/first', '/tok/sign', '/tok/empty']);
+      expect(posts[1]).toMatchObject({ type: 'application/x-www-form-urlencoded', flavor: 'AppContainer' });
+      const unset = await run(['fetch=$AC_METADATA_URL/x'], { env: { AC_METADATA_URL: '' } });
+      expect(unset.report.fetches).toEqual([{ url: '/x', ok: false, error: 'EINVAL' }]);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+  });
+
   test('fetch= gives up after 5 s when the server never answers', async () => {
     const sockets: net.Socket[] = [];
     const server = net.createServer((s) => sockets.push(s));

@@ -25,6 +25,8 @@ export interface PreparedApp {
   runtime: Omit<AppRuntime, 'namespaces'>;
   /** argv of each event handler, exec[0] already looked up */
   handlers: Partial<Record<HandlerName, string[]>>;
+  /** the app section in force (the pod's or the image's) */
+  app: App;
 }
 
 export interface PodContext {
@@ -34,6 +36,8 @@ export interface PodContext {
   images: readonly LoadedImage[];
   /** host directories of the pod's empty volumes, by name (shared by all apps, POD-VOL-004) */
   emptyVolumes: Map<string, string>;
+  /** AC_METADATA_URL of each app, by app name (ACE-ENV-003) */
+  metadataUrls?: ReadonlyMap<string, string>;
   warn: (m: string) => void;
 }
 
@@ -81,7 +85,7 @@ export async function prepareApp(ctx: PodContext, rt: RuntimeApp): Promise<Prepa
     ? [0, 0]
     : await Promise.all([resolveUser(rootfs, app.user), resolveGroup(rootfs, app.group)]);
   const supplementary = app.supplementaryGIDs ?? (app as { supplementaryGids?: number[] }).supplementaryGids ?? [];
-  const env = appEnvironment(app.environment, name, image.manifest.name);
+  const env = appEnvironment(app.environment, name, image.manifest.name, ctx.metadataUrls?.get(name));
 
   const cwd = isMutant('wrong-cwd') ? '/' : app.workingDirectory || '/';
   const wd = await resolveIn(view, cwd);
@@ -100,7 +104,7 @@ export async function prepareApp(ctx: PodContext, rt: RuntimeApp): Promise<Prepa
     handlers[h.name] = [prog, ...h.exec.slice(1)];
   }
 
-  const isolators = effectiveIsolators(ctx.pod.isolators, app);
+  const isolators = effectiveIsolators(isMutant('ignore-pod-isolators') ? [] : ctx.pod.isolators, app);
   for (const iso of isolators) if (!KNOWN_ISOLATORS.has(iso.name)) ctx.warn(`app ${name}: isolator ${iso.name} ignored`);
   const nnp = isolators.filter((i) => i.name === 'os/linux/no-new-privileges').map((i) => i.value);
   if (nnp.some((v) => typeof v !== 'boolean')) refuse(`app ${name}: os/linux/no-new-privileges must be a boolean`);
@@ -111,6 +115,7 @@ export async function prepareApp(ctx: PodContext, rt: RuntimeApp): Promise<Prepa
 
   return {
     name,
+    app,
     image,
     bundle: appDir,
     rootfs,
@@ -125,7 +130,7 @@ export async function prepareApp(ctx: PodContext, rt: RuntimeApp): Promise<Prepa
       additionalGids: isMutant('drop-supp-gids') ? [] : supplementary,
       capabilities: capabilities(isolators),
       noNewPrivileges: nnp.length > 0 && nnp[nnp.length - 1] === true,
-      ...(oom !== undefined ? { oomScoreAdj: oom as number } : {}),
+      ...(oom !== undefined && !isMutant('ignore-oom-score-adj') ? { oomScoreAdj: oom as number } : {}),
       readonlyRootfs: rt.readOnlyRootFS === true,
       volumes,
       cgroupsPath: appCgroupPath(ctx.uuid, name),

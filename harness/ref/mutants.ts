@@ -79,6 +79,35 @@ export const MUTANTS: readonly Mutant[] = [
   { name: 'no-loopback', clauses: ['ACE-NET-001', 'ACE-NET-003'], description: 'leaves the loopback interface of the pod down (so without an address)' },
   { name: 'empty-volume-mode', clauses: ['POD-VOL-010'], description: "ignores an empty volume's mode (always 0755)" },
   { name: 'no-container-env', clauses: ['ACE-ENV-004'], description: 'does not set the "container" variable' },
+  {
+    name: 'skip-pre-start',
+    clauses: ['ACE-LIFE-001', 'ACE-LIFE-005', 'ACE-ENV-005'],
+    description: 'never runs pre-start handlers',
+  },
+  { name: 'skip-post-stop', clauses: ['ACE-LIFE-002'], description: 'never runs post-stop handlers' },
+  { name: 'handler-env-bare', clauses: ['ACE-ENV-005'], description: 'does not give event handlers AC_APP_NAME' },
+  { name: 'ignore-oom-score-adj', clauses: ['ACE-ISO-OOM-002'], description: 'ignores os/linux/oom-score-adj' },
+  { name: 'ignore-cpu-shares', clauses: ['ACE-ISO-CPUSH-002'], description: 'ignores os/linux/cpu-shares' },
+  { name: 'ignore-pod-isolators', clauses: ['ACE-ISO-GEN-001', 'POD-ISO-001'], description: 'ignores the isolators of the pod manifest' },
+  { name: 'always-recursive', clauses: ['POD-VOL-009'], description: 'bind-mounts host volumes recursively even with recursive: false' },
+  {
+    name: 'mds-wrong-annotations',
+    clauses: ['MDS-POD-001'],
+    description: 'the metadata service serves the pod annotations with the first value changed',
+  },
+  {
+    name: 'mds-verify-accepts-anything',
+    clauses: ['MDS-HMAC-005'],
+    description: 'the metadata service verify endpoint accepts every signature',
+  },
+  { name: 'mds-wrong-image-id', clauses: ['MDS-APP-006'], description: 'the metadata service serves a wrong image ID (last digit changed)' },
+  { name: 'no-metadata-url', clauses: ['ACE-ENV-003'], description: 'does not set AC_METADATA_URL' },
+  {
+    name: 'ports-not-forwarded',
+    clauses: ['POD-PORT-001', 'POD-PORT-002', 'POD-PORT-006', 'ACI-APP-016'],
+    description: 'does not listen on the host ports of the pod',
+  },
+  { name: 'port-range-first-only', clauses: ['ACI-APP-016'], description: 'forwards only the first port of a range (ignores count)' },
 ];
 
 export type MutantName =
@@ -111,7 +140,20 @@ export type MutantName =
   | 'separate-uts'
   | 'no-loopback'
   | 'empty-volume-mode'
-  | 'no-container-env';
+  | 'no-container-env'
+  | 'skip-pre-start'
+  | 'skip-post-stop'
+  | 'handler-env-bare'
+  | 'ignore-oom-score-adj'
+  | 'ignore-cpu-shares'
+  | 'ignore-pod-isolators'
+  | 'always-recursive'
+  | 'mds-wrong-annotations'
+  | 'mds-verify-accepts-anything'
+  | 'mds-wrong-image-id'
+  | 'no-metadata-url'
+  | 'ports-not-forwarded'
+  | 'port-range-first-only';
 
 let active: string | undefined;
 

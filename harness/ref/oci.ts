@@ -34,15 +34,22 @@ const MIN_CPU_QUOTA_US = 1000;
 /**
  * Environment of the main process, in order: PATH (ACE-ENV-001), the app's entries verbatim
  * (ACE-ENV-007/008; an entry may override PATH, in place), then AC_APP_NAME (ACE-ENV-002) and
- * `container` (ACE-ENV-004), which the executor owns.
+ * `container` (ACE-ENV-004) and AC_METADATA_URL (ACE-ENV-003, when the pod has a metadata
+ * service), which the executor owns.
  */
-export function appEnvironment(environment: readonly NameValue[] | undefined, podAppName: string, imageName: string): Map<string, string> {
+export function appEnvironment(
+  environment: readonly NameValue[] | undefined,
+  podAppName: string,
+  imageName: string,
+  metadataUrl?: string,
+): Map<string, string> {
   const env = new Map<string, string>();
   if (!isMutant('no-path-default')) env.set('PATH', DEFAULT_PATH);
   const entries = isMutant('drop-env') ? (environment ?? []).slice(1) : (environment ?? []);
   for (const { name, value } of entries) env.set(name, value);
   env.set('AC_APP_NAME', isMutant('wrong-app-name') ? imageName : podAppName);
   if (!isMutant('no-container-env')) env.set('container', CONTAINER_ENV);
+  if (metadataUrl !== undefined && !isMutant('no-metadata-url')) env.set('AC_METADATA_URL', metadataUrl);
   return env;
 }
 
@@ -99,7 +106,7 @@ export function resources(isolators: readonly Isolator[]): Resources {
         if (!Number.isInteger(iso.value) || (iso.value as number) < 2 || (iso.value as number) > 262144) {
           refuse('isolator os/linux/cpu-shares: value must be an integer in 2..262144');
         }
-        out.cpuShares = iso.value as number;
+        if (!isMutant('ignore-cpu-shares')) out.cpuShares = iso.value as number;
       }
     }
   } catch (err) {
@@ -213,7 +220,7 @@ export function buildOciConfig(rt: AppRuntime): Record<string, unknown> {
         destination: v.target,
         type: 'bind',
         source: v.source,
-        options: [v.recursive ? 'rbind' : 'bind', v.readOnly ? 'ro' : 'rw'],
+        options: [v.recursive || isMutant('always-recursive') ? 'rbind' : 'bind', v.readOnly ? 'ro' : 'rw'],
       })),
     ],
     linux: {

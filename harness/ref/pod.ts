@@ -12,7 +12,9 @@ import { Crun, StartError, type AppExit, type StartedApp } from './crun.js';
 import { InfraError, KilledError, messageOf, refuse, RefusalError } from './errors.js';
 import { podHostname, startHolder, type Holder } from './holder.js';
 import { loadImage, type LoadedImage } from './image.js';
-import { isMutant } from './mutants.js';
+import { mergeAnnotations, metadataUrl, newToken, startMds, type MdsConfig } from './mds.js';
+import { listenHostPorts, planPorts, startPortRelay } from './ports.js';
+import { activeMutant, isMutant } from './mutants.js';
 import { buildOciConfig, KNOWN_ISOLATORS, resources } from './oci.js';
 import { procRef } from './procs.js';
 import { matchDependency } from './render.js';
@@ -136,6 +138,7 @@ export async function runPod(req: RunRequest): Promise<RunResult> {
   let state: StateFile | undefined;
   let crun: Crun | undefined;
   let holder: Holder | undefined;
+  let closePorts: (() => Promise<void>) | undefined;
   let outcome: { status: PodStatus; error?: string } = { status: 'exited' };
   const checkAborted = () => {
     if (req.signal.aborted) throw req.signal.reason;
@@ -173,7 +176,10 @@ export async function runPod(req: RunRequest): Promise<RunResult> {
       await createEmptyVolume(v, dir);
       emptyVolumes.set(v.name, dir);
     }
-    const ctx: PodContext = { uuid, podDir, pod, images, emptyVolumes, warn };
+    // The metadata service knows each app by the random token in its AC_METADATA_URL (ACE-ENV-003).
+    const tokens = new Map(pod.apps.map((rt) => [rt.name, newToken()]));
+    const metadataUrls = new Map([...tokens].map(([name, token]) => [name, metadataUrl(token)]));
+    const ctx: PodContext = { uuid, podDir, pod, images, emptyVolumes, metadataUrls, warn };
     trace('render apps');
     const launched = isMutant('drop-last-app') && pod.apps.length > 1 ? pod.apps.slice(0, -1) : pod.apps;
     const prepared = await Promise.all(launched.map((rt) => prepareApp(ctx, rt)));
@@ -196,8 +202,48 @@ export async function runPod(req: RunRequest): Promise<RunResult> {
     req.signal.addEventListener('abort', onAbort, { once: true });
     try {
       checkAborted();
-      const skipped = await applyPodResources(uuid, resources(pod.isolators ?? []));
+      const skipped = await applyPodResources(uuid, resources(isMutant('ignore-pod-isolators') ? [] : (pod.isolators ?? [])));
       for (const f of skipped) warn(`pod-level limit ${f} not applied (no cgroup v1 controller for it)`);
+
+      // The metadata service, on the pod's own loopback; killed with the pod's other processes.
+      trace('start metadata service');
+      const mds: MdsConfig = {
+        uuid,
+        podManifest: {
+          ...pod,
+          apps: launched.map((rt) => {
+            const img = prepared.find((p) => p.name === rt.name)!.image;
+            return { ...rt, image: { ...rt.image, id: img.id, name: rt.image.name ?? img.manifest.name } };
+          }),
+        },
+        apps: prepared.map((p) => ({
+          name: p.name,
+          token: tokens.get(p.name)!,
+          imageId: p.image.id,
+          imageManifest: p.image.manifest,
+          annotations: mergeAnnotations(p.image.manifest.annotations, launched.find((rt) => rt.name === p.name)?.annotations),
+        })),
+        ...(activeMutant() !== undefined ? { mutant: activeMutant()! } : {}),
+      };
+      try {
+        await startMds(h.nsPath('net'), mds, (proc) => state!.update((s) => s.processes.push({ role: 'mds', proc })));
+      } catch (err) {
+        // The no-loopback mutant leaves no 127.0.0.1 in the pod to listen on.
+        if (!isMutant('no-loopback')) throw err;
+        warn(`metadata service not started: ${messageOf(err)}`);
+      }
+
+      // Host ports (POD-PORT-*): a relay in the pod's netns, and ref itself listening on the host.
+      const mappings = planPorts(
+        pod,
+        prepared.map((p) => ({ name: p.name, app: p.app })),
+      );
+      if (mappings.length > 0) {
+        const socketDir = join(podDir, 'ports');
+        await mkdir(socketDir, { recursive: true });
+        await startPortRelay(h.nsPath('net'), uuid, mappings, socketDir, (proc) => state!.update((s) => s.processes.push({ role: 'port-relay', proc })));
+        closePorts = await listenHostPorts(mappings, socketDir);
+      }
 
       // The pod's shared namespaces (POD-CTX-001..004); a mutant leaves one out, so each app gets its own.
       const namespaces = {
@@ -218,6 +264,8 @@ export async function runPod(req: RunRequest): Promise<RunResult> {
         const config = buildOciConfig({
           ...p.runtime,
           ...(main ? {} : { args: p.handlers[kind]!, rootfs: p.rootfs, cgroupsPath: `${p.runtime.cgroupsPath}.${kind}` }),
+          // ACE-ENV-005: handlers get the main process's variables; the mutant drops AC_APP_NAME.
+          ...(!main && isMutant('handler-env-bare') ? { env: new Map([...p.runtime.env].filter(([k]) => k !== 'AC_APP_NAME')) } : {}),
           namespaces,
         });
         await writeFile(join(bundle, 'config.json'), JSON.stringify(config, null, 2));
@@ -250,7 +298,7 @@ export async function runPod(req: RunRequest): Promise<RunResult> {
       }
       const runChain = async (p: PreparedApp): Promise<Chain> => {
         const handlers: HandlerResult[] = [];
-        if (p.handlers['pre-start']) {
+        if (p.handlers['pre-start'] && !isMutant('skip-pre-start')) {
           const pre = await runHandler(p, 'pre-start');
           handlers.push(pre);
           // The main process only starts after a successful pre-start handler.
@@ -258,7 +306,7 @@ export async function runPod(req: RunRequest): Promise<RunResult> {
         }
         const main = await launch(p, 'main');
         const exit = await main.exited.catch((err: unknown) => Promise.reject(new InfraError(messageOf(err))));
-        if (p.handlers['post-stop'] && !req.signal.aborted) handlers.push(await runHandler(p, 'post-stop'));
+        if (p.handlers['post-stop'] && !req.signal.aborted && !isMutant('skip-post-stop')) handlers.push(await runHandler(p, 'post-stop'));
         return { exit, main, handlers };
       };
 
@@ -317,6 +365,7 @@ export async function runPod(req: RunRequest): Promise<RunResult> {
 
   t = performance.now();
   trace('cleanup');
+  if (closePorts) await closePorts();
   if (holder) await holder.kill();
   if (state) {
     const problems = await cleanupPod(podDir, state.state, crun);

@@ -113,7 +113,7 @@ function expectClean(dataDir: string, uuid: string): void {
   expect(existsSync(join(dataDir, 'pods', uuid))).toBe(false);
   const leftovers = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
     .split('\n')
-    .filter((l) => l.includes(`ref-${uuid.replace(/-/g, '').slice(0, 12)}`));
+    .filter((l) => l.includes(`ref-${uuid.replace(/-/g, '').slice(0, 12)}`) || (l.includes('mds-server') && l.includes(uuid)));
   expect(leftovers).toEqual([]);
 }
 
@@ -170,8 +170,9 @@ describe('ref CLI on real pods', { timeout: 120_000 }, () => {
     expect(app).toMatchObject({ name: 'one-app', imageId: img.id, exitCode: 42, signal: null });
     const r = report(app!.stdout);
     // crun adds HOME when the environment has none (ACE-ENV-006 allows extra variables).
-    const { HOME: _home, ...env } = r.env;
+    const { HOME: _home, AC_METADATA_URL: metadataUrl, ...env } = r.env;
     expect(env).toEqual({ PATH: DEFAULT_PATH, APPC_TEST: '$PATH ${HOME}', AC_APP_NAME: 'one-app', container: 'appc-ref' });
+    expect(metadataUrl).toMatch(/^http:\/\/127\.0\.0\.1:2375\/[0-9a-f]{32}$/);
     expect(r.cwd).toBe('/work');
     expect([r.uid, r.gid]).toEqual([1234, 5678]);
     expect(r.hostname).toBe(`ref-${result.uuid.replace(/-/g, '').slice(0, 12)}`);

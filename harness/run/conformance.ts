@@ -67,8 +67,12 @@ export async function image(spec: ImageSpec): Promise<BuiltImage> {
 
 /** The evidence of one pod run. Accessors fail the test (not the harness) when the implementation
  *  did not run an app or lost its output. */
-export class PodEvidence {
-  constructor(readonly outcome: PodOutcome) {}
+export class PodEvidence<T = undefined> {
+  constructor(
+    readonly outcome: PodOutcome,
+    /** what the harness observed from outside while the pod ran (see podRun's `during`) */
+    readonly during?: T,
+  ) {}
 
   get refused(): boolean {
     return this.outcome.status === 'refused';
@@ -94,19 +98,26 @@ export class PodEvidence {
   }
 }
 
-export interface PodRun {
+export interface PodRun<T = undefined> {
   /** Runs the pod the first time it is asked for (skipping when a feature is missing), then returns the same evidence. */
-  (skip: SkipFn): Promise<PodEvidence>;
+  (skip: SkipFn): Promise<PodEvidence<T>>;
 }
 
-/** Declares a pod whose evidence the tests of a file share. */
-export function podRun(features: Feature[], build: () => Promise<PodRequest>): PodRun {
-  let run: Promise<PodEvidence> | undefined;
+/**
+ * Declares a pod whose evidence the tests of a file share. `during` runs from the harness while the
+ * pod runs (e.g. connecting to its host ports); it must end by itself.
+ */
+export function podRun<T = undefined>(features: Feature[], build: () => Promise<PodRequest>, during?: () => Promise<T>): PodRun<T> {
+  let run: Promise<PodEvidence<T>> | undefined;
   return async (skip) => {
     needs(skip, ...features);
     if (session().config.dryRun) skip('explain: would run');
     if (!run) {
-      run = (async () => new PodEvidence(await session().impl.runPod(await build())))();
+      run = (async () => {
+        const request = await build();
+        const [outcome, seen] = await Promise.all([session().impl.runPod(request), during?.()]);
+        return new PodEvidence<T>(outcome, seen);
+      })();
       const settled: Promise<unknown> = run.then(
         (): void => void inflight.delete(settled),
         (): void => void inflight.delete(settled),

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { MUTANTS } from '../ref/mutants.js';
-import { judge, killMatrix } from './kill-matrix.js';
+import { judge, killMatrix, sampleMutants, suitesChecking } from './kill-matrix.js';
 import type { ResultsDocument } from '../report/result.js';
 import { PROBE_BINARY, REPO_ROOT } from './paths.js';
 
@@ -128,5 +128,15 @@ describe('command line errors', () => {
     expect(res.exitCode).toBe(2);
     expect(res.stderr).toMatch(message);
     expect(res.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  });
+});
+
+describe('kill matrix sample', () => {
+  test('takes one mutant per suite file and still reaches every suite that has mutants', () => {
+    const sample = sampleMutants(MUTANTS);
+    const all = new Set(MUTANTS.flatMap((m) => suitesChecking(m.clauses)));
+    const reached = new Set(sample.flatMap((m) => suitesChecking(m.clauses)));
+    expect(reached).toEqual(all);
+    expect(sample.length).toBeLessThanOrEqual(all.size);
   });
 });

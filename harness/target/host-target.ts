@@ -1,11 +1,20 @@
 // The `host` target: the implementation runs on this machine, as root.
 import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import type { ExecOptions, ExecResult, Target } from './target.js';
 
 const KILL_GRACE_MS = 5_000;
+
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
 
 export class HostTarget implements Target {
   readonly kind = 'host' as const;
@@ -61,6 +70,15 @@ export class HostTarget implements Target {
 
   reachable(port: number) {
     return { host: '127.0.0.1', port };
+  }
+
+  async freePorts(count: number): Promise<number> {
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const base = 20000 + Math.floor(Math.random() * (60000 - 20000 - count));
+      const free = await Promise.all(Array.from({ length: count }, (_, i) => portIsFree(base + i)));
+      if (free.every(Boolean)) return base;
+    }
+    throw new Error(`no ${count} consecutive free ports found on 127.0.0.1`);
   }
 
   async dispose(): Promise<void> {}

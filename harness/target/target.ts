@@ -33,5 +33,7 @@ export interface Target {
   remove(remotePath: string): Promise<void>;
   /** The address the harness uses to reach a port the target exposes on its loopback. */
   reachable(port: number): { host: string; port: number };
+  /** `count` consecutive TCP ports free on the target's loopback right now. */
+  freePorts(count: number): Promise<number>;
   dispose(): Promise<void>;
 }

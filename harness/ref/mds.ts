@@ -1,0 +1,144 @@
+// The pod's App Container Metadata Service (spec/ace.md § App Container Metadata Service, MDS-*):
+// an HTTP server that runs inside the pod's network namespace and listens on the pod's own
+// loopback (127.0.0.1:MDS_PORT), so nothing of it is reachable from outside the pod. Each app gets
+// its own random token in AC_METADATA_URL, which tells the server which app of the pod asks.
+// The server runs as its own process (mds-server.ts) entered into the namespace with util-linux
+// `nsenter`; its configuration arrives on stdin and its HMAC key never leaves it.
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ImageManifest, NameValue, PodManifest } from '../aci/manifest.js';
+import { isMutant } from './mutants.js';
+import { startInNetns } from './netns-process.js';
+import type { ProcRef } from './procs.js';
+
+/** The MDS port on the pod's private loopback. */
+export const MDS_PORT = 2375;
+const JSON_TYPE = 'application/json';
+const TEXT_TYPE = 'text/plain; charset=us-ascii';
+
+export interface MdsApp {
+  name: string;
+  token: string;
+  imageId: string;
+  imageManifest: ImageManifest;
+  /** the image's annotations merged with the pod app's (pod values win) */
+  annotations: NameValue[];
+}
+
+export interface MdsConfig {
+  uuid: string;
+  /** the reified pod manifest: every app references its image by ID */
+  podManifest: PodManifest;
+  apps: MdsApp[];
+  /** ref's mutant, so that the server process breaks the same clause */
+  mutant?: string;
+}
+
+/** A fresh token of 128 bits (MDS-GEN-004), in hex. */
+export function newToken(): string {
+  return randomBytes(16).toString('hex');
+}
+
+export function metadataUrl(token: string): string {
+  return `http://127.0.0.1:${MDS_PORT}/${token}`;
+}
+
+/** The image's annotations with the pod app's merged over them: pod values win, new ones appended. */
+export function mergeAnnotations(image: readonly NameValue[] | undefined, pod: readonly NameValue[] | undefined): NameValue[] {
+  const out = (image ?? []).map((a) => ({ ...a }));
+  for (const a of pod ?? []) {
+    const i = out.findIndex((o) => o.name === a.name);
+    if (i >= 0) out[i] = { ...a };
+    else out.push({ ...a });
+  }
+  return out;
+}
+
+function send(res: ServerResponse, status: number, type: string, body: string): void {
+  res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+const json = (res: ServerResponse, value: unknown) => send(res, 200, JSON_TYPE, JSON.stringify(value));
+const text = (res: ServerResponse, value: string) => send(res, 200, TEXT_TYPE, value);
+
+async function formOf(req: IncomingMessage): Promise<URLSearchParams> {
+  let body = '';
+  for await (const chunk of req) {
+    body += (chunk as Buffer).toString('utf8');
+    if (body.length > 1 << 20) throw new Error('body too large');
+  }
+  return new URLSearchParams(body);
+}
+
+/**
+ * The request handler: `/<token>/acMetadata/v1/…`. An unknown token gets 401; an unknown path
+ * 404; a wrong method 405. `key` is the pod's HMAC key (secret to the server process).
+ */
+export function mdsHandler(config: MdsConfig, key: Buffer = randomBytes(64)) {
+  const byToken = new Map(config.apps.map((a) => [a.token, a]));
+  const sign = (content: string) => createHmac('sha512', key).update(config.uuid).update('\0').update(content).digest('base64');
+  const podAnnotations = (): NameValue[] => {
+    const list = (config.podManifest.annotations ?? []).map((a) => ({ ...a }));
+    if (isMutant('mds-wrong-annotations') && list[0]) list[0].value += '-wrong';
+    return list;
+  };
+
+  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const path = new URL(req.url ?? '/', 'http://mds').pathname;
+    const m = /^\/([^/]+)\/acMetadata\/v1\/(.*)$/.exec(path);
+    if (!m || !byToken.has(m[1]!)) return send(res, 401, TEXT_TYPE, 'unknown token\n');
+    const rest = m[2]!.replace(/\/+$/, '');
+    const method = req.method ?? 'GET';
+    const get = (handle: () => void) => (method === 'GET' ? handle() : send(res, 405, TEXT_TYPE, 'method not allowed\n'));
+    const post = async (handle: (form: URLSearchParams) => void) => {
+      if (method !== 'POST') return send(res, 405, TEXT_TYPE, 'method not allowed\n');
+      handle(await formOf(req));
+    };
+
+    if (rest === 'pod/annotations') return get(() => json(res, podAnnotations()));
+    const ann = /^pod\/annotations\/(.+)$/.exec(rest);
+    if (ann) {
+      const found = podAnnotations().find((a) => a.name === decodeURIComponent(ann[1]!));
+      return get(() => (found ? text(res, found.value) : send(res, 404, TEXT_TYPE, 'no such annotation\n')));
+    }
+    if (rest === 'pod/manifest') return get(() => json(res, config.podManifest));
+    if (rest === 'pod/uuid') return get(() => text(res, config.uuid));
+    if (rest === 'pod/hmac/sign') {
+      return post((form) => {
+        const content = form.get('content');
+        if (content === null) return send(res, 400, TEXT_TYPE, 'content missing\n');
+        text(res, sign(content));
+      });
+    }
+    if (rest === 'pod/hmac/verify') {
+      return post((form) => {
+        const [content, signature, uuid] = [form.get('content'), form.get('signature'), form.get('uuid')];
+        if (content === null || signature === null || uuid === null) return send(res, 400, TEXT_TYPE, 'content, signature and uuid needed\n');
+        const want = Buffer.from(sign(content));
+        const got = Buffer.from(signature);
+        const valid = uuid === config.uuid && want.length === got.length && timingSafeEqual(want, got);
+        if (valid || isMutant('mds-verify-accepts-anything')) return text(res, 'OK');
+        send(res, 403, TEXT_TYPE, 'signature not valid\n');
+      });
+    }
+    const app = /^apps\/([^/]+)\/(annotations|image\/manifest|image\/id)$/.exec(rest);
+    if (app) {
+      const a = config.apps.find((x) => x.name === decodeURIComponent(app[1]!));
+      if (!a) return send(res, 404, TEXT_TYPE, 'no such app\n');
+      if (app[2] === 'annotations') return get(() => json(res, a.annotations));
+      if (app[2] === 'image/manifest') return get(() => json(res, a.imageManifest));
+      return get(() => text(res, isMutant('mds-wrong-image-id') ? a.imageId.replace(/.$/, (c) => (c === '0' ? '1' : '0')) : a.imageId));
+    }
+    send(res, 404, TEXT_TYPE, 'not found\n');
+  };
+}
+
+/**
+ * Starts the server in the network namespace `netns` (a /proc/<pid>/ns/net path). `record` runs as
+ * soon as its pid is known. Resolves once it listens; the caller kills it through the pod state.
+ * The UUID on its command line only labels it (ps, leftover checks).
+ */
+export async function startMds(netns: string, config: MdsConfig, record: (p: ProcRef) => Promise<void>): Promise<ProcRef> {
+  return startInNetns('metadata service', netns, 'mds-server.js', [String(MDS_PORT), config.uuid], JSON.stringify(config), record);
+}

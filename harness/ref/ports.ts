@@ -1,0 +1,88 @@
+// Host ports of a pod (spec/pods.md § ports, POD-PORT-*): each pod `ports` entry maps a host
+// address and port to an app port (or its own podPort). ref listens on the host side itself and
+// hands each connection, through a unix socket, to a relay process inside the pod's network
+// namespace (port-relay.ts) that connects to the app on the pod's loopback. No veth, no NAT: the
+// pod has no route out, and only what the pod manifest exposes is reachable.
+import { connect, createServer, type Server } from 'node:net';
+import { join } from 'node:path';
+import type { App, PodManifest } from '../aci/manifest.js';
+import { RefusalError, refuse } from './errors.js';
+import { isMutant } from './mutants.js';
+import { startInNetns } from './netns-process.js';
+import type { ProcRef } from './procs.js';
+
+export interface PortMapping {
+  name: string;
+  /** where ref listens on the host; ref binds 127.0.0.1 when the manifest gives no hostIP */
+  hostIP: string;
+  hostPort: number;
+  /** the port inside the pod */
+  podPort: number;
+}
+
+/** The host ports of a pod: one mapping per port of a declared range (`count`). */
+export function planPorts(pod: PodManifest, apps: readonly { name: string; app: App }[]): PortMapping[] {
+  const appPorts = apps.flatMap(({ app }) => app.ports ?? []);
+  const out: PortMapping[] = [];
+  for (const exposed of pod.ports ?? []) {
+    const port = exposed.podPort ?? appPorts.find((p) => p.name === exposed.name);
+    if (!port) refuse(`pod port ${exposed.name}: no app declares a port of that name`);
+    if (port.protocol !== 'tcp') refuse(`pod port ${exposed.name}: protocol ${port.protocol} is not supported (tcp only)`);
+    // Safer than the spec's "all addresses" when no hostIP is given: this executor is for tests.
+    const hostIP = exposed.hostIP ?? '127.0.0.1';
+    const count = isMutant('port-range-first-only') ? 1 : (port.count ?? 1);
+    for (let i = 0; i < count; i++) {
+      out.push({ name: exposed.name, hostIP, hostPort: exposed.hostPort + i, podPort: port.port + i });
+    }
+  }
+  return out;
+}
+
+/** The unix socket of a pod port, in the pod's directory on the host. */
+export function relaySocket(dir: string, podPort: number): string {
+  return join(dir, `${podPort}.sock`);
+}
+
+/** Starts the relay inside the pod's network namespace for every pod port of the mappings. */
+export async function startPortRelay(netns: string, uuid: string, mappings: readonly PortMapping[], socketDir: string, record: (p: ProcRef) => Promise<void>): Promise<void> {
+  const podPorts = [...new Set(mappings.map((m) => m.podPort))];
+  await startInNetns('port relay', netns, 'port-relay.js', [socketDir, uuid, ...podPorts.map(String)], '', record);
+}
+
+/** Listens on every mapping's host address; resolves with a function that closes them all. */
+export async function listenHostPorts(mappings: readonly PortMapping[], socketDir: string): Promise<() => Promise<void>> {
+  const servers: Server[] = [];
+  const closeAll = async () => {
+    await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+  };
+  try {
+    for (const m of mappings) {
+      if (isMutant('ports-not-forwarded')) continue;
+      const server = createServer((down) => {
+        const up = connect(relaySocket(socketDir, m.podPort));
+        down.pipe(up).pipe(down);
+        const close = () => {
+          down.destroy();
+          up.destroy();
+        };
+        up.on('error', close);
+        down.on('error', close);
+      });
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', (err: NodeJS.ErrnoException) =>
+          reject(
+            err.code === 'EADDRINUSE' || err.code === 'EADDRNOTAVAIL'
+              ? new RefusalError(`pod port ${m.name}: cannot listen on ${m.hostIP}:${m.hostPort} (${err.code})`)
+              : err,
+          ),
+        );
+        server.listen(m.hostPort, m.hostIP, () => resolve());
+      });
+      servers.push(server);
+    }
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+  return closeAll;
+}

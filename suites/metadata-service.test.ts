@@ -1,0 +1,270 @@
+// spec/ace.md § App Container Metadata Service (MDS-*) and § Execution Environment (ACE-ENV-003):
+// every app asks the metadata service at its own AC_METADATA_URL (the probe expands
+// `$AC_METADATA_URL`, and `$FETCHn` in post= bodies chains sign → verify inside the pod).
+import { clauses, describe, expect, image, podRun, session, test } from '../harness/run/conformance.js';
+import type { BuiltImage, NameValue } from '../harness/aci/index.js';
+import type { HttpFetch, ProbeReport } from '../harness/probe/index.js';
+import { probeImage } from '../fixtures/images.js';
+import { podManifest } from '../fixtures/pods.js';
+
+const JSON_TYPE = 'application/json';
+const TEXT_TYPE = 'text/plain; charset=us-ascii';
+const V1 = '$AC_METADATA_URL/acMetadata/v1';
+
+const POD_ANNOTATIONS: NameValue[] = [
+  { name: 'example.com/role', value: 'conformance' },
+  { name: 'example.com/tier', value: 'test' },
+];
+const ALPHA_IMAGE_ANNOTATIONS: NameValue[] = [
+  { name: 'example.com/shared', value: 'from-image' },
+  { name: 'example.com/image-only', value: 'kept' },
+];
+const ALPHA_POD_ANNOTATIONS: NameValue[] = [
+  { name: 'example.com/shared', value: 'from-pod' },
+  { name: 'example.com/pod-only', value: 'added' },
+];
+const BETA_IMAGE_ANNOTATIONS: NameValue[] = [{ name: 'example.com/shared', value: 'beta-image' }];
+
+/** The requests of one app, by key, in the order the probe makes them (fetch index = position). */
+function requests(app: string) {
+  const list = [
+    ['uuid', `fetch=${V1}/pod/uuid`],
+    ['sign', `post=${V1}/pod/hmac/sign:content=hello%20pod`],
+    ['verify', `post=${V1}/pod/hmac/verify:content=hello%20pod&uuid=$FETCH0&signature=$FETCH1`],
+    ['verifyOtherContent', `post=${V1}/pod/hmac/verify:content=hello%20pot&uuid=$FETCH0&signature=$FETCH1`],
+    ['verifyTampered', `post=${V1}/pod/hmac/verify:content=hello%20pod&uuid=$FETCH0&signature=AAAA$FETCH1`],
+    ['signAgain', `post=${V1}/pod/hmac/sign:content=hello%20pod`],
+    ['podAnnotations', `fetch=${V1}/pod/annotations`],
+    ['podManifest', `fetch=${V1}/pod/manifest`],
+    ['appAnnotations', `fetch=${V1}/apps/${app}/annotations`],
+    ['imageManifest', `fetch=${V1}/apps/${app}/image/manifest`],
+    ['imageId', `fetch=${V1}/apps/${app}/image/id`],
+  ] as const;
+  return { args: list.map(([, a]) => a), index: Object.fromEntries(list.map(([k], i) => [k, i])) as Record<(typeof list)[number][0], number> };
+}
+type Key = keyof ReturnType<typeof requests>['index'];
+
+let images: { alpha: BuiltImage; beta: BuiltImage } | undefined;
+
+/** Two apps from two images, pod and app annotations, every endpoint asked by both. */
+const mdsPod = podRun(['pod-manifest', 'multi-app', 'metadata-service'], async () => {
+  const alpha = await image(
+    await probeImage({ name: 'mds-alpha', annotations: ALPHA_IMAGE_ANNOTATIONS, app: { exec: ['/probe', ...requests('alpha').args] } }),
+  );
+  const beta = await image(
+    await probeImage({ name: 'mds-beta', annotations: BETA_IMAGE_ANNOTATIONS, app: { exec: ['/probe', ...requests('beta').args] } }),
+  );
+  images = { alpha, beta };
+  return {
+    images: [alpha, beta],
+    manifest: podManifest(
+      [
+        { name: 'alpha', image: alpha, annotations: ALPHA_POD_ANNOTATIONS },
+        { name: 'beta', image: beta },
+      ],
+      { annotations: POD_ANNOTATIONS },
+    ),
+  };
+});
+
+/** Without a pod manifest: the implementation makes one up, and the MDS serves that. */
+let onlyImage: BuiltImage | undefined;
+const imageOnlyPod = podRun(['metadata-service'], async () => {
+  onlyImage = await image(
+    await probeImage({ name: 'mds-image-only', app: { exec: ['/probe', `fetch=${V1}/pod/manifest`, `fetch=${V1}/pod/uuid`] } }),
+  );
+  return { images: [onlyImage] };
+});
+
+type CheckFn = (ids: string | string[], assertion: () => void) => void;
+
+/**
+ * The app's report and its requests by key. Without AC_METADATA_URL nothing else can be asked:
+ * that is checked first (ACE-ENV-003), so such an implementation fails on that clause alone.
+ */
+async function evidence(skip: (note: string) => never, check: CheckFn, app: 'alpha' | 'beta') {
+  const pod = await mdsPod(skip);
+  const r = pod.report(app);
+  check('ACE-ENV-003', () => expect(r.env.AC_METADATA_URL, 'AC_METADATA_URL').toMatch(/^https?:\/\/./));
+  const { index } = requests(app);
+  const get = (key: Key): HttpFetch => r.fetches[index[key]] ?? { url: key, ok: false, error: 'not made' };
+  return { pod, r, get };
+}
+
+const ok = (f: HttpFetch) => ({ ok: f.ok, status: f.status, error: f.error });
+const parse = (f: HttpFetch): unknown => JSON.parse(f.body ?? '');
+const isAnnotations = (v: unknown) =>
+  Array.isArray(v) && v.every((a) => typeof a === 'object' && a !== null && typeof a.name === 'string' && typeof a.value === 'string');
+
+function token(r: ProbeReport): string {
+  return new URL(r.env.AC_METADATA_URL ?? '').pathname.replace(/^\/+|\/+$/g, '');
+}
+
+describe('ACE § Execution Environment: AC_METADATA_URL', () => {
+  test(
+    'sets AC_METADATA_URL to an HTTP URL of a metadata service that answers',
+    clauses('ACE-ENV-003', 'MDS-GEN-001', 'MDS-GEN-002'),
+    async ({ skip, check }) => {
+      for (const app of ['alpha', 'beta'] as const) {
+        const { r, get } = await evidence(skip, check, app);
+        check('MDS-GEN-002', () => expect(new URL(r.env.AC_METADATA_URL!).protocol).toMatch(/^https?:$/));
+        check(['ACE-ENV-003', 'MDS-GEN-001'], () => expect(ok(get('uuid'))).toEqual({ ok: true, status: 200, error: undefined }));
+      }
+    },
+  );
+
+  test(
+    'embeds a hard-to-guess token in the URL, not the pod UUID',
+    clauses('ACE-ENV-003', 'MDS-GEN-003', 'MDS-GEN-004', 'MDS-GEN-005'),
+    async ({ skip, check }) => {
+      const { pod, r } = await evidence(skip, check, 'alpha');
+      const t = token(r);
+      check('MDS-GEN-003', () => expect(t).not.toBe(''));
+      check('MDS-GEN-004', () => expect(/^[0-9a-fA-F]{32,}$/.test(t) || /^[A-Za-z0-9_-]{22,}$/.test(t), t).toBe(true));
+      const { uuid } = pod.outcome;
+      if (uuid !== undefined) {
+        check('MDS-GEN-005', () => {
+          expect(t).not.toContain(uuid);
+          expect(t).not.toContain(uuid.replaceAll('-', ''));
+        });
+      }
+    },
+  );
+});
+
+describe('Metadata Service § Pod Metadata', () => {
+  test('serves the pod UUID as text, equal to the one the implementation reports', clauses('ACE-ENV-003', 'MDS-POD-004', 'MDS-POD-005'), async ({ skip, check }) => {
+    const { pod, get } = await evidence(skip, check, 'alpha');
+    const f = get('uuid');
+    check('MDS-POD-004', () => expect(f.contentType).toBe(TEXT_TYPE));
+    check('MDS-POD-005', () => expect(f.body).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/));
+    if (pod.outcome.uuid === undefined) skip(`unsupported: the ${session().impl.name} adapter does not report pod UUIDs`);
+    check('MDS-POD-005', () => expect(f.body).toBe(pod.outcome.uuid));
+  });
+
+  test("serves the pod manifest's annotations as JSON", clauses('ACE-ENV-003', 'MDS-POD-001', 'MDS-POD-002', 'MDS-GEN-007'), async ({ skip, check }) => {
+    const { get } = await evidence(skip, check, 'alpha');
+    const f = get('podAnnotations');
+    check(['MDS-POD-001', 'MDS-GEN-007'], () => expect(f.contentType).toBe(JSON_TYPE));
+    check('MDS-POD-002', () => expect(isAnnotations(parse(f))).toBe(true));
+    check('MDS-POD-001', () => expect(parse(f)).toEqual(POD_ANNOTATIONS));
+  });
+
+  test('serves the reified pod manifest, apps referencing their images by ID', clauses('ACE-ENV-003', 'MDS-POD-003', 'MDS-GEN-007'), async ({ skip, check }) => {
+    const { get } = await evidence(skip, check, 'alpha');
+    const f = get('podManifest');
+    check(['MDS-POD-003', 'MDS-GEN-007'], () => expect(f.contentType).toBe(JSON_TYPE));
+    check('MDS-POD-003', () => {
+      const m = parse(f) as { acKind?: string; apps?: { name: string; image?: { id?: string } }[]; annotations?: NameValue[] };
+      expect(m.acKind).toBe('PodManifest');
+      expect(m.apps?.map((a) => [a.name, a.image?.id])).toEqual([
+        ['alpha', images!.alpha.id],
+        ['beta', images!.beta.id],
+      ]);
+      expect(m.annotations).toEqual(POD_ANNOTATIONS);
+    });
+  });
+
+  test('serves a manifest with the image ID for a pod run from an image alone', clauses('ACE-ENV-003', 'MDS-POD-003'), async ({ skip, check }) => {
+    const pod = await imageOnlyPod(skip);
+    const apps = pod.outcome.apps;
+    const r = pod.report(apps[0]?.name ?? 'none');
+    check('ACE-ENV-003', () => expect(r.env.AC_METADATA_URL, 'AC_METADATA_URL').toMatch(/^https?:\/\/./));
+    check('MDS-POD-003', () => {
+      const f = r.fetches[0];
+      expect(f?.contentType).toBe(JSON_TYPE);
+      const m = parse(f!) as { apps?: { name: string; image?: { id?: string } }[] };
+      expect(m.apps?.map((a) => a.image?.id)).toEqual([onlyImage!.id]);
+      expect(m.apps?.map((a) => a.name)).toEqual(apps.map((a) => a.name));
+    });
+  });
+  test('gives two pods different UUIDs', clauses('ACE-ENV-003', 'MDS-GEN-008'), async ({ skip, check }) => {
+    const { get } = await evidence(skip, check, 'alpha');
+    const other = await imageOnlyPod(skip);
+    const r = other.report(other.outcome.apps[0]?.name ?? 'none');
+    check('ACE-ENV-003', () => expect(r.env.AC_METADATA_URL, 'AC_METADATA_URL').toMatch(/^https?:\/\/./));
+    check('MDS-GEN-008', () => {
+      expect(get('uuid').body).toMatch(/^[0-9a-f-]{36}$/);
+      expect(r.fetches[1]?.body).toMatch(/^[0-9a-f-]{36}$/);
+      expect(r.fetches[1]?.body).not.toBe(get('uuid').body);
+    });
+  });
+});
+
+describe('Metadata Service § App Metadata', () => {
+  test('apps learn their name from AC_APP_NAME', clauses('MDS-APP-001'), async ({ skip, check }) => {
+    const pod = await mdsPod(skip);
+    for (const app of ['alpha', 'beta']) check('MDS-APP-001', () => expect(pod.report(app).env.AC_APP_NAME).toBe(app));
+  });
+
+  test("serves the image's annotations merged with the pod app's, pod values winning", clauses('ACE-ENV-003', 'MDS-APP-002', 'MDS-APP-003', 'MDS-GEN-007'), async ({ skip, check }) => {
+    const { get } = await evidence(skip, check, 'alpha');
+    const f = get('appAnnotations');
+    check(['MDS-APP-002', 'MDS-GEN-007'], () => expect(f.contentType).toBe(JSON_TYPE));
+    check('MDS-APP-003', () => expect(isAnnotations(parse(f))).toBe(true));
+    check('MDS-APP-002', () => {
+      const byName = Object.fromEntries((parse(f) as NameValue[]).map((a) => [a.name, a.value]));
+      expect(byName).toEqual({ 'example.com/shared': 'from-pod', 'example.com/image-only': 'kept', 'example.com/pod-only': 'added' });
+    });
+  });
+
+  test("serves the app's original image manifest", clauses('ACE-ENV-003', 'MDS-APP-004', 'MDS-GEN-007'), async ({ skip, check }) => {
+    const { get } = await evidence(skip, check, 'alpha');
+    const f = get('imageManifest');
+    check(['MDS-APP-004', 'MDS-GEN-007'], () => expect(f.contentType).toBe(JSON_TYPE));
+    check('MDS-APP-004', () => expect(parse(f)).toEqual(images!.alpha.manifest));
+  });
+
+  test("serves the app's image ID as text", clauses('ACE-ENV-003', 'MDS-APP-005', 'MDS-APP-006'), async ({ skip, check }) => {
+    const { get } = await evidence(skip, check, 'alpha');
+    const f = get('imageId');
+    check('MDS-APP-005', () => expect(f.contentType).toBe(TEXT_TYPE));
+    check('MDS-APP-006', () => expect(f.body).toBe(images!.alpha.id));
+  });
+
+  test('answers each app of the pod with its own app data', clauses('ACE-ENV-003', 'MDS-APP-002', 'MDS-APP-004', 'MDS-APP-006'), async ({ skip, check }) => {
+    const { get } = await evidence(skip, check, 'beta');
+    check('MDS-APP-002', () => expect(parse(get('appAnnotations'))).toEqual(BETA_IMAGE_ANNOTATIONS));
+    check('MDS-APP-004', () => expect(parse(get('imageManifest'))).toEqual(images!.beta.manifest));
+    check('MDS-APP-006', () => expect(get('imageId').body).toBe(images!.beta.id));
+  });
+});
+
+describe('Metadata Service § Identity Endpoint', () => {
+  test('signs content with a base64 HMAC-SHA512, the same signature each time', clauses('ACE-ENV-003', 'MDS-HMAC-001', 'MDS-HMAC-003'), async ({ skip, check }) => {
+    const { get } = await evidence(skip, check, 'alpha');
+    const sign = get('sign');
+    check('MDS-HMAC-001', () => expect(ok(sign)).toEqual({ ok: true, status: 200, error: undefined }));
+    check('MDS-HMAC-003', () => {
+      expect(sign.contentType).toBe(TEXT_TYPE);
+      expect(sign.body).toMatch(/^[A-Za-z0-9+/]{86}==$/);
+      expect(Buffer.from(sign.body!, 'base64')).toHaveLength(64);
+      expect(get('signAgain').body).toBe(sign.body);
+    });
+  });
+
+  test('verifies a signature it made (200), as text', clauses('ACE-ENV-003', 'MDS-HMAC-001', 'MDS-HMAC-004', 'MDS-HMAC-007'), async ({ skip, check }) => {
+    const { get } = await evidence(skip, check, 'alpha');
+    const verify = get('verify');
+    check(['MDS-HMAC-001', 'MDS-HMAC-004'], () => expect(ok(verify)).toEqual({ ok: true, status: 200, error: undefined }));
+    check('MDS-HMAC-007', () => expect(verify.contentType).toBe(TEXT_TYPE));
+  });
+
+  test('rejects a tampered signature or other content with 403', clauses('ACE-ENV-003', 'MDS-HMAC-005', 'MDS-HMAC-007'), async ({ skip, check }) => {
+    const { get } = await evidence(skip, check, 'alpha');
+    for (const key of ['verifyOtherContent', 'verifyTampered'] as const) {
+      check('MDS-HMAC-005', () => expect(ok(get(key)), key).toEqual({ ok: true, status: 403, error: undefined }));
+      check('MDS-HMAC-007', () => expect(get(key).contentType, key).toBe(TEXT_TYPE));
+    }
+  });
+
+  test('verifies signatures made by another app of the pod', clauses('ACE-ENV-003', 'MDS-HMAC-004'), async ({ skip, check }) => {
+    const a = await evidence(skip, check, 'alpha');
+    const b = await evidence(skip, check, 'beta');
+    // Same pod, same key: both apps get the same signature for the same content, and both verify it.
+    check('MDS-HMAC-004', () => {
+      expect(b.get('sign').body).toBe(a.get('sign').body);
+      expect(b.get('verify').status).toBe(200);
+    });
+  });
+});
