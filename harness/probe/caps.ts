@@ -52,7 +52,8 @@ export function capabilityNames(hexMask: string): string[] {
     .map(([name]) => name);
 }
 
-/** The default capability set of an app without capability isolators (spec/ace.md § Linux Isolators). */
+/** The default capability set of an app without capability isolators (spec/ace.md § Linux Isolators).
+ *  ref has its own copy on purpose: the suite's expectation must not come from the implementation. */
 export const DEFAULT_CAPABILITY_SET: readonly string[] = [
   'CAP_AUDIT_WRITE',
   'CAP_CHOWN',

@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { InfraError } from './errors.js';
 import { isMutant } from './mutants.js';
+import { readySignal } from './netns-process.js';
 import { childrenOf, killRef, procRef, waitGone, type ProcRef } from './procs.js';
 
 // Sets the pod hostname and brings loopback up (ACE-NET-001) inside the new namespaces, says it is
@@ -45,24 +46,7 @@ export async function startHolder(hostname: string, record: (p: ProcRef) => Prom
   if (!unshare) throw new InfraError('the namespace holder ended at once');
   await record(unshare);
 
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const ready = await new Promise<boolean>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve(false);
-    let out = '';
-    const timer = setTimeout(() => resolve(false), timeoutMs);
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('ready\n')) {
-        clearTimeout(timer);
-        resolve(true);
-      }
-    });
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve(false);
-    });
-  });
+  const { ready, stderr } = await readySignal(child, timeoutMs);
   const [initPid] = childrenOf(unshare.pid);
   const init = initPid === undefined ? undefined : procRef(initPid);
   const kill = async () => {

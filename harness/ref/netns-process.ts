@@ -1,11 +1,37 @@
 // A helper process of ref's (the metadata service, the port relay) that runs inside a pod's
 // network namespace: `nsenter --net=NETNS node SCRIPT ARGS…`. It gets an optional payload on stdin,
 // prints "ready" once it serves, and dies with the pod (its pid goes into the pod state first).
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InfraError } from './errors.js';
 import { procRef, type ProcRef } from './procs.js';
+
+/**
+ * Waits until a helper process prints "ready" on stdout (false when it exits or `timeoutMs` passes
+ * first); `stderr()` gives what it printed there, for the error message.
+ */
+export async function readySignal(child: ChildProcess, timeoutMs: number): Promise<{ ready: boolean; stderr: string }> {
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const ready = await new Promise<boolean>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve(false);
+    let out = '';
+    const timer = setTimeout(() => resolve(false), timeoutMs);
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('ready\n')) {
+        clearTimeout(timer);
+        resolve(true);
+      }
+    });
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve(false);
+    });
+  });
+  return { ready, stderr };
+}
 
 /** Starts dist/harness/ref/<script> in `netns`; resolves once it printed "ready". */
 export async function startInNetns(
@@ -29,23 +55,7 @@ export async function startInNetns(
   await record(proc);
   child.stdin!.on('error', () => undefined);
   child.stdin!.end(stdin);
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const ready = await new Promise<boolean>((resolve) => {
-    let out = '';
-    const timer = setTimeout(() => resolve(false), timeoutMs);
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('ready\n')) {
-        clearTimeout(timer);
-        resolve(true);
-      }
-    });
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve(false);
-    });
-  });
+  const { ready, stderr } = await readySignal(child, timeoutMs);
   // The pipes must not keep ref's event loop alive; the process dies with the pod.
   child.stdout!.destroy();
   child.stderr!.destroy();

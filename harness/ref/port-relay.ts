@@ -5,16 +5,10 @@
 // listen, and runs until ref kills it with the pod.
 import { connect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { joinSockets } from './sockets.js';
 
 function relay(downstream: Socket, port: number): void {
-  const upstream = connect(port, '127.0.0.1');
-  downstream.pipe(upstream).pipe(downstream);
-  const close = () => {
-    downstream.destroy();
-    upstream.destroy();
-  };
-  upstream.on('error', close);
-  downstream.on('error', close);
+  joinSockets(downstream, connect(port, '127.0.0.1'));
 }
 
 async function main(): Promise<void> {

@@ -10,6 +10,7 @@ import { RefusalError, refuse } from './errors.js';
 import { isMutant } from './mutants.js';
 import { startInNetns } from './netns-process.js';
 import type { ProcRef } from './procs.js';
+import { joinSockets } from './sockets.js';
 
 export interface PortMapping {
   name: string;
@@ -58,16 +59,7 @@ export async function listenHostPorts(mappings: readonly PortMapping[], socketDi
   try {
     for (const m of mappings) {
       if (isMutant('ports-not-forwarded')) continue;
-      const server = createServer((down) => {
-        const up = connect(relaySocket(socketDir, m.podPort));
-        down.pipe(up).pipe(down);
-        const close = () => {
-          down.destroy();
-          up.destroy();
-        };
-        up.on('error', close);
-        down.on('error', close);
-      });
+      const server = createServer((down) => joinSockets(down, connect(relaySocket(socketDir, m.podPort))));
       await new Promise<void>((resolve, reject) => {
         server.once('error', (err: NodeJS.ErrnoException) =>
           reject(
