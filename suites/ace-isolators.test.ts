@@ -123,3 +123,33 @@ describe('ACE § Isolators: pod-level isolators', () => {
     check(['ACE-ISO-GEN-001', 'POD-ISO-001', 'ACE-ISO-MEM-002'], () => expect(Number(effective)).toBeLessThanOrEqual(POD_LIMIT));
   });
 });
+
+/** mkdir blocked with a chosen errno in one app, allowed in the other. */
+const seccompPod = podRun(['pod-manifest', 'multi-app', 'isolator/os/linux/seccomp-remove-set'], async () => {
+  const img = await image(await probeImage({ name: 'seccomp', app: { exec: ['/probe', 'mkdir=/made-by-app', 'write=/written-by-app'] } }));
+  const app = (isolators: Isolator[]): App => ({ exec: ['/probe', 'mkdir=/made-by-app', 'write=/written-by-app'], user: '0', group: '0', isolators });
+  return {
+    images: [img],
+    manifest: podManifest([
+      { name: 'filtered', image: img, app: app([{ name: 'os/linux/seccomp-remove-set', value: { set: ['mkdir', 'mkdirat'], errno: 'EXDEV' } }]) },
+      { name: 'unfiltered', image: img, app: app([]) },
+    ]),
+  };
+});
+
+describe('ACE § Linux Isolators: seccomp-remove-set', () => {
+  test('blocks the listed syscalls with the given errno', clauses('ACE-ISO-SECRM-004', 'ACE-ISO-SECRM-007'), async ({ skip, check }) => {
+    const pod = await seccompPod(skip);
+    const mkdir = (app: string) => pod.report(app).writes.find((w) => w.path === '/made-by-app');
+    // Without the filter the same mkdir succeeds, so the failure comes from the isolator.
+    check('ACE-ISO-SECRM-004', () => expect(mkdir('unfiltered')?.ok).toBe(true));
+    check('ACE-ISO-SECRM-004', () => expect(mkdir('filtered')?.ok).toBe(false));
+    check('ACE-ISO-SECRM-004', () => expect(pod.report('filtered').seccomp, 'Seccomp mode in /proc/self/status').toBe(2));
+    check('ACE-ISO-SECRM-007', () => expect(mkdir('filtered')?.error).toBe('EXDEV'));
+  });
+
+  test('leaves syscalls outside the set alone', clauses('ACE-ISO-SECRM-006'), async ({ skip, check }) => {
+    const r = (await seccompPod(skip)).report('filtered');
+    check('ACE-ISO-SECRM-006', () => expect(r.writes.find((w) => w.path === '/written-by-app')?.ok).toBe(true));
+  });
+});

@@ -16,6 +16,7 @@ export type Feature =
   | 'isolator/os/linux/no-new-privileges'
   | 'isolator/os/linux/oom-score-adj'
   | 'isolator/os/linux/cpu-shares'
+  | 'isolator/os/linux/seccomp-remove-set'
   | 'metadata-service'; // AC_METADATA_URL and its metadata service (ace.md § App Container Metadata Service)
 
 export interface PodRequest {

@@ -30,6 +30,7 @@ export class RefImplementation implements Implementation {
     'isolator/os/linux/no-new-privileges',
     'isolator/os/linux/oom-score-adj',
     'isolator/os/linux/cpu-shares',
+    'isolator/os/linux/seccomp-remove-set',
     'metadata-service',
   ]);
 

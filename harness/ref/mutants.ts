@@ -108,6 +108,7 @@ export const MUTANTS: readonly Mutant[] = [
     description: 'does not listen on the host ports of the pod',
   },
   { name: 'port-range-first-only', clauses: ['ACI-APP-016'], description: 'forwards only the first port of a range (ignores count)' },
+  { name: 'ignore-seccomp', clauses: ['ACE-ISO-SECRM-004', 'ACE-ISO-SECRM-007'], description: 'ignores os/linux/seccomp-remove-set' },
 ];
 
 export type MutantName =
@@ -153,7 +154,8 @@ export type MutantName =
   | 'mds-wrong-image-id'
   | 'no-metadata-url'
   | 'ports-not-forwarded'
-  | 'port-range-first-only';
+  | 'port-range-first-only'
+  | 'ignore-seccomp';
 
 let active: string | undefined;
 

@@ -5,6 +5,7 @@ import { DEFAULT_PATH } from '../aci/manifest.js';
 import { isMutant } from './mutants.js';
 import { quantityMilli, quantityUnits, QuantityError } from './quantity.js';
 import { refuse } from './errors.js';
+import { constants as osConstants } from 'node:os';
 
 /** The executor's name in the `container` variable (ACE-ENV-004). */
 export const CONTAINER_ENV = 'appc-ref';
@@ -118,6 +119,7 @@ export function resources(isolators: readonly Isolator[]): Resources {
 
 /** Isolator names this executor applies; the others are reported and ignored (ACE-ISO-GEN-002/003). */
 export const KNOWN_ISOLATORS = new Set([
+  'os/linux/seccomp-remove-set',
   'os/linux/capabilities-retain-set',
   'os/linux/capabilities-remove-set',
   'os/linux/no-new-privileges',
@@ -126,6 +128,26 @@ export const KNOWN_ISOLATORS = new Set([
   'resource/memory',
   'resource/cpu',
 ]);
+
+/** OCI seccomp for os/linux/seccomp-remove-set (ACE-ISO-SECRM-*): everything allowed but the set,
+ *  which fails with `errno` when given and kills the process (SIGSYS) otherwise. Wildcards (`@…`)
+ *  are not supported by ref and refused. The retain-set is not supported (its isolator is ignored). */
+export function seccompProfile(isolators: readonly Isolator[]): Record<string, unknown> | undefined {
+  const remove = isolators.filter((i) => i.name === 'os/linux/seccomp-remove-set');
+  if (remove.length === 0 || isMutant('ignore-seccomp')) return undefined;
+  if (remove.length > 1) refuse('at most one os/linux/seccomp-remove-set per app');
+  const v = remove[0]!.value as { set?: unknown; errno?: unknown } | null;
+  if (!v || !Array.isArray(v.set) || v.set.length === 0 || !v.set.every((n) => typeof n === 'string' && /^[a-z0-9_]+$/.test(n))) {
+    refuse('isolator os/linux/seccomp-remove-set: "set" must list syscall names (ref supports no @wildcards)');
+  }
+  let action: Record<string, unknown> = { action: 'SCMP_ACT_KILL_PROCESS' };
+  if (v.errno !== undefined && v.errno !== '') {
+    const errno = typeof v.errno === 'string' ? (osConstants.errno as Record<string, number>)[v.errno] : undefined;
+    if (errno === undefined) refuse(`isolator os/linux/seccomp-remove-set: unknown errno ${JSON.stringify(v.errno)}`);
+    action = { action: 'SCMP_ACT_ERRNO', errnoRet: errno };
+  }
+  return { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: v.set, ...action }] };
+}
 
 export interface OciMount {
   destination: string;
@@ -151,6 +173,8 @@ export interface AppRuntime {
   volumes: { target: string; source: string; readOnly: boolean; recursive: boolean }[];
   /** /proc/<pid>/ns/* paths of the pod's namespace holder; one left undefined = a new namespace */
   namespaces: { pid?: string; net?: string; ipc?: string; uts?: string };
+  /** OCI seccomp profile, when the app has a seccomp isolator */
+  seccomp?: Record<string, unknown>;
   cgroupsPath: string;
   resources: Resources;
 }
@@ -227,6 +251,7 @@ export function buildOciConfig(rt: AppRuntime): Record<string, unknown> {
       namespaces,
       cgroupsPath: rt.cgroupsPath,
       resources,
+      ...(rt.seccomp ? { seccomp: rt.seccomp } : {}),
       // /dev/console must exist (ACE-LNX-009); there is no console to give, so the node is not allowed.
       devices: [{ path: '/dev/console', type: 'c', major: 5, minor: 1, fileMode: 0o600, uid: 0, gid: 0 }],
       maskedPaths: [

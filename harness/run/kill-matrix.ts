@@ -4,7 +4,7 @@
 // accident. Any mutant not killed makes the command exit 1. Writes mutants.json and mutants.md.
 // By default only the tests of the broken clauses run (--clause); --full runs their whole suite
 // files, which also catches collateral damage to other clauses. --sample runs one mutant per suite
-// file (CI's fast subset, which still touches every area); the whole matrix takes ~8 min on 2 cores.
+// file (CI's fast subset, which still touches every area); the whole matrix takes ~7–8 min on 2 cores.
 import { execFile } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
