@@ -3,7 +3,6 @@ import type { CheckRecord } from '../run/check.js';
 import type { ProfileVerdict } from './coverage.js';
 
 export type ResultStatus = 'pass' | 'fail' | 'skip' | 'error' | 'xfail' | 'xpass';
-export const RESULT_STATUSES: readonly ResultStatus[] = ['pass', 'fail', 'skip', 'error', 'xfail', 'xpass'];
 
 /** Why a test was skipped: the implementation declared the feature unsupported, the host lacks
  *  something, or configuration disabled it. */
