@@ -45,7 +45,8 @@ export const USAGE = `usage: npm test -- [options] [file filter ...]
   --impl NAME          implementation under test (default: ref)
   --impl-path PATH     binary of the implementation, for adapters that need one
   --target KIND        where it runs: ${TARGET_KINDS.join(', ')} (default: host)
-  --report-dir DIR     where junit.xml and results.json go (default: reports/)
+  --report-dir DIR     where the reports go: results.json, clauses.json, junit.xml, report.html,
+                       summary.md (default: reports/)
   --pod-timeout SECS   kill a pod that runs longer (default: 60)
   --mutant NAME        (ref only) run a mutant of ref that breaks one clause
   --expectations FILE  expected failures and skips (default: harness/impl/expectations/<impl>.json)
