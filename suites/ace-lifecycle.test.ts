@@ -16,7 +16,7 @@ afterAll(async () => {
  * pre-start leaves a marker in the rootfs and its report on a host volume; the main process reads
  * the marker and leaves one of its own on the volume; post-stop reads that and reports too.
  */
-const handlersPod = podRun(['pod-manifest', 'volumes/host'], async () => {
+const handlersPod = podRun(['pod-manifest', 'volumes/host', 'event-handlers'], async () => {
   const { target } = session();
   hostDir = await target.makeTempDir('appc-vol-');
   const img = await image(

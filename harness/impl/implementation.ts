@@ -17,6 +17,14 @@ export type Feature =
   | 'isolator/os/linux/oom-score-adj'
   | 'isolator/os/linux/cpu-shares'
   | 'isolator/os/linux/seccomp-remove-set'
+  | 'isolator/os/linux/seccomp-retain-set'
+  | 'isolator/os/linux/selinux-context'
+  | 'isolator/os/linux/apparmor-profile'
+  | 'isolator/os/unix/sysctl'
+  | 'isolator/resource/block-bandwidth'
+  | 'isolator/resource/block-iops'
+  | 'isolator/resource/network-bandwidth'
+  | 'event-handlers' // app.eventHandlers pre-start and post-stop
   | 'metadata-service'; // AC_METADATA_URL and its metadata service (ace.md § App Container Metadata Service)
 
 export interface PodRequest {
