@@ -331,12 +331,18 @@ export async function runPod(req: RunRequest): Promise<RunResult> {
       // Whatever the apps left running dies with the pod; then their output streams end.
       await h.kill();
       trace('pod killed');
+      // An app's captured output is its handlers' and its main process's, in the order they ran
+      // (as a console would show it): what a pre-start or post-stop handler prints is the app's log too.
       const outputs = await Promise.all(
-        chains.map(async (c) =>
-          c.main
+        chains.map(async (c) => {
+          const main = c.main
             ? { stdout: await c.main.stdout, stderr: isMutant('drop-stderr') ? '' : await c.main.stderr }
-            : { stdout: '', stderr: `ref: pre-start handler failed (${c.handlers[0]?.signal ?? `exit ${c.handlers[0]?.exitCode}`}); main process not started\n` },
-        ),
+            : { stdout: '', stderr: `ref: pre-start handler failed (${c.handlers[0]?.signal ?? `exit ${c.handlers[0]?.exitCode}`}); main process not started\n` };
+          const pre = c.handlers.filter((h) => h.name === 'pre-start');
+          const post = c.handlers.filter((h) => h.name === 'post-stop');
+          const join = (key: 'stdout' | 'stderr') => [...pre.map((h) => h[key]), main[key], ...post.map((h) => h[key])].join('');
+          return { stdout: join('stdout'), stderr: isMutant('drop-stderr') ? '' : join('stderr') };
+        }),
       );
       const exits = chains.map((c) => c.exit);
       const reported = exits.map((e) =>

@@ -255,8 +255,8 @@ describe('ref CLI on real pods', { timeout: 120_000 }, () => {
       group: '0',
       mountPoints: [{ name: 'out', path: '/out' }],
       eventHandlers: [
-        { name: 'pre-start', exec: ['/probe', 'write=/prestart'] },
-        { name: 'post-stop', exec: ['/probe', 'write=/out/poststop'] },
+        { name: 'pre-start', exec: ['/probe', 'noreport', 'write=/prestart', 'stdout=pre-start says', 'stderr=pre-start warns'] },
+        { name: 'post-stop', exec: ['/probe', 'noreport', 'write=/out/poststop', 'stdout=post-stop says', 'stderr=post-stop warns'] },
       ],
     });
     const failing = await image('example.org/ref-it/handlers-fail', {
@@ -284,6 +284,10 @@ describe('ref CLI on real pods', { timeout: 120_000 }, () => {
       ['post-stop', 0],
     ]);
     expect(existsSync(join(host, 'poststop'))).toBe(true);
+    // Handler output is the app's log too, in the order the processes ran.
+    expect(ok!.stdout.startsWith('pre-start says\n')).toBe(true);
+    expect(ok!.stdout.endsWith('\npost-stop says\n')).toBe(true);
+    expect(ok!.stderr).toBe('pre-start warns\npost-stop warns\n');
     expect(fail).toMatchObject({ exitCode: null, signal: null });
     expect(fail!.handlers?.map((h) => [h.name, h.exitCode])).toEqual([['pre-start', 9]]);
     expect(existsSync(join(host, 'main-ran'))).toBe(false);
