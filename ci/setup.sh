@@ -11,7 +11,7 @@ die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
 command -v apt-get >/dev/null || die "apt-get not found: this set-up supports Debian 12"
 
 # crun runs the ref executor's apps; musl-tools builds the static probe; golang + the appc spec
-# source build actool (an independent check of our images); util-linux/iproute2 give unshare and ip.
+# source build actool (an independent check of our images) and the ACE validator; util-linux/iproute2 give unshare and ip.
 PACKAGES=(crun musl-tools make gcc libc6-dev golang-go golang-github-appc-spec-dev util-linux iproute2 ca-certificates)
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -30,6 +30,15 @@ if [ ! -x .tools/bin/actool ]; then
   trap 'rm -rf "$gotmp"' EXIT
   GOPATH="$gotmp:/usr/share/gocode" GO111MODULE=off GOCACHE="$gotmp/cache" GOFLAGS= \
     go build -o .tools/bin/actool github.com/appc/spec/actool
+fi
+# The spec's own ACE validator, run as a peer suite (suites/ace-validator.test.ts). Static, as it is
+# the only program in its images.
+if [ ! -x .tools/bin/ace-validator ]; then
+  say "building the ACE validator from Debian's appc spec source"
+  gotmp=$(mktemp -d)
+  trap 'rm -rf "$gotmp"' EXIT
+  GOPATH="$gotmp:/usr/share/gocode" GO111MODULE=off GOCACHE="$gotmp/cache" GOFLAGS= CGO_ENABLED=0 \
+    go build -ldflags '-s -w -extldflags "-static"' -o .tools/bin/ace-validator github.com/appc/spec/ace
 fi
 
 say "building the probe"

@@ -18,6 +18,14 @@ export function clauses(...ids: string[]): { meta: TaskMeta } {
   return { meta: { clauses: ids } };
 }
 
+/** Like clauses(), for a peer suite: the checks of another party (e.g. the spec's own ACE
+ *  validator) run through our harness. The report keeps their verdicts apart from our own suites'
+ *  to compare them (the "peer check"). */
+export function peerClauses(peer: string, ...ids: string[]): { meta: TaskMeta } {
+  const { meta } = clauses(...ids);
+  return { meta: { ...meta, peer } };
+}
+
 export function makeCheck(meta: TaskMeta): Check {
   return (clauseIds, assertion) => {
     const ids = typeof clauseIds === 'string' ? [clauseIds] : clauseIds;

@@ -11,7 +11,7 @@ import { HarnessError } from './errors.js';
 import { FIXTURE_BUILD_DIR } from './paths.js';
 
 export { describe, expect };
-export { clauses } from './check.js';
+export { clauses, peerClauses } from './check.js';
 
 interface Session {
   config: RunConfig;

@@ -17,3 +17,5 @@ export const FIXTURE_BUILD_DIR = join(REPO_ROOT, 'fixtures', 'build');
 export const ACTOOL = join(REPO_ROOT, '.tools', 'bin', 'actool');
 /** The ref executor's CLI, compiled by `npm run build` (npm test builds first). */
 export const REF_CLI = join(REPO_ROOT, 'dist', 'harness', 'ref', 'main.js');
+/** The appc spec's ACE validator, built by `npm run setup` (the peer suite's program). */
+export const ACE_VALIDATOR = join(REPO_ROOT, '.tools', 'bin', 'ace-validator');

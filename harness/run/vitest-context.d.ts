@@ -10,5 +10,7 @@ declare module 'vitest' {
     clauses?: string[];
     /** checks that actually ran, in order */
     checks?: CheckRecord[];
+    /** set for a peer suite's tests (peerClauses()): whose checks they are */
+    peer?: string;
   }
 }
