@@ -8,6 +8,7 @@ import type { Expectations } from '../impl/expectations.js';
 import { REPO_ROOT } from '../run/paths.js';
 import { computeCoverage, mustCoverage, profileVerdicts, type CatalogEntry, type ClauseCoverage } from './coverage.js';
 import { renderHtml } from './html.js';
+import { peerChecks } from './peer.js';
 import { writeJunit } from './junit.js';
 import { countResults, isHarnessError, skipKindOf, type ResultsDocument, type RunInfo, type TestRecord } from './result.js';
 import { renderSummary } from './summary.js';
@@ -77,6 +78,7 @@ export function recordOf(test: TestCase): TestRecord {
     file,
     clauses: meta.clauses ?? [],
     checks: meta.checks ?? [],
+    ...(meta.peer ? { peer: meta.peer } : {}),
     durationMs: Math.round(test.diagnostic()?.duration ?? 0),
   };
   switch (result.state) {
@@ -131,6 +133,7 @@ export class ConformanceReporter implements Reporter {
       profiles: profileVerdicts(coverage),
       tests,
       harnessErrors,
+      peerChecks: peerChecks(tests),
     };
     this.document = doc;
     this.coverage = coverage;

@@ -1,6 +1,7 @@
 // Result kinds. Each test ends as exactly one of them; a harness error is never the implementation's fault.
 import type { CheckRecord } from '../run/check.js';
 import type { ProfileVerdict } from './coverage.js';
+import type { PeerCheck } from './peer.js';
 
 export type ResultStatus = 'pass' | 'fail' | 'skip' | 'error' | 'xfail' | 'xpass';
 
@@ -15,6 +16,8 @@ export interface TestRecord {
   file: string;
   clauses: string[];
   checks: CheckRecord[];
+  /** a peer suite's test (e.g. "ace-validator"): compared with our own suites, see peer.ts */
+  peer?: string;
   status: ResultStatus;
   skipKind?: SkipKind;
   reason?: string;
@@ -41,6 +44,8 @@ export interface ResultsDocument extends RunInfo {
   tests: TestRecord[];
   /** problems outside any test: a suite file that failed to load, an unhandled error */
   harnessErrors: string[];
+  /** per peer suite that ran: where its verdict on a clause differs from our own suites' */
+  peerChecks?: PeerCheck[];
 }
 
 /** Errors whose class says the harness, not the implementation, failed. */

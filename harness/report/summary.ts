@@ -2,6 +2,7 @@
 // area and level, profile verdicts, untested MUST clauses, and the closing count line.
 import { LEVELS } from '../spec/index.js';
 import { REQUIRED_LEVELS, type ClauseCoverage } from './coverage.js';
+import { renderPeerChecks } from './peer.js';
 import { groupBy, type ResultsDocument, type ResultStatus } from './result.js';
 
 const pct = (n: number, d: number) => (d === 0 ? '–' : `${((100 * n) / d).toFixed(1)}%`);
@@ -50,6 +51,8 @@ export function renderSummary(doc: ResultsDocument, coverage: readonly ClauseCov
   lines.push('', '### Verdict per profile (normative MUST / MUST NOT clauses)', '');
   lines.push('| profile | verdict | passed | failed | untested | required |', '|---|---|---:|---:|---:|---:|');
   for (const p of doc.profiles) lines.push(`| ${p.profile} | ${p.verdict} | ${p.passed} | ${p.failed} | ${p.untested} | ${p.required} |`);
+
+  lines.push(...renderPeerChecks(doc.peerChecks));
 
   const untested = coverage.filter((c) => c.normative && REQUIRED_LEVELS.has(c.level) && c.status === 'untested');
   lines.push('', `Untested MUST / MUST NOT clauses (${untested.length}; reasons in clauses.json and report.html):`);
