@@ -56,6 +56,13 @@ export function renderHtml(doc: ResultsDocument, coverage: readonly ClauseCovera
   ]);
   parts.push(table(['area', ...LEVELS], areaRows));
 
+  for (const pc of doc.peerChecks ?? []) {
+    parts.push(`<h2>Peer check: ${esc(pc.peer)}</h2><p>${pc.compared} clauses checked by both it and our suites: ${pc.agree} agree, ${pc.disagreements.length} disagree (worth a look, not a failure by itself).${pc.peerOnly.length > 0 ? ` Checked only by ${esc(pc.peer)}: ${pc.peerOnly.map((x) => `<code>${esc(x.clause)}</code>${x.verdict === 'fail' ? ' (fail)' : ''}`).join(' ')}.` : ''}</p>`);
+    if (pc.disagreements.length > 0) {
+      parts.push(table(['clause', pc.peer, 'our suites', 'evidence'], pc.disagreements.map((d) => [`<code>${esc(d.clause)}</code>`, esc(d.peer), esc(d.own), esc(d.evidence ?? '')])));
+    }
+  }
+
   parts.push('<h2>Tests</h2>');
   parts.push(
     table(
