@@ -1,15 +1,19 @@
 // `node dist/harness/aci/build-fixtures.js`: builds the fixture catalog and checks every image
 // with actool. Run by npm run setup.
 import { relative } from 'node:path';
+import { existsSync } from 'node:fs';
+import { aceValidatorMain, aceValidatorSidekick } from '../../fixtures/ace-validator.js';
 import { catalog } from '../../fixtures/images.js';
-import { FIXTURE_BUILD_DIR, REPO_ROOT } from '../run/paths.js';
+import { ACE_VALIDATOR, FIXTURE_BUILD_DIR, REPO_ROOT } from '../run/paths.js';
 import { actoolAvailable, actoolValidate } from './actool.js';
 import { buildAci } from './builder.js';
 
 async function main(): Promise<number> {
   const check = actoolAvailable();
   let bad = 0;
-  for (const spec of await catalog()) {
+  // The peer suite's images too, so actool checks our manifests for the spec's validator.
+  const peer = existsSync(ACE_VALIDATOR) ? [await aceValidatorMain(), await aceValidatorSidekick()] : [];
+  for (const spec of [...(await catalog()), ...peer]) {
     const img = await buildAci(spec, FIXTURE_BUILD_DIR);
     const problem = check ? await actoolValidate(img.path) : undefined;
     if (problem) bad++;
