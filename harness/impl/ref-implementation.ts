@@ -31,6 +31,7 @@ export class RefImplementation implements Implementation {
     'isolator/os/linux/oom-score-adj',
     'isolator/os/linux/cpu-shares',
     'isolator/os/linux/seccomp-remove-set',
+    'isolator/os/linux/seccomp-retain-set',
     'event-handlers',
     'metadata-service',
   ]);

@@ -109,6 +109,21 @@ export const MUTANTS: readonly Mutant[] = [
   },
   { name: 'port-range-first-only', clauses: ['ACI-APP-016'], description: 'forwards only the first port of a range (ignores count)' },
   { name: 'ignore-seccomp', clauses: ['ACE-ISO-SECRM-004', 'ACE-ISO-SECRM-007'], description: 'ignores os/linux/seccomp-remove-set' },
+  {
+    name: 'ignore-seccomp-retain',
+    clauses: ['ACE-ISO-SECRT-006', 'ACE-ISO-SECRT-007', 'ACE-ISO-SECRT-008', 'ACE-ISO-SECRT-009'],
+    description: 'ignores os/linux/seccomp-retain-set',
+  },
+  {
+    name: 'seccomp-errno-always',
+    clauses: ['ACE-ISO-SECRM-008', 'ACE-ISO-SECRT-008'],
+    description: 'blocked calls of a seccomp set without errno fail with EPERM instead of killing the app',
+  },
+  {
+    name: 'seccomp-wildcards-literal',
+    clauses: ['ACE-ISO-SECRM-002', 'ACE-ISO-SECRM-015', 'ACE-ISO-SECRT-002', 'ACE-ISO-SECRT-014'],
+    description: 'treats @appc.io/all and @appc.io/empty as plain names that mask nothing',
+  },
 ];
 
 export type MutantName =
@@ -155,7 +170,10 @@ export type MutantName =
   | 'no-metadata-url'
   | 'ports-not-forwarded'
   | 'port-range-first-only'
-  | 'ignore-seccomp';
+  | 'ignore-seccomp'
+  | 'ignore-seccomp-retain'
+  | 'seccomp-errno-always'
+  | 'seccomp-wildcards-literal';
 
 let active: string | undefined;
 

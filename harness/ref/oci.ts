@@ -120,6 +120,7 @@ export function resources(isolators: readonly Isolator[]): Resources {
 /** Isolator names this executor applies; the others are reported and ignored (ACE-ISO-GEN-002/003). */
 export const KNOWN_ISOLATORS = new Set([
   'os/linux/seccomp-remove-set',
+  'os/linux/seccomp-retain-set',
   'os/linux/capabilities-retain-set',
   'os/linux/capabilities-remove-set',
   'os/linux/no-new-privileges',
@@ -129,24 +130,65 @@ export const KNOWN_ISOLATORS = new Set([
   'resource/cpu',
 ]);
 
-/** OCI seccomp for os/linux/seccomp-remove-set (ACE-ISO-SECRM-*): everything allowed but the set,
- *  which fails with `errno` when given and kills the process (SIGSYS) otherwise. Wildcards (`@…`)
- *  are not supported by ref and refused. The retain-set is not supported (its isolator is ignored). */
+/** Syscalls every app may make under a seccomp-retain-set: the minimum its life-cycle needs
+ *  (ACE-ISO-SECRT-012). crun loads the filter before it drops capabilities and switches user
+ *  (prctl, capget/capset, setgroups/setres[ug]id, rt_sigprocmask), then calls execve. */
+export const RETAIN_DEFAULT_ALLOW = [
+  'prctl', 'capget', 'capset', 'setgroups', 'setresgid', 'setresuid', 'rt_sigprocmask', 'execve', 'exit', 'exit_group', 'rt_sigreturn',
+];
+
+function seccompSet(iso: Isolator): { set: string[]; errno?: string } {
+  const v = iso.value as { set?: unknown; errno?: unknown } | null;
+  if (!v || !Array.isArray(v.set) || v.set.length === 0 || !v.set.every((n) => typeof n === 'string' && /^(@appc\.io\/(all|empty)|[a-z0-9_]+)$/.test(n))) {
+    refuse(`isolator ${iso.name}: "set" must list syscall names or @appc.io/all, @appc.io/empty (ref defines no wildcards of its own)`);
+  }
+  if (v.errno !== undefined && typeof v.errno !== 'string') refuse(`isolator ${iso.name}: "errno" must be a string`);
+  return { set: v.set as string[], ...(typeof v.errno === 'string' && v.errno !== '' ? { errno: v.errno } : {}) };
+}
+
+/** What a blocked call does: fail with `errno` when given, else kill the process with SIGSYS. */
+function blockedAction(name: string, errnoName: string | undefined): Record<string, unknown> {
+  if (errnoName === undefined || isMutant('seccomp-errno-always')) {
+    return isMutant('seccomp-errno-always') ? { action: 'SCMP_ACT_ERRNO', errnoRet: osConstants.errno.EPERM } : { action: 'SCMP_ACT_KILL_PROCESS' };
+  }
+  const errno = (osConstants.errno as Record<string, number>)[errnoName];
+  if (errno === undefined) refuse(`isolator ${name}: unknown errno ${JSON.stringify(errnoName)}`);
+  return { action: 'SCMP_ACT_ERRNO', errnoRet: errno };
+}
+
+/**
+ * OCI seccomp from os/linux/seccomp-remove-set (ACE-ISO-SECRM-*: everything allowed but the set)
+ * or os/linux/seccomp-retain-set (ACE-ISO-SECRT-*: only the set and RETAIN_DEFAULT_ALLOW). The
+ * spec's wildcards mask the other entries: @appc.io/empty in a remove-set and @appc.io/all in a
+ * retain-set mean no filtering at all; @appc.io/all in a remove-set and @appc.io/empty in a
+ * retain-set block every call.
+ */
 export function seccompProfile(isolators: readonly Isolator[]): Record<string, unknown> | undefined {
   const remove = isolators.filter((i) => i.name === 'os/linux/seccomp-remove-set');
-  if (remove.length === 0 || isMutant('ignore-seccomp')) return undefined;
+  const retain = isolators.filter((i) => i.name === 'os/linux/seccomp-retain-set');
   if (remove.length > 1) refuse('at most one os/linux/seccomp-remove-set per app');
-  const v = remove[0]!.value as { set?: unknown; errno?: unknown } | null;
-  if (!v || !Array.isArray(v.set) || v.set.length === 0 || !v.set.every((n) => typeof n === 'string' && /^[a-z0-9_]+$/.test(n))) {
-    refuse('isolator os/linux/seccomp-remove-set: "set" must list syscall names (ref supports no @wildcards)');
+  if (retain.length > 1) refuse('at most one os/linux/seccomp-retain-set per app');
+  if (remove.length > 0 && retain.length > 0) refuse('os/linux/seccomp-remove-set and seccomp-retain-set cannot be combined');
+  const wildcards = !isMutant('seccomp-wildcards-literal');
+  if (remove.length > 0 && !isMutant('ignore-seccomp')) {
+    const { set, errno } = seccompSet(remove[0]!);
+    const action = blockedAction(remove[0]!.name, errno);
+    if (wildcards && set.includes('@appc.io/empty')) return undefined;
+    if (wildcards && set.includes('@appc.io/all')) return { defaultAction: action.action, ...(action.errnoRet !== undefined ? { defaultErrnoRet: action.errnoRet } : {}) };
+    return { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: set.filter((n) => !n.startsWith('@')), ...action }] };
   }
-  let action: Record<string, unknown> = { action: 'SCMP_ACT_KILL_PROCESS' };
-  if (v.errno !== undefined && v.errno !== '') {
-    const errno = typeof v.errno === 'string' ? (osConstants.errno as Record<string, number>)[v.errno] : undefined;
-    if (errno === undefined) refuse(`isolator os/linux/seccomp-remove-set: unknown errno ${JSON.stringify(v.errno)}`);
-    action = { action: 'SCMP_ACT_ERRNO', errnoRet: errno };
+  if (retain.length > 0 && !isMutant('ignore-seccomp-retain')) {
+    const { set, errno } = seccompSet(retain[0]!);
+    const action = blockedAction(retain[0]!.name, errno);
+    if (wildcards && set.includes('@appc.io/all')) return undefined;
+    const allowed = wildcards && set.includes('@appc.io/empty') ? [] : set.filter((n) => !n.startsWith('@'));
+    return {
+      defaultAction: action.action,
+      ...(action.errnoRet !== undefined ? { defaultErrnoRet: action.errnoRet } : {}),
+      syscalls: [{ names: [...new Set([...allowed, ...RETAIN_DEFAULT_ALLOW])], action: 'SCMP_ACT_ALLOW' }],
+    };
   }
-  return { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: v.set, ...action }] };
+  return undefined;
 }
 
 export interface OciMount {
