@@ -51,7 +51,8 @@ interface Case {
 }
 
 function refusals(section: string, cases: Case[]): void {
-  describe(section, () => {
+  // Each case is its own short pod: run them side by side.
+  describe.concurrent(section, () => {
     for (const c of cases) {
       const pod = variant(c.features ?? [], c.breakIt);
       test(`refuses ${c.title}`, clauses(...c.clause), async ({ skip, check }) => {

@@ -124,6 +124,11 @@ export const MUTANTS: readonly Mutant[] = [
     clauses: ['ACE-ISO-SECRM-002', 'ACE-ISO-SECRM-015', 'ACE-ISO-SECRT-002', 'ACE-ISO-SECRT-014'],
     description: 'treats @appc.io/all and @appc.io/empty as plain names that mask nothing',
   },
+  { name: 'ignore-sysctl', clauses: ['ACE-ISO-SYSCTL-003'], description: 'ignores the os/unix/sysctl isolator of the pod' },
+  { name: 'ignore-apparmor', clauses: ['ACE-ISO-AA-006'], description: 'ignores os/linux/apparmor-profile (runs without the profile)' },
+  { name: 'ignore-block-limits', clauses: ['ACE-ISO-BLKBW-002', 'ACE-ISO-BLKIO-002'], description: 'ignores resource/block-bandwidth and resource/block-iops' },
+  { name: 'cpu-request-ignored', clauses: ['ACE-ISO-CPU-003', 'ACE-ISO-RES-002'], description: 'gives resource/cpu requests no CPU share' },
+  { name: 'accept-invalid-manifest', clauses: ['POD-MAN-001'], description: 'runs pod manifests the schema rejects' },
 ];
 
 export type MutantName =
@@ -173,7 +178,12 @@ export type MutantName =
   | 'ignore-seccomp'
   | 'ignore-seccomp-retain'
   | 'seccomp-errno-always'
-  | 'seccomp-wildcards-literal';
+  | 'seccomp-wildcards-literal'
+  | 'ignore-sysctl'
+  | 'ignore-apparmor'
+  | 'ignore-block-limits'
+  | 'cpu-request-ignored'
+  | 'accept-invalid-manifest';
 
 let active: string | undefined;
 

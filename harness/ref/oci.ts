@@ -5,7 +5,9 @@ import { DEFAULT_PATH } from '../aci/manifest.js';
 import { isMutant } from './mutants.js';
 import { quantityMilli, quantityUnits, QuantityError } from './quantity.js';
 import { refuse } from './errors.js';
+import { readdirSync, readFileSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
+import type { Security } from './lsm.js';
 
 /** The executor's name in the `container` variable (ACE-ENV-004). */
 export const CONTAINER_ENV = 'appc-ref';
@@ -86,6 +88,10 @@ export interface Resources {
   memoryLimit?: number;
   cpuQuota?: number;
   cpuShares?: number;
+  /** bytes per second, for every block device (resource/block-bandwidth, default true) */
+  blockBps?: number;
+  /** operations per second, for every block device (resource/block-iops, default true) */
+  blockIops?: number;
 }
 
 function limitOf(iso: Isolator): unknown {
@@ -96,24 +102,39 @@ function limitOf(iso: Isolator): unknown {
 /** cgroup limits from resource/memory, resource/cpu (limit only) and os/linux/cpu-shares. */
 export function resources(isolators: readonly Isolator[]): Resources {
   const out: Resources = {};
+  let requestShares: number | undefined;
   try {
     for (const iso of isolators) {
       if (iso.name === 'resource/memory' && limitOf(iso) !== undefined && !isMutant('ignore-memory-limit')) {
         out.memoryLimit = Number(quantityUnits(limitOf(iso)));
-      } else if (iso.name === 'resource/cpu' && limitOf(iso) !== undefined && !isMutant('ignore-cpu-limit')) {
-        const milli = quantityMilli(limitOf(iso));
-        out.cpuQuota = Math.max(MIN_CPU_QUOTA_US, Number((milli * BigInt(CPU_PERIOD_US)) / 1000n));
+      } else if (iso.name === 'resource/cpu') {
+        if (limitOf(iso) !== undefined && !isMutant('ignore-cpu-limit')) {
+          const milli = quantityMilli(limitOf(iso));
+          out.cpuQuota = Math.max(MIN_CPU_QUOTA_US, Number((milli * BigInt(CPU_PERIOD_US)) / 1000n));
+        }
+        // The request is the app's guaranteed share (ACE-ISO-CPU-003), the limit when omitted
+        // (ACE-ISO-RES-002): 1024 shares per CPU, the kernel's weight of one plain task.
+        const request = (iso.value as { request?: unknown }).request ?? (isMutant('cpu-request-ignored') ? undefined : limitOf(iso));
+        if (request !== undefined && !isMutant('cpu-request-ignored')) {
+          requestShares = Math.min(262144, Math.max(2, Number((quantityMilli(request) * 1024n) / 1000n)));
+        }
       } else if (iso.name === 'os/linux/cpu-shares') {
         if (!Number.isInteger(iso.value) || (iso.value as number) < 2 || (iso.value as number) > 262144) {
           refuse('isolator os/linux/cpu-shares: value must be an integer in 2..262144');
         }
         if (!isMutant('ignore-cpu-shares')) out.cpuShares = iso.value as number;
+      } else if (iso.name === 'resource/block-bandwidth' && !isMutant('ignore-block-limits')) {
+        out.blockBps = Number(quantityUnits(limitOf(iso)));
+      } else if (iso.name === 'resource/block-iops' && !isMutant('ignore-block-limits')) {
+        out.blockIops = Number(quantityUnits(limitOf(iso)));
       }
     }
   } catch (err) {
     if (err instanceof QuantityError) refuse(`isolator: ${err.message}`);
     throw err;
   }
+  // os/linux/cpu-shares names the weight itself and wins over a request.
+  if (out.cpuShares === undefined && requestShares !== undefined) out.cpuShares = requestShares;
   return out;
 }
 
@@ -128,6 +149,11 @@ export const KNOWN_ISOLATORS = new Set([
   'os/linux/cpu-shares',
   'resource/memory',
   'resource/cpu',
+  'resource/block-bandwidth',
+  'resource/block-iops',
+  'os/linux/selinux-context',
+  'os/linux/apparmor-profile',
+  'os/unix/sysctl',
 ]);
 
 /** Syscalls every app may make under a seccomp-retain-set: the minimum its life-cycle needs
@@ -217,6 +243,9 @@ export interface AppRuntime {
   namespaces: { pid?: string; net?: string; ipc?: string; uts?: string };
   /** OCI seccomp profile, when the app has a seccomp isolator */
   seccomp?: Record<string, unknown>;
+  /** the pod's kernel parameters (os/unix/sysctl), written by crun inside the pod's namespaces */
+  sysctl: Record<string, string>;
+  security: Security;
   cgroupsPath: string;
   resources: Resources;
 }
@@ -241,12 +270,40 @@ export function standardMounts(): OciMount[] {
   return isMutant('no-dev-shm') ? mounts.filter((m) => m.destination !== '/dev/shm') : mounts;
 }
 
+/** Every whole block device of the host ("default": true means all of them). */
+export function blockDevices(): { major: number; minor: number }[] {
+  let names: string[];
+  try {
+    names = readdirSync('/sys/block');
+  } catch {
+    return [];
+  }
+  return names.flatMap((n) => {
+    try {
+      const [major, minor] = readFileSync(`/sys/block/${n}/dev`, 'utf8').trim().split(':').map(Number);
+      return [{ major: major!, minor: minor! }];
+    } catch {
+      return [];
+    }
+  });
+}
+
 export function buildOciConfig(rt: AppRuntime): Record<string, unknown> {
   // A non-root app gets the bounding set only, as rkt does: no effective capabilities for free.
   const privileged = rt.uid === 0;
   const caps = rt.capabilities;
   const resources: Record<string, unknown> = { devices: [{ allow: false, access: 'rwm' }] };
   if (rt.resources.memoryLimit !== undefined) resources.memory = { limit: rt.resources.memoryLimit };
+  const devices = rt.resources.blockBps !== undefined || rt.resources.blockIops !== undefined ? blockDevices() : [];
+  const throttle = (rate: number | undefined) => (rate === undefined ? [] : devices.map((d) => ({ ...d, rate })));
+  if (devices.length > 0) {
+    resources.blockIO = {
+      throttleReadBpsDevice: throttle(rt.resources.blockBps),
+      throttleWriteBpsDevice: throttle(rt.resources.blockBps),
+      throttleReadIOPSDevice: throttle(rt.resources.blockIops),
+      throttleWriteIOPSDevice: throttle(rt.resources.blockIops),
+    };
+  }
   if (rt.resources.cpuQuota !== undefined || rt.resources.cpuShares !== undefined) {
     resources.cpu = {
       ...(rt.resources.cpuQuota !== undefined ? { quota: rt.resources.cpuQuota, period: CPU_PERIOD_US } : {}),
@@ -278,6 +335,8 @@ export function buildOciConfig(rt: AppRuntime): Record<string, unknown> {
       },
       noNewPrivileges: rt.noNewPrivileges && !isMutant('ignore-nnp'),
       ...(rt.oomScoreAdj !== undefined ? { oomScoreAdj: rt.oomScoreAdj } : {}),
+      ...(rt.security.apparmorProfile !== undefined ? { apparmorProfile: rt.security.apparmorProfile } : {}),
+      ...(rt.security.selinuxLabel !== undefined ? { selinuxLabel: rt.security.selinuxLabel } : {}),
     },
     root: { path: rt.rootfs ?? 'rootfs', readonly: rt.readonlyRootfs && !isMutant('writable-rootfs') },
     mounts: [
@@ -294,6 +353,7 @@ export function buildOciConfig(rt: AppRuntime): Record<string, unknown> {
       cgroupsPath: rt.cgroupsPath,
       resources,
       ...(rt.seccomp ? { seccomp: rt.seccomp } : {}),
+      ...(Object.keys(rt.sysctl).length > 0 ? { sysctl: rt.sysctl } : {}),
       // /dev/console must exist (ACE-LNX-009); there is no console to give, so the node is not allowed.
       devices: [{ path: '/dev/console', type: 'c', major: 5, minor: 1, fileMode: 0o600, uid: 0, gid: 0 }],
       maskedPaths: [
