@@ -73,3 +73,20 @@ describe('ACE § Logging', () => {
     check('ACE-LOG-002', () => expect(app?.stderr).toContain(`err-${NONCE}\n`));
   });
 });
+
+/** The same image run twice, one pod after the other: the first run leaves a file behind. */
+const firstRun = podRun([], async () => ({
+  images: [await image(await probeImage({ name: 'clean-copy', app: { exec: ['/probe', 'file=/left-behind', 'write=/left-behind:first run'] } }))],
+}));
+const secondRun = podRun([], async () => ({
+  images: [await image(await probeImage({ name: 'clean-copy', app: { exec: ['/probe', 'file=/left-behind', 'write=/left-behind:first run'] } }))],
+}));
+
+describe('ACE § Filesystem Setup: every execution', () => {
+  test('starts each execution of an app from a clean copy of its filesystem', clauses('ACE-FS-010'), async ({ skip, check }) => {
+    const first = (await firstRun(skip)).report('clean-copy');
+    check('ACE-FS-010', () => expect(first.writes.find((w) => w.path === '/left-behind')?.ok).toBe(true));
+    const second = (await secondRun(skip)).report('clean-copy');
+    check('ACE-FS-010', () => expect(second.files.find((f) => f.path === '/left-behind')?.exists).toBe(false));
+  });
+});

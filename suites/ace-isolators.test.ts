@@ -193,7 +193,8 @@ const seccompMorePod = podRun(
         ...ERRNO_NAMES.map((errno) => ({ name: `remove-${errno.toLowerCase()}`, image: img, app: remove({ set: MKDIR, errno }) })),
         { name: 'retain', image: img, app: retain({ set: PROBE_SYSCALLS, errno: 'EXDEV' }) },
         { name: 'retain-sigsys', image: img, app: retain({ set: PROBE_SYSCALLS, errno: '' }) },
-        { name: 'retain-all', image: img, app: retain({ set: ['@appc.io/all', 'read'], errno: 'EXDEV' }) },
+        // Listing the probe's calls too: only the wildcard can make mkdir work here.
+        { name: 'retain-all', image: img, app: retain({ set: ['@appc.io/all', ...PROBE_SYSCALLS], errno: 'EXDEV' }) },
         ...['EILSEQ', 'ERANGE'].map((errno) => ({ name: `retain-${errno.toLowerCase()}`, image: img, app: retain({ set: PROBE_SYSCALLS, errno }) })),
       ]),
     };

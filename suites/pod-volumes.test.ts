@@ -71,9 +71,9 @@ const volumesPod = podRun(['pod-manifest', 'volumes/host', 'volumes/empty'], asy
 });
 
 describe('Pods § volumes: host volumes', () => {
-  test('shows the host directory of a host volume at the mount path', clauses('POD-VOL-006', 'ACE-VOL-001'), async ({ skip, check }) => {
+  test('shows the host directory of a host volume at the mount path', clauses('POD-VOL-006', 'ACE-VOL-001', 'POD-CTX-006'), async ({ skip, check }) => {
     const r = (await volumesPod(skip)).report('volumes');
-    check(['POD-VOL-006', 'ACE-VOL-001'], () => expect(r.files.find((f) => f.path === '/rw/nonce')?.content).toBe(NONCE));
+    check(['POD-VOL-006', 'ACE-VOL-001', 'POD-CTX-006'], () => expect(r.files.find((f) => f.path === '/rw/nonce')?.content).toBe(NONCE));
   });
 
   test('makes writes through a read-write host volume visible on the host', clauses('POD-VOL-006'), async ({ skip, check }) => {
