@@ -58,7 +58,7 @@ export const MUTANTS: readonly Mutant[] = [
   { name: 'ignore-cpu-limit', clauses: ['ACE-ISO-CPU-002'], description: 'ignores the resource/cpu limit' },
   {
     name: 'deps-reverse-order',
-    clauses: ['ACE-FS-006'],
+    clauses: ['ACE-FS-006', 'ACE-FS-009'],
     description: 'extracts the dependencies of an image in reverse order, so the earlier one wins',
   },
   {
@@ -128,6 +128,8 @@ export const MUTANTS: readonly Mutant[] = [
   { name: 'ignore-apparmor', clauses: ['ACE-ISO-AA-006'], description: 'ignores os/linux/apparmor-profile (runs without the profile)' },
   { name: 'ignore-block-limits', clauses: ['ACE-ISO-BLKBW-002', 'ACE-ISO-BLKIO-002'], description: 'ignores resource/block-bandwidth and resource/block-iops' },
   { name: 'cpu-request-ignored', clauses: ['ACE-ISO-CPU-003', 'ACE-ISO-RES-002'], description: 'gives resource/cpu requests no CPU share' },
+  { name: 'ignore-path-whitelist', clauses: ['ACE-FS-005'], description: 'ignores pathWhitelist' },
+  { name: 'ignore-app-volume', clauses: ['POD-APP-010'], description: 'looks a mount up by volume name even when it carries an inline appVolume' },
   { name: 'accept-invalid-manifest', clauses: ['POD-MAN-001'], description: 'runs pod manifests the schema rejects' },
 ];
 
@@ -183,6 +185,8 @@ export type MutantName =
   | 'ignore-apparmor'
   | 'ignore-block-limits'
   | 'cpu-request-ignored'
+  | 'ignore-path-whitelist'
+  | 'ignore-app-volume'
   | 'accept-invalid-manifest';
 
 let active: string | undefined;
