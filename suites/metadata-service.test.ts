@@ -275,3 +275,49 @@ describe('Metadata Service § Identity Endpoint', () => {
     });
   });
 });
+
+/** Pod A signs; pod B, started afterwards, asks its own metadata service to verify A's signature. */
+const CROSS_CONTENT = 'signed in another pod';
+const signerPod = podRun(['metadata-service'], async () => ({
+  images: [
+    await image(
+      await probeImage({
+        name: 'mds-signer',
+        app: { exec: ['/probe', `post=${V1}/pod/hmac/sign:content=${encodeURIComponent(CROSS_CONTENT)}`, `fetch=${V1}/pod/uuid`] },
+      }),
+    ),
+  ],
+}));
+let signed: { signature: string; uuid: string } | undefined;
+const verifierPod = podRun(['metadata-service'], async () => {
+  // `uuid` goes in as given: "$FETCH1" is expanded by the probe (the verifier's own UUID).
+  const form = (uuid: string) =>
+    `post=${V1}/pod/hmac/verify:content=${encodeURIComponent(CROSS_CONTENT)}&uuid=${uuid}&signature=${encodeURIComponent(signed!.signature)}`;
+  return {
+    images: [
+      await image(
+        await probeImage({
+          name: 'mds-verifier',
+          // The signer's UUID (valid), then this pod's own (the signature is not this pod's).
+          app: { exec: ['/probe', form(signed!.uuid), `fetch=${V1}/pod/uuid`, form('$FETCH1')] },
+        }),
+      ),
+    ],
+  };
+});
+
+describe('ACE § App Container Metadata Service: identity across pods', () => {
+  test("verifies a signature another pod made, by that pod's UUID", clauses('ACE-ENV-003', 'MDS-HMAC-006'), async ({ skip, check }) => {
+    const a = await signerPod(skip);
+    const ra = a.report(a.outcome.apps[0]?.name ?? 'none');
+    check('ACE-ENV-003', () => expect(ra.env.AC_METADATA_URL, 'AC_METADATA_URL').toMatch(/^https?:\/\/./));
+    const [sign, uuid] = ra.fetches;
+    check('MDS-HMAC-006', () => expect([sign?.status, uuid?.status], 'the signer got a signature and its UUID').toEqual([200, 200]));
+    signed = { signature: sign!.body!, uuid: uuid!.body! };
+    const b = await verifierPod(skip);
+    const [verify, own, verifyAsOwn] = b.report(b.outcome.apps[0]?.name ?? 'none').fetches;
+    check('MDS-HMAC-006', () => expect(own?.body, "the verifier's own UUID").not.toBe(signed!.uuid));
+    check('MDS-HMAC-006', () => expect(ok(verify!)).toEqual({ ok: true, status: 200, error: undefined }));
+    check('MDS-HMAC-006', () => expect(verifyAsOwn?.status, "the same signature under the verifier's UUID").toBe(403));
+  });
+});
