@@ -216,6 +216,11 @@ describe('files and writes', () => {
     expect(report.files).toEqual([{ path: `${f}/x`, exists: false, error: 'ENOTDIR' }]);
   });
 
+  test('alloc= allocates and touches memory, recorded as an "alloc:" write', async () => {
+    const { report } = await run(['alloc=8388608']);
+    expect(report.writes).toEqual([{ path: 'alloc:', ok: true }]);
+  });
+
   test('write= and mkdir= record success and errno names', async () => {
     const dir = path.join(tmp, 'writes');
     await mkdir(dir);
