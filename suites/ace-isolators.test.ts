@@ -1,9 +1,11 @@
 // spec/ace.md § Isolators: Linux capabilities, no-new-privileges, memory and CPU limits.
 // Evidence from inside the app: /proc/self/status masks and the cgroup limits it can read.
-import { clauses, describe, expect, image, podRun, test } from '../harness/run/conformance.js';
+import { afterAll } from 'vitest';
+import { clauses, describe, expect, image, podRun, session, test } from '../harness/run/conformance.js';
 import { capabilityNames, DEFAULT_CAPABILITY_SET } from '../harness/probe/caps.js';
 import type { App, Isolator } from '../harness/aci/index.js';
-import { probeImage } from '../fixtures/images.js';
+import type { ProbeReport } from '../harness/probe/index.js';
+import { probeImage, USER_DB } from '../fixtures/images.js';
 import { podManifest } from '../fixtures/pods.js';
 
 const MEMORY_LIMIT = 64 * 1024 * 1024;
@@ -30,6 +32,8 @@ const isolatorPod = podRun(
         { name: 'no-isolators', image: img, app: app([]) },
         { name: 'cap-remove', image: img, app: app([{ name: 'os/linux/capabilities-remove-set', value: { set: ['CAP_NET_RAW', 'CAP_MKNOD'] } }]) },
         { name: 'cap-retain', image: img, app: app([{ name: 'os/linux/capabilities-retain-set', value: { set: ['CAP_CHOWN', 'CAP_NET_BIND_SERVICE'] } }]) },
+        // CAP_SYS_ADMIN is not in the default set: removing it changes nothing.
+        { name: 'cap-remove-absent', image: img, app: app([{ name: 'os/linux/capabilities-remove-set', value: { set: ['CAP_SYS_ADMIN'] } }]) },
         { name: 'nnp', image: img, app: app([{ name: 'os/linux/no-new-privileges', value: true }]) },
         { name: 'memory', image: img, app: app([{ name: 'resource/memory', value: { limit: '64Mi' } }]) },
         { name: 'cpu', image: img, app: app([{ name: 'resource/cpu', value: { limit: '500m' } }]) },
@@ -55,6 +59,11 @@ describe('ACE § Linux Isolators: capabilities', () => {
     check('ACE-ISO-CAPRM-001', () =>
       expect(caps).toEqual(DEFAULT_CAPABILITY_SET.filter((c) => c !== 'CAP_NET_RAW' && c !== 'CAP_MKNOD').sort()),
     );
+  });
+
+  test('changes nothing when a remove-set names a capability outside the default set', clauses('ACE-ISO-CAPRM-003'), async ({ skip, check }) => {
+    const caps = bounding((await isolatorPod(skip)).report('cap-remove-absent').capabilities.bounding);
+    check('ACE-ISO-CAPRM-003', () => expect(caps).toEqual([...DEFAULT_CAPABILITY_SET].sort()));
   });
 
   test('limits the bounding set to exactly a retain-set', clauses('ACE-ISO-CAPRT-001'), async ({ skip, check }) => {
@@ -151,5 +160,313 @@ describe('ACE § Linux Isolators: seccomp-remove-set', () => {
   test('leaves syscalls outside the set alone', clauses('ACE-ISO-SECRM-006'), async ({ skip, check }) => {
     const r = (await seccompPod(skip)).report('filtered');
     check('ACE-ISO-SECRM-006', () => expect(r.writes.find((w) => w.path === '/written-by-app')?.ok).toBe(true));
+  });
+});
+
+/** What the probe calls in a run with mkdir= and write= (found with strace on the musl build),
+ *  with margin for other libc paths; mkdir and mkdirat are left out so they are blocked. */
+const PROBE_SYSCALLS = [
+  'access', 'arch_prctl', 'bind', 'brk', 'capget', 'clock_gettime', 'clock_nanosleep', 'close', 'close_range', 'connect', 'dup', 'dup2',
+  'dup3', 'execve', 'exit', 'exit_group', 'faccessat', 'faccessat2', 'fcntl', 'fstat', 'fstatfs', 'futex', 'getcwd', 'getdents64',
+  'getegid', 'geteuid', 'getgid', 'getgroups', 'getpeername', 'getpid', 'getppid', 'getrandom', 'getrlimit', 'getsockname',
+  'getsockopt', 'gettid', 'getuid', 'ioctl', 'kill', 'lseek', 'lstat', 'madvise', 'mmap', 'mprotect', 'munmap', 'nanosleep',
+  'newfstatat', 'open', 'openat', 'poll', 'ppoll', 'pread64', 'prlimit64', 'read', 'readlink', 'readlinkat', 'readv', 'recvfrom',
+  'recvmsg', 'rt_sigaction', 'rt_sigprocmask', 'rt_sigreturn', 'sendmsg', 'sendto', 'set_robust_list', 'set_tid_address',
+  'setsockopt', 'sigaltstack', 'socket', 'stat', 'statfs', 'statx', 'uname', 'wait4', 'write', 'writev',
+];
+const MKDIR = ['mkdir', 'mkdirat'];
+/** POSIX.1-2001 / C99 errno names, one per app (EDOM, EILSEQ, ERANGE are the C99 ones). */
+const ERRNO_NAMES = ['EACCES', 'EDOM', 'EILSEQ', 'ERANGE', 'ENOSPC'];
+
+const seccompMorePod = podRun(
+  ['pod-manifest', 'multi-app', 'isolator/os/linux/seccomp-remove-set', 'isolator/os/linux/seccomp-retain-set'],
+  async () => {
+    const exec = ['/probe', 'mkdir=/made-by-app', 'write=/written-by-app'];
+    const img = await image(await probeImage({ name: 'seccomp-more', app: { exec } }));
+    const remove = (value: unknown): App => ({ exec, user: '0', group: '0', isolators: [{ name: 'os/linux/seccomp-remove-set', value }] });
+    const retain = (value: unknown): App => ({ exec, user: '0', group: '0', isolators: [{ name: 'os/linux/seccomp-retain-set', value }] });
+    return {
+      images: [img],
+      manifest: podManifest([
+        { name: 'remove-sigsys', image: img, app: remove({ set: MKDIR }) },
+        { name: 'remove-empty', image: img, app: remove({ set: ['@appc.io/empty', ...MKDIR], errno: 'EXDEV' }) },
+        ...ERRNO_NAMES.map((errno) => ({ name: `remove-${errno.toLowerCase()}`, image: img, app: remove({ set: MKDIR, errno }) })),
+        { name: 'retain', image: img, app: retain({ set: PROBE_SYSCALLS, errno: 'EXDEV' }) },
+        { name: 'retain-sigsys', image: img, app: retain({ set: PROBE_SYSCALLS, errno: '' }) },
+        // Listing the probe's calls too: only the wildcard can make mkdir work here.
+        { name: 'retain-all', image: img, app: retain({ set: ['@appc.io/all', ...PROBE_SYSCALLS], errno: 'EXDEV' }) },
+        ...['EILSEQ', 'ERANGE'].map((errno) => ({ name: `retain-${errno.toLowerCase()}`, image: img, app: retain({ set: PROBE_SYSCALLS, errno }) })),
+      ]),
+    };
+  },
+);
+
+describe('ACE § Linux Isolators: seccomp without errno, retain-set, wildcards', () => {
+  const mkdirOf = (r: ProbeReport) => r.writes.find((w) => w.path === '/made-by-app');
+
+  test('kills an app with SIGSYS on a call of a remove-set without errno', clauses('ACE-ISO-SECRM-008'), async ({ skip, check }) => {
+    const app = (await seccompMorePod(skip)).app('remove-sigsys');
+    check('ACE-ISO-SECRM-008', () => expect({ signal: app.signal, report: app.report !== undefined }).toEqual({ signal: 'SIGSYS', report: false }));
+  });
+
+  test('returns each POSIX/C99 errno a remove-set names', clauses('ACE-ISO-SECRM-009'), async ({ skip, check }) => {
+    const pod = await seccompMorePod(skip);
+    for (const errno of ERRNO_NAMES) {
+      check('ACE-ISO-SECRM-009', () => expect(mkdirOf(pod.report(`remove-${errno.toLowerCase()}`))?.error, errno).toBe(errno));
+    }
+  });
+
+  test('treats @appc.io/empty in a remove-set as the empty set, masking the other entries', clauses('ACE-ISO-SECRM-002', 'ACE-ISO-SECRM-015'), async ({ skip, check }) => {
+    const r = (await seccompMorePod(skip)).report('remove-empty');
+    check(['ACE-ISO-SECRM-002', 'ACE-ISO-SECRM-015'], () => expect(mkdirOf(r)?.ok).toBe(true));
+  });
+
+  test('lets an app make the calls of its retain-set', clauses('ACE-ISO-SECRT-004'), async ({ skip, check }) => {
+    const r = (await seccompMorePod(skip)).report('retain');
+    check('ACE-ISO-SECRT-004', () => expect(r.writes.find((w) => w.path === '/written-by-app')?.ok).toBe(true));
+    // Nothing but the left-out mkdir failed: the set covers what the probe needs.
+    check('ACE-ISO-SECRT-004', () => expect(r.errors.filter((e) => e.includes('EXDEV'))).toEqual([]));
+    check('ACE-ISO-SECRT-004', () => expect(r.seccomp, 'Seccomp mode in /proc/self/status').toBe(2));
+  });
+
+  test('blocks a call outside the retain-set with its errno', clauses('ACE-ISO-SECRT-006', 'ACE-ISO-SECRT-007'), async ({ skip, check }) => {
+    const r = (await seccompMorePod(skip)).report('retain');
+    check('ACE-ISO-SECRT-006', () => expect(mkdirOf(r)?.ok).toBe(false));
+    check('ACE-ISO-SECRT-007', () => expect(mkdirOf(r)?.error).toBe('EXDEV'));
+  });
+
+  test('kills an app with SIGSYS on a call outside a retain-set whose errno is empty', clauses('ACE-ISO-SECRT-008'), async ({ skip, check }) => {
+    const pod = await seccompMorePod(skip);
+    // The same set with an errno runs to the end, so the kill comes from the mkdir.
+    pod.report('retain');
+    const app = pod.app('retain-sigsys');
+    check('ACE-ISO-SECRT-008', () => expect({ signal: app.signal, report: app.report !== undefined }).toEqual({ signal: 'SIGSYS', report: false }));
+  });
+
+  test('returns POSIX/C99 errnos named by a retain-set', clauses('ACE-ISO-SECRT-009'), async ({ skip, check }) => {
+    const pod = await seccompMorePod(skip);
+    for (const errno of ['EILSEQ', 'ERANGE']) {
+      check('ACE-ISO-SECRT-009', () => expect(mkdirOf(pod.report(`retain-${errno.toLowerCase()}`))?.error, errno).toBe(errno));
+    }
+  });
+
+  test('treats @appc.io/all in a retain-set as every syscall, masking the other entries', clauses('ACE-ISO-SECRT-002', 'ACE-ISO-SECRT-014'), async ({ skip, check }) => {
+    const r = (await seccompMorePod(skip)).report('retain-all');
+    check(['ACE-ISO-SECRT-002', 'ACE-ISO-SECRT-014'], () => expect(mkdirOf(r)?.ok).toBe(true));
+  });
+});
+
+/** A setuid-root copy of the probe run by a non-root user, with and without no-new-privileges. */
+const setuidPod = podRun(['pod-manifest', 'multi-app', 'isolator/os/linux/no-new-privileges'], async () => {
+  const base = await probeImage({ name: 'setuid', files: USER_DB });
+  const probeBytes = base.files.find((f) => f.path === '/probe')!;
+  const img = await image({ ...base, files: [...base.files, { ...probeBytes, path: '/probe-suid', mode: 0o4755, uid: 0, gid: 0 }] });
+  const app = (nnp: boolean): App => ({ exec: ['/probe-suid'], user: '4242', group: '4343', isolators: [{ name: 'os/linux/no-new-privileges', value: nnp }] });
+  return { images: [img], manifest: podManifest([{ name: 'nnp', image: img, app: app(true) }, { name: 'privs', image: img, app: app(false) }]) };
+});
+
+describe('ACE § Linux Isolators: no-new-privileges and setuid', () => {
+  test('keeps a setuid-root program unprivileged under no-new-privileges', clauses('ACE-ISO-NNP-001'), async ({ skip, check }) => {
+    const pod = await setuidPod(skip);
+    // Without the isolator the same program gains euid 0, so the setuid bit survived the image.
+    const privs = pod.report('privs');
+    if (privs.euid !== 0) skip(`host: the setuid program did not gain root even without no-new-privileges (euid ${privs.euid}), so the isolator cannot be observed`);
+    check('ACE-ISO-NNP-001', () => expect({ uid: pod.report('nnp').uid, euid: pod.report('nnp').euid }).toEqual({ uid: 4242, euid: 4242 }));
+  });
+});
+
+const MEBI = 1024 * 1024;
+/** Memory use beyond the limit, and CPU shares from requests. */
+const resourcePod = podRun(['pod-manifest', 'multi-app', 'isolator/resource/memory', 'isolator/resource/cpu'], async () => {
+  const img = await image(await probeImage({ name: 'resources' }));
+  const app = (exec: string[], isolators: Isolator[]): App => ({ exec: ['/probe', ...exec], user: '0', group: '0', isolators });
+  const mem = { name: 'resource/memory', value: { limit: '64Mi' } };
+  const cpu = (value: Record<string, string>): Isolator => ({ name: 'resource/cpu', value });
+  return {
+    images: [img],
+    manifest: podManifest([
+      { name: 'within', image: img, app: app([`alloc=${16 * MEBI}`], [mem]) },
+      { name: 'beyond', image: img, app: app([`alloc=${256 * MEBI}`], [mem]) },
+      { name: 'quarter', image: img, app: app([], [cpu({ request: '250m', limit: '2' })]) },
+      { name: 'one', image: img, app: app([], [cpu({ request: '1', limit: '2' })]) },
+      { name: 'half-limit-only', image: img, app: app([], [cpu({ limit: '500m' })]) },
+      { name: 'half-request', image: img, app: app([], [cpu({ request: '500m', limit: '1' })]) },
+    ]),
+  };
+});
+
+describe('ACE § Resource Isolators: consumption and requests', () => {
+  test('ends an app that allocates beyond its memory limit', clauses('ACE-ISO-RES-003', 'ACE-ISO-MEM-002'), async ({ skip, check }) => {
+    const pod = await resourcePod(skip);
+    // The same probe under the same limit runs when it stays within it.
+    check('ACE-ISO-RES-003', () => expect(pod.report('within').writes).toContainEqual({ path: 'alloc:', ok: true }));
+    const beyond = pod.app('beyond');
+    check(['ACE-ISO-RES-003', 'ACE-ISO-MEM-002'], () =>
+      expect({ ranToTheEnd: beyond.report !== undefined, killed: beyond.signal ?? `exit ${beyond.exitCode}` }).toEqual({ ranToTheEnd: false, killed: 'SIGKILL' }),
+    );
+  });
+
+  test('gives CPU requests proportional shares', clauses('ACE-ISO-CPU-003'), async ({ skip, check }) => {
+    const pod = await resourcePod(skip);
+    const shares = (name: string) => pod.report(name).cgroupLimits.cpuShares;
+    if (shares('one') === null) skip('host: the app cannot read cpu.shares (no cgroup v1 cpu controller visible)');
+    check('ACE-ISO-CPU-003', () => expect(shares('one')! / shares('quarter')!).toBeCloseTo(4, 1));
+  });
+
+  test('takes an omitted CPU request to be the limit', clauses('ACE-ISO-RES-002'), async ({ skip, check }) => {
+    const pod = await resourcePod(skip);
+    const shares = (name: string) => pod.report(name).cgroupLimits.cpuShares;
+    if (shares('half-request') === null) skip('host: the app cannot read cpu.shares (no cgroup v1 cpu controller visible)');
+    check('ACE-ISO-RES-002', () => expect(shares('half-limit-only')).toBe(shares('half-request')));
+    check('ACE-ISO-RES-002', () => expect(shares('half-limit-only')).not.toBe(shares('one')));
+  });
+});
+
+const BLKIO = '/sys/fs/cgroup/blkio';
+const BLOCK_FILES = ['read_bps_device', 'write_bps_device', 'read_iops_device', 'write_iops_device'].map((f) => `${BLKIO}/blkio.throttle.${f}`);
+const blockPod = podRun(['pod-manifest', 'isolator/resource/block-bandwidth', 'isolator/resource/block-iops'], async () => {
+  const img = await image(await probeImage({ name: 'block-limits' }));
+  return {
+    images: [img],
+    manifest: podManifest([
+      {
+        name: 'throttled',
+        image: img,
+        app: {
+          exec: ['/probe', ...BLOCK_FILES.map((f) => `file=${f}`)],
+          user: '0',
+          group: '0',
+          isolators: [
+            { name: 'resource/block-bandwidth', value: { default: true, limit: '3Mi' } },
+            { name: 'resource/block-iops', value: { default: true, limit: '321' } },
+          ],
+        },
+      },
+    ]),
+  };
+});
+
+describe('ACE § Resource Isolators: block-bandwidth and block-iops', () => {
+  for (const [clause, files, limit] of [
+    ['ACE-ISO-BLKBW-002', BLOCK_FILES.slice(0, 2), 3 * MEBI],
+    ['ACE-ISO-BLKIO-002', BLOCK_FILES.slice(2), 321],
+  ] as const) {
+    test(`caps ${clause === 'ACE-ISO-BLKBW-002' ? 'bytes' : 'operations'} per second on every block device at the limit`, clauses(clause), async ({ skip, check }) => {
+      const r = (await blockPod(skip)).report('throttled');
+      for (const path of files) {
+        const content = r.files.find((f) => f.path === path)?.content;
+        if (content === undefined) return skip(`host: ${path} is not readable in the app (no cgroup v1 blkio controller visible), so the limit cannot be observed`);
+        const lines = content.trim().split('\n').filter(Boolean);
+        check(clause, () => expect(lines.length, `${path} lists the throttled devices`).toBeGreaterThan(0));
+        check(clause, () => expect(lines.map((l) => Number(l.split(' ')[1]))).toEqual(lines.map(() => limit)));
+      }
+    });
+  }
+});
+
+/** Kernel parameters of the pod's own namespaces, and one that would change the host. */
+let hostOvercommit: string | undefined;
+const SYSCTL_FILES = ['/proc/sys/net/ipv4/ip_default_ttl', '/proc/sys/kernel/msgmax'];
+const sysctlPod = podRun(['pod-manifest', 'isolator/os/unix/sysctl'], async () => {
+  const img = await image(await probeImage({ name: 'sysctl', app: { exec: ['/probe', ...SYSCTL_FILES.map((f) => `file=${f}`)] } }));
+  return {
+    images: [img],
+    manifest: podManifest([{ name: 'tuned', image: img }], {
+      isolators: [{ name: 'os/unix/sysctl', value: { 'net.ipv4.ip_default_ttl': '42', 'kernel.msgmax': '12345' } }],
+    }),
+  };
+});
+const hostSysctlPod = podRun(['pod-manifest', 'isolator/os/unix/sysctl'], async () => {
+  hostOvercommit = (await session().target.readFile('/proc/sys/vm/overcommit_ratio')).trim();
+  const img = await image(await probeImage({ name: 'sysctl-host' }));
+  return {
+    images: [img],
+    manifest: podManifest([{ name: 'host-param', image: img }], {
+      isolators: [{ name: 'os/unix/sysctl', value: { 'vm.overcommit_ratio': String(Number(hostOvercommit) + 7) } }],
+    }),
+  };
+});
+afterAll(async () => {
+  // Put the host back if an implementation did change it.
+  if (hostOvercommit !== undefined) await session().target.exec(['sh', '-c', `echo ${hostOvercommit} > /proc/sys/vm/overcommit_ratio`]);
+});
+
+describe('ACE § Isolators: os/unix/sysctl', () => {
+  test("sets the listed kernel parameters in the pod's namespaces", clauses('ACE-ISO-SYSCTL-003'), async ({ skip, check }) => {
+    const r = (await sysctlPod(skip)).report('tuned');
+    const value = (path: string) => r.files.find((f) => f.path === path)?.content?.trim();
+    check('ACE-ISO-SYSCTL-003', () => expect(value(SYSCTL_FILES[0]!)).toBe('42'));
+    check('ACE-ISO-SYSCTL-003', () => expect(value(SYSCTL_FILES[1]!)).toBe('12345'));
+  });
+
+  test('ignores a parameter outside the pod, or refuses the pod', clauses('ACE-ISO-SYSCTL-005'), async ({ skip, check }) => {
+    const pod = await hostSysctlPod(skip);
+    const now = (await session().target.readFile('/proc/sys/vm/overcommit_ratio')).trim();
+    check('ACE-ISO-SYSCTL-005', () => expect(now, "the host's vm.overcommit_ratio after the pod").toBe(hostOvercommit));
+    if (!pod.refused) check('ACE-ISO-SYSCTL-005', () => expect(pod.report('host-param').argv[0]).toBe('/probe'));
+  });
+});
+
+/** The host's Linux security modules, as the target reports them. */
+async function hostLsm(): Promise<{ apparmorProfiles: string[]; selinux: string | undefined }> {
+  const t = session().target;
+  const aa = await t.exec(['sh', '-c', 'test "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)" = Y && cat /sys/kernel/security/apparmor/profiles']);
+  const se = await t.exec(['sh', '-c', 'test -e /sys/fs/selinux/enforce && cat /proc/self/attr/current']);
+  return {
+    apparmorProfiles: aa.exitCode === 0 ? aa.stdout.split('\n').map((l) => l.replace(/ \([a-z]+\)$/, '')).filter(Boolean) : [],
+    selinux: se.exitCode === 0 ? se.stdout.replace(/\0/g, '').trim() : undefined,
+  };
+}
+
+const ATTR = '/proc/self/attr/current';
+const missingProfilePod = podRun(['pod-manifest', 'isolator/os/linux/apparmor-profile'], async () => {
+  const img = await image(await probeImage({ name: 'apparmor-missing' }));
+  return {
+    images: [img],
+    manifest: podManifest([
+      { name: 'confined', image: img, app: { exec: ['/probe'], user: '0', group: '0', isolators: [{ name: 'os/linux/apparmor-profile', value: { profile: 'appc-conformance-not-loaded' } }] } },
+    ]),
+  };
+});
+const lsmPod = (name: 'apparmor-profile' | 'selinux-context', pod: Isolator, app: Isolator) =>
+  podRun(['pod-manifest', 'multi-app', `isolator/os/linux/${name}`], async () => {
+    const img = await image(await probeImage({ name: `lsm-${name}`, app: { exec: ['/probe', `file=${ATTR}`] } }));
+    return {
+      images: [img],
+      manifest: podManifest(
+        [
+          { name: 'pod-level', image: img },
+          { name: 'app-level', image: img, app: { exec: ['/probe', `file=${ATTR}`], user: '0', group: '0', isolators: [app] } },
+        ],
+        { isolators: [pod] },
+      ),
+    };
+  });
+
+describe('ACE § Linux Isolators: apparmor-profile and selinux-context', () => {
+  test('refuses an AppArmor profile that is not loaded on the host', clauses('ACE-ISO-AA-006'), async ({ skip, check }) => {
+    const pod = await missingProfilePod(skip);
+    check('ACE-ISO-AA-006', () => expect(pod.outcome.apps.filter((a) => a.report !== undefined).map((a) => a.name)).toEqual([]));
+  });
+
+  test('confines every app with the pod profile; an app profile overrides it', clauses('ACE-ISO-AA-003', 'ACE-ISO-AA-004'), async ({ skip, check }) => {
+    const profiles = (await hostLsm()).apparmorProfiles;
+    if (profiles.length < 2) skip('host: AppArmor is not enabled here, or fewer than two profiles are loaded, so no profile can be applied and observed');
+    const [podProfile, appProfile] = profiles as [string, string];
+    const pod = await lsmPod('apparmor-profile', { name: 'os/linux/apparmor-profile', value: { profile: podProfile } }, { name: 'os/linux/apparmor-profile', value: { profile: appProfile } })(skip);
+    const label = (app: string) => pod.report(app).files.find((f) => f.path === ATTR)?.content?.replace(/\0/g, '').trim();
+    check('ACE-ISO-AA-003', () => expect(label('pod-level')).toMatch(new RegExp(`^${podProfile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}( \\(|$)`)));
+    check('ACE-ISO-AA-004', () => expect(label('app-level')).toMatch(new RegExp(`^${appProfile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}( \\(|$)`)));
+  });
+
+  test('labels every app with the pod SELinux context; an app context overrides it', clauses('ACE-ISO-SEL-003', 'ACE-ISO-SEL-004'), async ({ skip, check }) => {
+    const current = (await hostLsm()).selinux;
+    if (current === undefined) return skip('host: SELinux is not enabled here, so no context can be applied and observed');
+    const [user, role, type, ...level] = current.split(':');
+    const ctx = (lvl: string): Isolator => ({ name: 'os/linux/selinux-context', value: { user, role, type, level: lvl } });
+    const pod = await lsmPod('selinux-context', ctx(level.join(':')), ctx('s0:c1,c2'))(skip);
+    const label = (app: string) => pod.report(app).files.find((f) => f.path === ATTR)?.content?.replace(/\0/g, '').trim();
+    check('ACE-ISO-SEL-003', () => expect(label('pod-level')).toBe(current));
+    check('ACE-ISO-SEL-004', () => expect(label('app-level')).toBe(`${user}:${role}:${type}:s0:c1,c2`));
   });
 });

@@ -77,3 +77,12 @@ describe('OS-SPEC § Devices and File Systems: devices', () => {
     });
   });
 });
+
+describe('OS-SPEC § Linux: by default', () => {
+  test('gives an os=linux image that asks for nothing the Linux file systems and devices', clauses('ACE-LNX-016'), async ({ skip, check }) => {
+    const r = (await linuxPod(skip)).report('linux-env');
+    // The image's manifest names no isolator, mount point or device: only its os label.
+    check('ACE-LNX-016', () => expect(['/proc', '/sys', '/dev/pts', '/dev/shm'].filter((p) => !mountAt(r, p))).toEqual([]));
+    check('ACE-LNX-016', () => expect(DEVICES.filter((d) => !file(r, d)?.exists)).toEqual([]));
+  });
+});

@@ -133,28 +133,34 @@ describe('ACE § Execution Environment: AC_METADATA_URL', () => {
 });
 
 describe('Metadata Service § Pod Metadata', () => {
-  test('serves the pod UUID as text, equal to the one the implementation reports', clauses('ACE-ENV-003', 'MDS-POD-004', 'MDS-POD-005'), async ({ skip, check }) => {
+  test('serves the pod UUID as text, equal to the one the implementation reports', clauses('ACE-ENV-003', 'MDS-POD-004', 'MDS-POD-005', 'ACE-UUID-002'), async ({ skip, check }) => {
     const { pod, get } = await evidence(skip, check, 'alpha');
     const f = get('uuid');
     check('MDS-POD-004', () => expect(f.contentType).toBe(TEXT_TYPE));
     check('MDS-POD-005', () => expect(f.body).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/));
     if (pod.outcome.uuid === undefined) skip(`unsupported: the ${session().impl.name} adapter does not report pod UUIDs`);
-    check('MDS-POD-005', () => expect(f.body).toBe(pod.outcome.uuid));
+    check(['MDS-POD-005', 'ACE-UUID-002'], () => expect(f.body).toBe(pod.outcome.uuid));
   });
 
-  test("serves the pod manifest's annotations as JSON", clauses('ACE-ENV-003', 'MDS-POD-001', 'MDS-POD-002', 'MDS-GEN-007'), async ({ skip, check }) => {
+  test("serves the pod manifest's annotations as JSON", clauses('ACE-ENV-003', 'MDS-POD-001', 'MDS-POD-002', 'MDS-GEN-007', 'POD-ANN-002'), async ({ skip, check }) => {
     const { get } = await evidence(skip, check, 'alpha');
     const f = get('podAnnotations');
     check(['MDS-POD-001', 'MDS-GEN-007'], () => expect(f.contentType).toBe(JSON_TYPE));
     check('MDS-POD-002', () => expect(isAnnotations(parse(f))).toBe(true));
-    check('MDS-POD-001', () => expect(parse(f)).toEqual(POD_ANNOTATIONS));
+    check(['MDS-POD-001', 'POD-ANN-002'], () => expect(parse(f)).toEqual(POD_ANNOTATIONS));
   });
 
-  test('serves the reified pod manifest, apps referencing their images by ID', clauses('ACE-ENV-003', 'MDS-POD-003', 'MDS-GEN-007'), async ({ skip, check }) => {
+  test('serves the reified pod manifest, apps referencing their images by ID', clauses('ACE-ENV-003', 'MDS-POD-003', 'MDS-GEN-007', 'POD-REIFY-003', 'POD-REIFY-004', 'POD-MAN-001', 'POD-MAN-002', 'POD-MAN-003'),
+    async ({ skip, check }) => {
     const { get } = await evidence(skip, check, 'alpha');
     const f = get('podManifest');
+    // The manifest an implementation serves is a pod manifest by the schema's own rules.
+    const served = parse(f) as { acVersion?: unknown; acKind?: unknown; apps?: unknown };
+    check('POD-MAN-001', () => expect(served.acVersion).toMatch(/^\d+\.\d+\.\d+/));
+    check('POD-MAN-002', () => expect(served.acKind).toBe('PodManifest'));
+    check('POD-MAN-003', () => expect(Array.isArray(served.apps)).toBe(true));
     check(['MDS-POD-003', 'MDS-GEN-007'], () => expect(f.contentType).toBe(JSON_TYPE));
-    check('MDS-POD-003', () => {
+    check(['MDS-POD-003', 'POD-REIFY-003', 'POD-REIFY-004'], () => {
       const m = parse(f) as { acKind?: string; apps?: { name: string; image?: { id?: string } }[]; annotations?: NameValue[] };
       expect(m.acKind).toBe('PodManifest');
       expect(m.apps?.map((a) => [a.name, a.image?.id])).toEqual([
@@ -165,12 +171,13 @@ describe('Metadata Service § Pod Metadata', () => {
     });
   });
 
-  test('serves a manifest with the image ID for a pod run from an image alone', clauses('ACE-ENV-003', 'MDS-POD-003'), async ({ skip, check }) => {
+  test('serves a manifest with the image ID for a pod run from an image alone', clauses('ACE-ENV-003', 'MDS-POD-003', 'POD-REIFY-001'), async ({ skip, check }) => {
     const pod = await imageOnlyPod(skip);
     const apps = pod.outcome.apps;
     const r = pod.report(apps[0]?.name ?? 'none');
     check('ACE-ENV-003', () => expect(r.env.AC_METADATA_URL, 'AC_METADATA_URL').toMatch(/^https?:\/\/./));
-    check('MDS-POD-003', () => {
+    // Given images alone, the implementation resolved them into a pod of named apps with image IDs.
+    check(['MDS-POD-003', 'POD-REIFY-001'], () => {
       const f = r.fetches[0];
       expect(f?.contentType).toBe(JSON_TYPE);
       const m = parse(f!) as { apps?: { name: string; image?: { id?: string } }[] };
@@ -197,12 +204,12 @@ describe('Metadata Service § App Metadata', () => {
     for (const app of ['alpha', 'beta']) check('MDS-APP-001', () => expect(pod.report(app).env.AC_APP_NAME).toBe(app));
   });
 
-  test("serves the image's annotations merged with the pod app's, pod values winning", clauses('ACE-ENV-003', 'MDS-APP-002', 'MDS-APP-003', 'MDS-GEN-007'), async ({ skip, check }) => {
+  test("serves the image's annotations merged with the pod app's, pod values winning", clauses('ACE-ENV-003', 'MDS-APP-002', 'MDS-APP-003', 'MDS-GEN-007', 'POD-APP-012'), async ({ skip, check }) => {
     const { get } = await evidence(skip, check, 'alpha');
     const f = get('appAnnotations');
     check(['MDS-APP-002', 'MDS-GEN-007'], () => expect(f.contentType).toBe(JSON_TYPE));
     check('MDS-APP-003', () => expect(isAnnotations(parse(f))).toBe(true));
-    check('MDS-APP-002', () => {
+    check(['MDS-APP-002', 'POD-APP-012'], () => {
       const byName = Object.fromEntries((parse(f) as NameValue[]).map((a) => [a.name, a.value]));
       expect(byName).toEqual({ 'example.com/shared': 'from-pod', 'example.com/image-only': 'kept', 'example.com/pod-only': 'added' });
     });
@@ -266,5 +273,51 @@ describe('Metadata Service § Identity Endpoint', () => {
       expect(b.get('sign').body).toBe(a.get('sign').body);
       expect(b.get('verify').status).toBe(200);
     });
+  });
+});
+
+/** Pod A signs; pod B, started afterwards, asks its own metadata service to verify A's signature. */
+const CROSS_CONTENT = 'signed in another pod';
+const signerPod = podRun(['metadata-service'], async () => ({
+  images: [
+    await image(
+      await probeImage({
+        name: 'mds-signer',
+        app: { exec: ['/probe', `post=${V1}/pod/hmac/sign:content=${encodeURIComponent(CROSS_CONTENT)}`, `fetch=${V1}/pod/uuid`] },
+      }),
+    ),
+  ],
+}));
+let signed: { signature: string; uuid: string } | undefined;
+const verifierPod = podRun(['metadata-service'], async () => {
+  // `uuid` goes in as given: "$FETCH1" is expanded by the probe (the verifier's own UUID).
+  const form = (uuid: string) =>
+    `post=${V1}/pod/hmac/verify:content=${encodeURIComponent(CROSS_CONTENT)}&uuid=${uuid}&signature=${encodeURIComponent(signed!.signature)}`;
+  return {
+    images: [
+      await image(
+        await probeImage({
+          name: 'mds-verifier',
+          // The signer's UUID (valid), then this pod's own (the signature is not this pod's).
+          app: { exec: ['/probe', form(signed!.uuid), `fetch=${V1}/pod/uuid`, form('$FETCH1')] },
+        }),
+      ),
+    ],
+  };
+});
+
+describe('ACE § App Container Metadata Service: identity across pods', () => {
+  test("verifies a signature another pod made, by that pod's UUID", clauses('ACE-ENV-003', 'MDS-HMAC-006'), async ({ skip, check }) => {
+    const a = await signerPod(skip);
+    const ra = a.report(a.outcome.apps[0]?.name ?? 'none');
+    check('ACE-ENV-003', () => expect(ra.env.AC_METADATA_URL, 'AC_METADATA_URL').toMatch(/^https?:\/\/./));
+    const [sign, uuid] = ra.fetches;
+    check('MDS-HMAC-006', () => expect([sign?.status, uuid?.status], 'the signer got a signature and its UUID').toEqual([200, 200]));
+    signed = { signature: sign!.body!, uuid: uuid!.body! };
+    const b = await verifierPod(skip);
+    const [verify, own, verifyAsOwn] = b.report(b.outcome.apps[0]?.name ?? 'none').fetches;
+    check('MDS-HMAC-006', () => expect(own?.body, "the verifier's own UUID").not.toBe(signed!.uuid));
+    check('MDS-HMAC-006', () => expect(ok(verify!)).toEqual({ ok: true, status: 200, error: undefined }));
+    check('MDS-HMAC-006', () => expect(verifyAsOwn?.status, "the same signature under the verifier's UUID").toBe(403));
   });
 });

@@ -95,3 +95,24 @@ describe('ACE § Volume Setup', () => {
     });
   });
 });
+
+/** userAnnotations and userLabels that look like runtime settings; they are the user's notes only. */
+const userDataPod = podRun(['pod-manifest'], async () => {
+  const img = await image(await probeImage({ name: 'user-data', app: { exec: ['/probe', 'write=/writable'] } }));
+  return {
+    images: [img],
+    manifest: podManifest([{ name: 'user-data', image: img }], {
+      userAnnotations: { exec: '/bin/false', user: '4242', AC_APP_NAME: 'spoofed', 'os/linux/no-new-privileges': 'true' },
+      userLabels: { os: 'freebsd', arch: 's390x', readOnlyRootFS: 'true' },
+    }),
+  };
+});
+
+describe('Pods § userAnnotations and userLabels', () => {
+  test('runs the pod as if they were absent', clauses('POD-USR-002', 'POD-USR-004'), async ({ skip, check }) => {
+    const r = (await userDataPod(skip)).report('user-data');
+    check('POD-USR-002', () => expect({ argv: r.argv, uid: r.uid, app: r.env.AC_APP_NAME, nnp: r.noNewPrivs }).toEqual({ argv: ['/probe', 'write=/writable'], uid: 0, app: 'user-data', nnp: 0 }));
+    check('POD-USR-002', () => expect(Object.keys(r.env).filter((k) => ['exec', 'user', 'os', 'arch'].includes(k))).toEqual([]));
+    check('POD-USR-004', () => expect(r.writes.find((w) => w.path === '/writable')?.ok, 'the rootfs stays writable').toBe(true));
+  });
+});

@@ -71,9 +71,9 @@ const volumesPod = podRun(['pod-manifest', 'volumes/host', 'volumes/empty'], asy
 });
 
 describe('Pods § volumes: host volumes', () => {
-  test('shows the host directory of a host volume at the mount path', clauses('POD-VOL-006', 'ACE-VOL-001'), async ({ skip, check }) => {
+  test('shows the host directory of a host volume at the mount path', clauses('POD-VOL-006', 'ACE-VOL-001', 'POD-CTX-006'), async ({ skip, check }) => {
     const r = (await volumesPod(skip)).report('volumes');
-    check(['POD-VOL-006', 'ACE-VOL-001'], () => expect(r.files.find((f) => f.path === '/rw/nonce')?.content).toBe(NONCE));
+    check(['POD-VOL-006', 'ACE-VOL-001', 'POD-CTX-006'], () => expect(r.files.find((f) => f.path === '/rw/nonce')?.content).toBe(NONCE));
   });
 
   test('makes writes through a read-write host volume visible on the host', clauses('POD-VOL-006'), async ({ skip, check }) => {
@@ -171,5 +171,25 @@ describe('Pods § volumes: recursive', () => {
     const r = (await recursivePod(skip)).report('recursive');
     check('POD-VOL-009', () => expect(r.files.find((f) => f.path === '/non-recursive/sub/inner')?.exists).toBe(false));
     check('POD-VOL-009', () => expect(r.files.find((f) => f.path === '/non-recursive/sub')?.type).toBe('dir'));
+  });
+});
+
+/** A mount with its own inline volume (appVolume), named like no volume of the pod. */
+const inlinePod = podRun(['pod-manifest', 'volumes/empty'], async () => {
+  const img = await image(await probeImage({ name: 'inline-volume', app: { exec: ['/probe', 'file=/inline', 'write=/inline/x'] } }));
+  return {
+    images: [img],
+    manifest: podManifest([
+      { name: 'inline', image: img, mounts: [{ volume: 'inline-only', path: '/inline', appVolume: { name: 'inline-only', kind: 'empty', mode: '0710', uid: 0, gid: 0 } }] },
+    ]),
+  };
+});
+
+describe('Pods § apps: mounts with an inline appVolume', () => {
+  test('mounts the inline appVolume instead of looking the name up in the pod volumes', clauses('POD-APP-010'), async ({ skip, check }) => {
+    const r = (await inlinePod(skip)).report('inline');
+    check('POD-APP-010', () => expect(r.mounts.some((m) => m.mountPoint === '/inline')).toBe(true));
+    check('POD-APP-010', () => expect(r.files.find((f) => f.path === '/inline')).toMatchObject({ type: 'dir', mode: 0o710 }));
+    check('POD-APP-010', () => expect(r.writes.find((w) => w.path === '/inline/x')?.ok).toBe(true));
   });
 });

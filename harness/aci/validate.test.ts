@@ -69,3 +69,26 @@ describe('pod manifest validation', () => {
     expect(podManifestProblems({ ...pod(), ...change }).join('; ')).toMatch(where);
   });
 });
+
+describe('isolator rules across a list', () => {
+  const appWith = (isolators: { name: string; value: unknown }[]) =>
+    pod({ apps: [{ name: 'a', image: { id: 'sha512-' + 'a'.repeat(128) }, app: { exec: ['/x'], user: '0', group: '0', isolators } }] });
+
+  test('allows one of each single-valued isolator per list', () => {
+    expect(podManifestProblems(appWith([{ name: 'os/linux/oom-score-adj', value: 1 }, { name: 'os/linux/oom-score-adj', value: 2 }])).join()).toMatch(/at most one os\/linux\/oom-score-adj/);
+    expect(podManifestProblems(appWith([{ name: 'resource/memory', value: { limit: '1M' } }, { name: 'resource/memory', value: { limit: '2M' } }]))).toEqual([]);
+  });
+
+  test('reserves @appc.io/ for the wildcards the spec defines', () => {
+    const seccomp = (set: string[]) => appWith([{ name: 'os/linux/seccomp-retain-set', value: { set } }]);
+    expect(podManifestProblems(seccomp(['@appc.io/all']))).toEqual([]);
+    expect(podManifestProblems(seccomp(['@appc.io/empty', 'read']))).toEqual([]);
+    expect(podManifestProblems(seccomp(['@appc.io/everything'])).join()).toMatch(/reserved/);
+    expect(podManifestProblems(seccomp(['@example.com/mine']))).toEqual([]);
+  });
+
+  test('checks pod-level isolators and pod port names', () => {
+    expect(podManifestProblems(pod({ isolators: [{ name: 'os/unix/sysctl', value: { 'net.x': 1 } }] })).join()).toMatch(/sysctl/);
+    expect(podManifestProblems(pod({ ports: [{ name: 'www', hostPort: 1 }, { name: 'www', hostPort: 2 }] })).join()).toMatch(/duplicate name "www"/);
+  });
+});

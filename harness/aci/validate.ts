@@ -59,6 +59,20 @@ const isQuantity = (v: unknown) => (typeof v === 'number' && Number.isFinite(v))
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const nonEmptyStrings = (v: unknown) => Array.isArray(v) && v.length > 0 && v.every((s) => typeof s === 'string' && s !== '');
 
+/** The only wildcards in the spec's own @appc.io/ scope (ace.md § Linux Isolators, seccomp). */
+export const APPC_SECCOMP_WILDCARDS = ['@appc.io/all', '@appc.io/empty'];
+
+/** Isolators of which a list may hold one only (spec prose; the schema code's multipleAllowed()). */
+const SINGLE_ISOLATORS = new Set([
+  'os/linux/seccomp-retain-set',
+  'os/linux/seccomp-remove-set',
+  'os/linux/selinux-context',
+  'os/linux/apparmor-profile',
+  'os/linux/oom-score-adj',
+  'os/linux/cpu-shares',
+  'os/unix/sysctl',
+]);
+
 /** Value shape of each isolator the spec (and its schema code) defines; undefined = unknown name. */
 export function isolatorProblem(iso: Isolator): string | undefined {
   const v = iso.value;
@@ -82,11 +96,14 @@ export function isolatorProblem(iso: Isolator): string | undefined {
     case 'os/linux/capabilities-remove-set':
       return isObject(v) && nonEmptyStrings(v.set) ? undefined : '"set" must be a non-empty list of names';
     case 'os/linux/seccomp-retain-set':
-    case 'os/linux/seccomp-remove-set':
+    case 'os/linux/seccomp-remove-set': {
       if (!isObject(v) || !nonEmptyStrings(v.set)) return '"set" must be a non-empty list of names';
-      return v.errno === undefined || (typeof v.errno === 'string' && /^E[A-Z0-9]+$/.test(v.errno))
+      const reserved = (v.set as string[]).find((n) => n.startsWith('@appc.io/') && !APPC_SECCOMP_WILDCARDS.includes(n));
+      if (reserved) return `${reserved} is not a wildcard the spec defines (@appc.io/ is reserved)`;
+      return v.errno === undefined || v.errno === '' || (typeof v.errno === 'string' && /^E[A-Z0-9]+$/.test(v.errno))
         ? undefined
         : '"errno" must be an errno name';
+    }
     case 'os/linux/no-new-privileges':
       return typeof v === 'boolean' ? undefined : 'value must be a boolean';
     case 'os/linux/selinux-context':
@@ -115,6 +132,9 @@ function isolatorProblems(list: readonly Isolator[] | undefined, where: string):
     if (problem) out.push(`${where}/${i} (${iso.name}): ${problem}`);
   });
   const names = (list ?? []).map((i) => i.name);
+  for (const dup of new Set(duplicates(names))) {
+    if (SINGLE_ISOLATORS.has(dup)) out.push(`${where}: at most one ${dup}`);
+  }
   if (names.includes('os/linux/seccomp-retain-set') && names.includes('os/linux/seccomp-remove-set')) {
     out.push(`${where}: seccomp retain and remove sets are exclusive`);
   }
@@ -166,6 +186,8 @@ export function podManifestProblems(doc: unknown): string[] {
     ...duplicates(p.apps.map((a) => a.name)).map((n) => `pod manifest /apps: duplicate app name "${n}"`),
     ...duplicates((p.volumes ?? []).map((v) => v.name)).map((n) => `pod manifest /volumes: duplicate name "${n}"`),
     ...uniqueNames(p.annotations, 'pod manifest /annotations'),
+    ...isolatorProblems(p.isolators, 'pod manifest /isolators'),
+    ...duplicates((p.ports ?? []).map((x) => x.name)).map((n) => `pod manifest /ports: duplicate name "${n}"`),
   ];
   p.apps.forEach((a, i) => {
     out.push(...appProblems(a.app, `pod manifest /apps/${i}/app`), ...uniqueNames(a.annotations, `pod manifest /apps/${i}/annotations`));

@@ -31,6 +31,12 @@ export class RefImplementation implements Implementation {
     'isolator/os/linux/oom-score-adj',
     'isolator/os/linux/cpu-shares',
     'isolator/os/linux/seccomp-remove-set',
+    'isolator/os/linux/seccomp-retain-set',
+    'isolator/os/linux/selinux-context',
+    'isolator/os/linux/apparmor-profile',
+    'isolator/os/unix/sysctl',
+    'isolator/resource/block-bandwidth',
+    'isolator/resource/block-iops',
     'event-handlers',
     'metadata-service',
   ]);

@@ -89,7 +89,8 @@ describe('report shape', () => {
       expect(m.id).toBeGreaterThan(0);
       expect(Number.isInteger(m.parentId)).toBe(true);
       expect(m.majorMinor).toMatch(/^\d+:\d+$/);
-      expect(m.root.startsWith('/')).toBe(true);
+      // nsfs bind mounts (ip netns, pods of other runtimes) have roots like net:[4026531840]
+      expect(m.root).toMatch(/^\/|^[a-z]+:\[\d+\]$/);
       expect(m.mountPoint.startsWith('/')).toBe(true);
       expect(m.options).toContain(m.options.includes('ro') ? 'ro' : 'rw');
       expect(m.fsType).toMatch(/^[\w.-]+$/);
@@ -214,6 +215,11 @@ describe('files and writes', () => {
     await writeFile(f, '');
     const { report } = await run([`file=${f}/x`]);
     expect(report.files).toEqual([{ path: `${f}/x`, exists: false, error: 'ENOTDIR' }]);
+  });
+
+  test('alloc= allocates and touches memory, recorded as an "alloc:" write', async () => {
+    const { report } = await run(['alloc=8388608']);
+    expect(report.writes).toEqual([{ path: 'alloc:', ok: true }]);
   });
 
   test('write= and mkdir= record success and errno names', async () => {

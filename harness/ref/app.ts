@@ -8,6 +8,7 @@ import { refuse } from './errors.js';
 import { lookupExec } from './exec.js';
 import type { LoadedImage } from './image.js';
 import { isMutant } from './mutants.js';
+import { podSysctl, securityOf } from './lsm.js';
 import { appEnvironment, capabilities, effectiveIsolators, KNOWN_ISOLATORS, resources, seccompProfile, type AppRuntime } from './oci.js';
 import { ensureDirIn, ensureFileIn, resolveIn } from './paths.js';
 import { layerOrder, renderRootfs } from './render.js';
@@ -130,6 +131,8 @@ export async function prepareApp(ctx: PodContext, rt: RuntimeApp): Promise<Prepa
       additionalGids: isMutant('drop-supp-gids') ? [] : supplementary,
       capabilities: capabilities(isolators),
       seccomp: seccompProfile(isolators),
+      sysctl: podSysctl(ctx.pod.isolators),
+      security: securityOf(isolators, name),
       noNewPrivileges: nnp.length > 0 && nnp[nnp.length - 1] === true,
       ...(oom !== undefined && !isMutant('ignore-oom-score-adj') ? { oomScoreAdj: oom as number } : {}),
       readonlyRootfs: rt.readOnlyRootFS === true,

@@ -3,15 +3,20 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { AC_VERSION, DEFAULT_PATH, type ImageManifest } from '../aci/manifest.js';
-import { mdsHandler, mergeAnnotations, MDS_PORT, metadataUrl, newToken, type MdsConfig } from './mds.js';
+import { hostSecret, mdsHandler, mergeAnnotations, MDS_PORT, metadataUrl, newToken, type MdsConfig } from './mds.js';
 import { setMutant } from './mutants.js';
 import { appEnvironment } from './oci.js';
 
 const UUID = '0b6d3c6e-8f7a-4c1e-9a3b-2f1e0d9c8b7a';
 const manifest = (name: string): ImageManifest => ({ acKind: 'ImageManifest', acVersion: AC_VERSION, name, annotations: [{ name: 'k', value: 'img' }] });
+const SECRET = 'ab'.repeat(64);
 const config: MdsConfig = {
   uuid: UUID,
+  secret: SECRET,
   podManifest: {
     acKind: 'PodManifest',
     acVersion: AC_VERSION,
@@ -79,6 +84,33 @@ describe('metadata service endpoints', () => {
     expect((await post('pod/hmac/verify', { content: 'hello', uuid: '1' + UUID.slice(1), signature: sig.body })).status).toBe(403);
     expect((await post('pod/hmac/verify', { content: 'hello' })).status).toBe(400);
     expect((await get('pod/hmac/sign')).status).toBe(405);
+  });
+
+  it("verifies another pod's signature made with the same host secret, and only with that pod's UUID", async () => {
+    const OTHER = '1' + UUID.slice(1);
+    const other = mdsHandler({ ...config, uuid: OTHER });
+    const otherServer = createServer((req, res) => void other(req, res));
+    await new Promise<void>((r) => otherServer.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(otherServer.address() as AddressInfo).port}/${'a'.repeat(32)}/acMetadata/v1/pod/hmac/sign`;
+      const signature = await (await fetch(url, { method: 'POST', body: new URLSearchParams({ content: 'from the other pod' }) })).text();
+      expect((await post('pod/hmac/verify', { content: 'from the other pod', uuid: OTHER, signature })).status).toBe(200);
+      expect((await post('pod/hmac/verify', { content: 'from the other pod', uuid: UUID, signature })).status).toBe(403);
+    } finally {
+      await new Promise<void>((r) => otherServer.close(() => r()));
+    }
+  });
+
+  it('keeps the host secret in a file of its own, made once', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'appc-mds-secret-'));
+    try {
+      const first = hostSecret(join(dir, 'ref', 'secret'));
+      expect(first).toMatch(/^[0-9a-f]{128}$/);
+      expect(hostSecret(join(dir, 'ref', 'secret'))).toBe(first);
+      expect((await stat(join(dir, 'ref', 'secret'))).mode & 0o777).toBe(0o600);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('mutants break their clause', async () => {

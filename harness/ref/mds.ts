@@ -3,8 +3,13 @@
 // loopback (127.0.0.1:MDS_PORT), so nothing of it is reachable from outside the pod. Each app gets
 // its own random token in AC_METADATA_URL, which tells the server which app of the pod asks.
 // The server runs as its own process (mds-server.ts) entered into the namespace with util-linux
-// `nsenter`; its configuration arrives on stdin and its HMAC key never leaves it.
+// `nsenter`; its configuration arrives on stdin. A pod's HMAC key is derived from a host secret
+// and the pod's UUID, so the service of any pod on this host can verify the signatures of another
+// (MDS-HMAC-006) without a registry of running pods.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { REPO_ROOT } from '../run/paths.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ImageManifest, NameValue, PodManifest } from '../aci/manifest.js';
 import { isMutant } from './mutants.js';
@@ -30,8 +35,30 @@ export interface MdsConfig {
   /** the reified pod manifest: every app references its image by ID */
   podManifest: PodManifest;
   apps: MdsApp[];
+  /** the host's signing secret, hex (see hostSecret) */
+  secret: string;
   /** ref's mutant, so that the server process breaks the same clause */
   mutant?: string;
+}
+
+/** Where ref keeps the host's signing secret: beside its own build, readable by root only. */
+export const MDS_SECRET_FILE = join(REPO_ROOT, '.tools', 'ref', 'mds-secret');
+
+/** The host's signing secret, made on first use (64 random bytes, hex). */
+export function hostSecret(file = MDS_SECRET_FILE): string {
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  try {
+    writeFileSync(file, randomBytes(64).toString('hex'), { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    // Another pod made it first: use theirs.
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  return readFileSync(file, 'utf8').trim();
 }
 
 /** A fresh token of 128 bits (MDS-GEN-004), in hex. */
@@ -73,11 +100,14 @@ async function formOf(req: IncomingMessage): Promise<URLSearchParams> {
 
 /**
  * The request handler: `/<token>/acMetadata/v1/…`. An unknown token gets 401; an unknown path
- * 404; a wrong method 405. `key` is the pod's HMAC key (secret to the server process).
+ * 404; a wrong method 405.
  */
-export function mdsHandler(config: MdsConfig, key: Buffer = randomBytes(64)) {
+export function mdsHandler(config: MdsConfig) {
   const byToken = new Map(config.apps.map((a) => [a.token, a]));
-  const sign = (content: string) => createHmac('sha512', key).update(config.uuid).update('\0').update(content).digest('base64');
+  // The key of pod `uuid`; a mutant keys every pod alike by its own UUID, so others' signatures fail.
+  const keyOf = (uuid: string) => createHmac('sha512', Buffer.from(config.secret, 'hex')).update(uuid).digest();
+  const signAs = (uuid: string, content: string) => createHmac('sha512', keyOf(uuid)).update(content).digest('base64');
+  const sign = (content: string) => signAs(config.uuid, content);
   const podAnnotations = (): NameValue[] => {
     const list = (config.podManifest.annotations ?? []).map((a) => ({ ...a }));
     if (isMutant('mds-wrong-annotations') && list[0]) list[0].value += '-wrong';
@@ -115,9 +145,10 @@ export function mdsHandler(config: MdsConfig, key: Buffer = randomBytes(64)) {
       return post((form) => {
         const [content, signature, uuid] = [form.get('content'), form.get('signature'), form.get('uuid')];
         if (content === null || signature === null || uuid === null) return send(res, 400, TEXT_TYPE, 'content, signature and uuid needed\n');
-        const want = Buffer.from(sign(content));
+        const want = Buffer.from(signAs(uuid, content));
         const got = Buffer.from(signature);
-        const valid = uuid === config.uuid && want.length === got.length && timingSafeEqual(want, got);
+        const ownPodOnly = isMutant('mds-verify-own-pod-only') && uuid !== config.uuid;
+        const valid = !ownPodOnly && want.length === got.length && timingSafeEqual(want, got);
         if (valid || isMutant('mds-verify-accepts-anything')) return text(res, 'OK');
         send(res, 403, TEXT_TYPE, 'signature not valid\n');
       });

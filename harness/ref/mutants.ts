@@ -58,7 +58,7 @@ export const MUTANTS: readonly Mutant[] = [
   { name: 'ignore-cpu-limit', clauses: ['ACE-ISO-CPU-002'], description: 'ignores the resource/cpu limit' },
   {
     name: 'deps-reverse-order',
-    clauses: ['ACE-FS-006'],
+    clauses: ['ACE-FS-006', 'ACE-FS-009'],
     description: 'extracts the dependencies of an image in reverse order, so the earlier one wins',
   },
   {
@@ -109,6 +109,29 @@ export const MUTANTS: readonly Mutant[] = [
   },
   { name: 'port-range-first-only', clauses: ['ACI-APP-016'], description: 'forwards only the first port of a range (ignores count)' },
   { name: 'ignore-seccomp', clauses: ['ACE-ISO-SECRM-004', 'ACE-ISO-SECRM-007'], description: 'ignores os/linux/seccomp-remove-set' },
+  {
+    name: 'ignore-seccomp-retain',
+    clauses: ['ACE-ISO-SECRT-006', 'ACE-ISO-SECRT-007', 'ACE-ISO-SECRT-008', 'ACE-ISO-SECRT-009'],
+    description: 'ignores os/linux/seccomp-retain-set',
+  },
+  {
+    name: 'seccomp-errno-always',
+    clauses: ['ACE-ISO-SECRM-008', 'ACE-ISO-SECRT-008'],
+    description: 'blocked calls of a seccomp set without errno fail with EPERM instead of killing the app',
+  },
+  {
+    name: 'seccomp-wildcards-literal',
+    clauses: ['ACE-ISO-SECRM-002', 'ACE-ISO-SECRM-015', 'ACE-ISO-SECRT-002', 'ACE-ISO-SECRT-014'],
+    description: 'treats @appc.io/all and @appc.io/empty as plain names that mask nothing',
+  },
+  { name: 'ignore-sysctl', clauses: ['ACE-ISO-SYSCTL-003'], description: 'ignores the os/unix/sysctl isolator of the pod' },
+  { name: 'ignore-apparmor', clauses: ['ACE-ISO-AA-006'], description: 'ignores os/linux/apparmor-profile (runs without the profile)' },
+  { name: 'ignore-block-limits', clauses: ['ACE-ISO-BLKBW-002', 'ACE-ISO-BLKIO-002'], description: 'ignores resource/block-bandwidth and resource/block-iops' },
+  { name: 'cpu-request-ignored', clauses: ['ACE-ISO-CPU-003', 'ACE-ISO-RES-002'], description: 'gives resource/cpu requests no CPU share' },
+  { name: 'mds-verify-own-pod-only', clauses: ['MDS-HMAC-006'], description: 'the metadata service verifies only signatures of its own pod' },
+  { name: 'ignore-path-whitelist', clauses: ['ACE-FS-005'], description: 'ignores pathWhitelist' },
+  { name: 'ignore-app-volume', clauses: ['POD-APP-010'], description: 'looks a mount up by volume name even when it carries an inline appVolume' },
+  { name: 'accept-invalid-manifest', clauses: ['POD-MAN-001'], description: 'runs pod manifests the schema rejects' },
 ];
 
 export type MutantName =
@@ -155,7 +178,18 @@ export type MutantName =
   | 'no-metadata-url'
   | 'ports-not-forwarded'
   | 'port-range-first-only'
-  | 'ignore-seccomp';
+  | 'ignore-seccomp'
+  | 'ignore-seccomp-retain'
+  | 'seccomp-errno-always'
+  | 'seccomp-wildcards-literal'
+  | 'ignore-sysctl'
+  | 'ignore-apparmor'
+  | 'ignore-block-limits'
+  | 'cpu-request-ignored'
+  | 'mds-verify-own-pod-only'
+  | 'ignore-path-whitelist'
+  | 'ignore-app-volume'
+  | 'accept-invalid-manifest';
 
 let active: string | undefined;
 

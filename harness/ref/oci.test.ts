@@ -142,6 +142,8 @@ describe('OCI config', () => {
     noNewPrivileges: true,
     oomScoreAdj: 100,
     readonlyRootfs: true,
+    sysctl: { 'net.ipv4.ip_default_ttl': '42' },
+    security: {},
     volumes: [
       { target: '/data', source: '/host/data', readOnly: true, recursive: true },
       { target: '/flat', source: '/host/flat', readOnly: false, recursive: false },

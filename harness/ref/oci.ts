@@ -5,7 +5,9 @@ import { DEFAULT_PATH } from '../aci/manifest.js';
 import { isMutant } from './mutants.js';
 import { quantityMilli, quantityUnits, QuantityError } from './quantity.js';
 import { refuse } from './errors.js';
+import { readdirSync, readFileSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
+import type { Security } from './lsm.js';
 
 /** The executor's name in the `container` variable (ACE-ENV-004). */
 export const CONTAINER_ENV = 'appc-ref';
@@ -86,6 +88,10 @@ export interface Resources {
   memoryLimit?: number;
   cpuQuota?: number;
   cpuShares?: number;
+  /** bytes per second, for every block device (resource/block-bandwidth, default true) */
+  blockBps?: number;
+  /** operations per second, for every block device (resource/block-iops, default true) */
+  blockIops?: number;
 }
 
 function limitOf(iso: Isolator): unknown {
@@ -96,30 +102,46 @@ function limitOf(iso: Isolator): unknown {
 /** cgroup limits from resource/memory, resource/cpu (limit only) and os/linux/cpu-shares. */
 export function resources(isolators: readonly Isolator[]): Resources {
   const out: Resources = {};
+  let requestShares: number | undefined;
   try {
     for (const iso of isolators) {
       if (iso.name === 'resource/memory' && limitOf(iso) !== undefined && !isMutant('ignore-memory-limit')) {
         out.memoryLimit = Number(quantityUnits(limitOf(iso)));
-      } else if (iso.name === 'resource/cpu' && limitOf(iso) !== undefined && !isMutant('ignore-cpu-limit')) {
-        const milli = quantityMilli(limitOf(iso));
-        out.cpuQuota = Math.max(MIN_CPU_QUOTA_US, Number((milli * BigInt(CPU_PERIOD_US)) / 1000n));
+      } else if (iso.name === 'resource/cpu') {
+        if (limitOf(iso) !== undefined && !isMutant('ignore-cpu-limit')) {
+          const milli = quantityMilli(limitOf(iso));
+          out.cpuQuota = Math.max(MIN_CPU_QUOTA_US, Number((milli * BigInt(CPU_PERIOD_US)) / 1000n));
+        }
+        // The request is the app's guaranteed share (ACE-ISO-CPU-003), the limit when omitted
+        // (ACE-ISO-RES-002): 1024 shares per CPU, the kernel's weight of one plain task.
+        const request = (iso.value as { request?: unknown }).request ?? (isMutant('cpu-request-ignored') ? undefined : limitOf(iso));
+        if (request !== undefined && !isMutant('cpu-request-ignored')) {
+          requestShares = Math.min(262144, Math.max(2, Number((quantityMilli(request) * 1024n) / 1000n)));
+        }
       } else if (iso.name === 'os/linux/cpu-shares') {
         if (!Number.isInteger(iso.value) || (iso.value as number) < 2 || (iso.value as number) > 262144) {
           refuse('isolator os/linux/cpu-shares: value must be an integer in 2..262144');
         }
         if (!isMutant('ignore-cpu-shares')) out.cpuShares = iso.value as number;
+      } else if (iso.name === 'resource/block-bandwidth' && !isMutant('ignore-block-limits')) {
+        out.blockBps = Number(quantityUnits(limitOf(iso)));
+      } else if (iso.name === 'resource/block-iops' && !isMutant('ignore-block-limits')) {
+        out.blockIops = Number(quantityUnits(limitOf(iso)));
       }
     }
   } catch (err) {
     if (err instanceof QuantityError) refuse(`isolator: ${err.message}`);
     throw err;
   }
+  // os/linux/cpu-shares names the weight itself and wins over a request.
+  if (out.cpuShares === undefined && requestShares !== undefined) out.cpuShares = requestShares;
   return out;
 }
 
 /** Isolator names this executor applies; the others are reported and ignored (ACE-ISO-GEN-002/003). */
 export const KNOWN_ISOLATORS = new Set([
   'os/linux/seccomp-remove-set',
+  'os/linux/seccomp-retain-set',
   'os/linux/capabilities-retain-set',
   'os/linux/capabilities-remove-set',
   'os/linux/no-new-privileges',
@@ -127,26 +149,72 @@ export const KNOWN_ISOLATORS = new Set([
   'os/linux/cpu-shares',
   'resource/memory',
   'resource/cpu',
+  'resource/block-bandwidth',
+  'resource/block-iops',
+  'os/linux/selinux-context',
+  'os/linux/apparmor-profile',
+  'os/unix/sysctl',
 ]);
 
-/** OCI seccomp for os/linux/seccomp-remove-set (ACE-ISO-SECRM-*): everything allowed but the set,
- *  which fails with `errno` when given and kills the process (SIGSYS) otherwise. Wildcards (`@…`)
- *  are not supported by ref and refused. The retain-set is not supported (its isolator is ignored). */
+/** Syscalls every app may make under a seccomp-retain-set: the minimum its life-cycle needs
+ *  (ACE-ISO-SECRT-012). crun loads the filter before it drops capabilities and switches user
+ *  (prctl, capget/capset, setgroups/setres[ug]id, rt_sigprocmask), then calls execve. */
+export const RETAIN_DEFAULT_ALLOW = [
+  'prctl', 'capget', 'capset', 'setgroups', 'setresgid', 'setresuid', 'rt_sigprocmask', 'execve', 'exit', 'exit_group', 'rt_sigreturn',
+];
+
+function seccompSet(iso: Isolator): { set: string[]; errno?: string } {
+  const v = iso.value as { set?: unknown; errno?: unknown } | null;
+  if (!v || !Array.isArray(v.set) || v.set.length === 0 || !v.set.every((n) => typeof n === 'string' && /^(@appc\.io\/(all|empty)|[a-z0-9_]+)$/.test(n))) {
+    refuse(`isolator ${iso.name}: "set" must list syscall names or @appc.io/all, @appc.io/empty (ref defines no wildcards of its own)`);
+  }
+  if (v.errno !== undefined && typeof v.errno !== 'string') refuse(`isolator ${iso.name}: "errno" must be a string`);
+  return { set: v.set as string[], ...(typeof v.errno === 'string' && v.errno !== '' ? { errno: v.errno } : {}) };
+}
+
+/** What a blocked call does: fail with `errno` when given, else kill the process with SIGSYS. */
+function blockedAction(name: string, errnoName: string | undefined): Record<string, unknown> {
+  if (errnoName === undefined || isMutant('seccomp-errno-always')) {
+    return isMutant('seccomp-errno-always') ? { action: 'SCMP_ACT_ERRNO', errnoRet: osConstants.errno.EPERM } : { action: 'SCMP_ACT_KILL_PROCESS' };
+  }
+  const errno = (osConstants.errno as Record<string, number>)[errnoName];
+  if (errno === undefined) refuse(`isolator ${name}: unknown errno ${JSON.stringify(errnoName)}`);
+  return { action: 'SCMP_ACT_ERRNO', errnoRet: errno };
+}
+
+/**
+ * OCI seccomp from os/linux/seccomp-remove-set (ACE-ISO-SECRM-*: everything allowed but the set)
+ * or os/linux/seccomp-retain-set (ACE-ISO-SECRT-*: only the set and RETAIN_DEFAULT_ALLOW). The
+ * spec's wildcards mask the other entries: @appc.io/empty in a remove-set and @appc.io/all in a
+ * retain-set mean no filtering at all; @appc.io/all in a remove-set and @appc.io/empty in a
+ * retain-set block every call.
+ */
 export function seccompProfile(isolators: readonly Isolator[]): Record<string, unknown> | undefined {
   const remove = isolators.filter((i) => i.name === 'os/linux/seccomp-remove-set');
-  if (remove.length === 0 || isMutant('ignore-seccomp')) return undefined;
+  const retain = isolators.filter((i) => i.name === 'os/linux/seccomp-retain-set');
   if (remove.length > 1) refuse('at most one os/linux/seccomp-remove-set per app');
-  const v = remove[0]!.value as { set?: unknown; errno?: unknown } | null;
-  if (!v || !Array.isArray(v.set) || v.set.length === 0 || !v.set.every((n) => typeof n === 'string' && /^[a-z0-9_]+$/.test(n))) {
-    refuse('isolator os/linux/seccomp-remove-set: "set" must list syscall names (ref supports no @wildcards)');
+  if (retain.length > 1) refuse('at most one os/linux/seccomp-retain-set per app');
+  if (remove.length > 0 && retain.length > 0) refuse('os/linux/seccomp-remove-set and seccomp-retain-set cannot be combined');
+  const wildcards = !isMutant('seccomp-wildcards-literal');
+  if (remove.length > 0 && !isMutant('ignore-seccomp')) {
+    const { set, errno } = seccompSet(remove[0]!);
+    const action = blockedAction(remove[0]!.name, errno);
+    if (wildcards && set.includes('@appc.io/empty')) return undefined;
+    if (wildcards && set.includes('@appc.io/all')) return { defaultAction: action.action, ...(action.errnoRet !== undefined ? { defaultErrnoRet: action.errnoRet } : {}) };
+    return { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: set.filter((n) => !n.startsWith('@')), ...action }] };
   }
-  let action: Record<string, unknown> = { action: 'SCMP_ACT_KILL_PROCESS' };
-  if (v.errno !== undefined && v.errno !== '') {
-    const errno = typeof v.errno === 'string' ? (osConstants.errno as Record<string, number>)[v.errno] : undefined;
-    if (errno === undefined) refuse(`isolator os/linux/seccomp-remove-set: unknown errno ${JSON.stringify(v.errno)}`);
-    action = { action: 'SCMP_ACT_ERRNO', errnoRet: errno };
+  if (retain.length > 0 && !isMutant('ignore-seccomp-retain')) {
+    const { set, errno } = seccompSet(retain[0]!);
+    const action = blockedAction(retain[0]!.name, errno);
+    if (wildcards && set.includes('@appc.io/all')) return undefined;
+    const allowed = wildcards && set.includes('@appc.io/empty') ? [] : set.filter((n) => !n.startsWith('@'));
+    return {
+      defaultAction: action.action,
+      ...(action.errnoRet !== undefined ? { defaultErrnoRet: action.errnoRet } : {}),
+      syscalls: [{ names: [...new Set([...allowed, ...RETAIN_DEFAULT_ALLOW])], action: 'SCMP_ACT_ALLOW' }],
+    };
   }
-  return { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: v.set, ...action }] };
+  return undefined;
 }
 
 export interface OciMount {
@@ -175,6 +243,9 @@ export interface AppRuntime {
   namespaces: { pid?: string; net?: string; ipc?: string; uts?: string };
   /** OCI seccomp profile, when the app has a seccomp isolator */
   seccomp?: Record<string, unknown>;
+  /** the pod's kernel parameters (os/unix/sysctl), written by crun inside the pod's namespaces */
+  sysctl: Record<string, string>;
+  security: Security;
   cgroupsPath: string;
   resources: Resources;
 }
@@ -199,12 +270,40 @@ export function standardMounts(): OciMount[] {
   return isMutant('no-dev-shm') ? mounts.filter((m) => m.destination !== '/dev/shm') : mounts;
 }
 
+/** Every whole block device of the host ("default": true means all of them). */
+export function blockDevices(): { major: number; minor: number }[] {
+  let names: string[];
+  try {
+    names = readdirSync('/sys/block');
+  } catch {
+    return [];
+  }
+  return names.flatMap((n) => {
+    try {
+      const [major, minor] = readFileSync(`/sys/block/${n}/dev`, 'utf8').trim().split(':').map(Number);
+      return [{ major: major!, minor: minor! }];
+    } catch {
+      return [];
+    }
+  });
+}
+
 export function buildOciConfig(rt: AppRuntime): Record<string, unknown> {
   // A non-root app gets the bounding set only, as rkt does: no effective capabilities for free.
   const privileged = rt.uid === 0;
   const caps = rt.capabilities;
   const resources: Record<string, unknown> = { devices: [{ allow: false, access: 'rwm' }] };
   if (rt.resources.memoryLimit !== undefined) resources.memory = { limit: rt.resources.memoryLimit };
+  const devices = rt.resources.blockBps !== undefined || rt.resources.blockIops !== undefined ? blockDevices() : [];
+  const throttle = (rate: number | undefined) => (rate === undefined ? [] : devices.map((d) => ({ ...d, rate })));
+  if (devices.length > 0) {
+    resources.blockIO = {
+      throttleReadBpsDevice: throttle(rt.resources.blockBps),
+      throttleWriteBpsDevice: throttle(rt.resources.blockBps),
+      throttleReadIOPSDevice: throttle(rt.resources.blockIops),
+      throttleWriteIOPSDevice: throttle(rt.resources.blockIops),
+    };
+  }
   if (rt.resources.cpuQuota !== undefined || rt.resources.cpuShares !== undefined) {
     resources.cpu = {
       ...(rt.resources.cpuQuota !== undefined ? { quota: rt.resources.cpuQuota, period: CPU_PERIOD_US } : {}),
@@ -236,6 +335,8 @@ export function buildOciConfig(rt: AppRuntime): Record<string, unknown> {
       },
       noNewPrivileges: rt.noNewPrivileges && !isMutant('ignore-nnp'),
       ...(rt.oomScoreAdj !== undefined ? { oomScoreAdj: rt.oomScoreAdj } : {}),
+      ...(rt.security.apparmorProfile !== undefined ? { apparmorProfile: rt.security.apparmorProfile } : {}),
+      ...(rt.security.selinuxLabel !== undefined ? { selinuxLabel: rt.security.selinuxLabel } : {}),
     },
     root: { path: rt.rootfs ?? 'rootfs', readonly: rt.readonlyRootfs && !isMutant('writable-rootfs') },
     mounts: [
@@ -252,6 +353,7 @@ export function buildOciConfig(rt: AppRuntime): Record<string, unknown> {
       cgroupsPath: rt.cgroupsPath,
       resources,
       ...(rt.seccomp ? { seccomp: rt.seccomp } : {}),
+      ...(Object.keys(rt.sysctl).length > 0 ? { sysctl: rt.sysctl } : {}),
       // /dev/console must exist (ACE-LNX-009); there is no console to give, so the node is not allowed.
       devices: [{ path: '/dev/console', type: 'c', major: 5, minor: 1, fileMode: 0o600, uid: 0, gid: 0 }],
       maskedPaths: [

@@ -12,7 +12,7 @@ import { Crun, StartError, type AppExit, type StartedApp } from './crun.js';
 import { InfraError, KilledError, messageOf, refuse, RefusalError } from './errors.js';
 import { podHostname, startHolder, type Holder } from './holder.js';
 import { loadImage, type LoadedImage } from './image.js';
-import { mergeAnnotations, metadataUrl, newToken, startMds, type MdsConfig } from './mds.js';
+import { hostSecret, mergeAnnotations, metadataUrl, newToken, startMds, type MdsConfig } from './mds.js';
 import { listenHostPorts, planPorts, startPortRelay } from './ports.js';
 import { activeMutant, isMutant } from './mutants.js';
 import { buildOciConfig, KNOWN_ISOLATORS, resources } from './oci.js';
@@ -209,6 +209,7 @@ export async function runPod(req: RunRequest): Promise<RunResult> {
       trace('start metadata service');
       const mds: MdsConfig = {
         uuid,
+        secret: hostSecret(),
         podManifest: {
           ...pod,
           apps: launched.map((rt) => {

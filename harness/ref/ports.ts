@@ -24,6 +24,12 @@ export interface PortMapping {
 /** The host ports of a pod: one mapping per port of a declared range (`count`). */
 export function planPorts(pod: PodManifest, apps: readonly { name: string; app: App }[]): PortMapping[] {
   const appPorts = apps.flatMap(({ app }) => app.ports ?? []);
+  // Port names identify ports across the whole pod (POD-PORT-003).
+  const seen = new Set<string>();
+  for (const { name } of appPorts) {
+    if (seen.has(name) && !isMutant('accept-invalid-manifest')) refuse(`port name ${name} is declared by more than one app of the pod`);
+    seen.add(name);
+  }
   const out: PortMapping[] = [];
   for (const exposed of pod.ports ?? []) {
     const port = exposed.podPort ?? appPorts.find((p) => p.name === exposed.name);

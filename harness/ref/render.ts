@@ -53,7 +53,7 @@ export function layerOrder(top: LoadedImage, images: readonly LoadedImage[]): La
   const visit = (img: LoadedImage, above: Whitelist[], stack: string[]) => {
     if (stack.includes(img.id)) refuse(`dependency cycle: ${[...stack, img.id].map(short).join(' → ')}`);
     if (stack.length > MAX_DEPTH) refuse(`dependency chain of ${img.manifest.name} is deeper than ${MAX_DEPTH}`);
-    const own = img.manifest.pathWhitelist ?? [];
+    const own = isMutant('ignore-path-whitelist') ? [] : (img.manifest.pathWhitelist ?? []);
     const wls = own.length > 0 ? [...above, new Whitelist(own)] : above;
     const deps = img.manifest.dependencies ?? [];
     for (const dep of isMutant('deps-reverse-order') ? [...deps].reverse() : deps) {

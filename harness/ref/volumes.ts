@@ -36,12 +36,13 @@ export function planMounts(
 
   for (const m of app.mounts ?? []) {
     const target = cleanPath(m.path);
-    const volume = m.appVolume ?? byName.get(m.volume);
+    const inline = isMutant('ignore-app-volume') ? undefined : m.appVolume;
+    const volume = inline ?? byName.get(m.volume);
     if (!volume) refuse(`app ${app.name}: mount at ${m.path} refers to unknown volume ${m.volume}`);
     planned.push({
       target,
       volume,
-      origin: m.appVolume ? 'inline' : 'pod',
+      origin: inline ? 'inline' : 'pod',
       readOnly: readOnly(volume, mpAt(target)),
       recursive: volume.kind === 'host' ? volume.recursive !== false : true,
     });

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { REPO_ROOT } from '../run/paths.js';
 import data from './clauses.json' with { type: 'json' };
-import { CLAUSES, clause, LEVELS, UnknownClauseError } from './clause.js';
+import { CLAUSES, clause, KNOWN_GAPS, LEVELS, UnknownClauseError } from './clause.js';
 
 describe('clause registry', () => {
   test('holds every catalogued normative statement once, with a known level', () => {
@@ -29,5 +29,16 @@ describe('clause registry', () => {
     }
     expect(used.size).toBeGreaterThan(20);
     expect([...used].filter((id) => !CLAUSES.has(id))).toEqual([]);
+  });
+});
+
+describe('known gaps', () => {
+  test('name registry clauses that are testable and that no suite file declares', () => {
+    const dir = join(REPO_ROOT, 'suites');
+    const suites = readdirSync(dir).map((f) => readFileSync(join(dir, f), 'utf8'));
+    for (const id of Object.keys(KNOWN_GAPS)) {
+      expect(clause(id).untestable, id).toBeNull();
+      expect(suites.some((s) => s.includes(`'${id}'`)), `${id} is declared by a suite: drop it from gaps.json`).toBe(false);
+    }
   });
 });

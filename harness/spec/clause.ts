@@ -2,6 +2,7 @@
 // level (data in clauses.json, paraphrased in our own words), plus the few functional requirements
 // this suite adds where the spec is silent (marked normative: false).
 import data from './clauses.json' with { type: 'json' };
+import gaps from './gaps.json' with { type: 'json' };
 
 export type Level = 'MUST' | 'MUST NOT' | 'SHOULD' | 'SHOULD NOT' | 'MAY';
 export const LEVELS: readonly Level[] = ['MUST', 'MUST NOT', 'SHOULD', 'SHOULD NOT', 'MAY'];
@@ -100,3 +101,10 @@ export function clause(id: string): Clause {
   if (!c) throw new UnknownClauseError(`unknown clause ID ${JSON.stringify(id)} (see harness/spec/clauses.json)`);
   return c;
 }
+
+/** Why a testable clause has no test yet (harness/spec/gaps.json), by clause ID. */
+export const KNOWN_GAPS: Readonly<Record<string, string>> = (() => {
+  const out = (gaps as { gaps: Record<string, string> }).gaps;
+  for (const id of Object.keys(out)) clause(id);
+  return out;
+})();
