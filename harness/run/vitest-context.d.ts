@@ -1,5 +1,5 @@
 import type { RunConfig } from './config.js';
-import type { CheckRecord } from './check.js';
+import type { CheckRecord, Observation } from './check.js';
 
 declare module 'vitest' {
   interface ProvidedContext {
@@ -10,5 +10,7 @@ declare module 'vitest' {
     clauses?: string[];
     /** checks that actually ran, in order */
     checks?: CheckRecord[];
+    /** what the implementation did where the spec is silent (recorded, not judged) */
+    observations?: Observation[];
   }
 }
