@@ -155,7 +155,13 @@ export class GenericImplementation implements Implementation {
     const t = this.target;
     const cfg = this.cfg;
     const work = await t.makeTempDir('appc-generic-run-');
-    const vars: Vars = { ...this.baseVars(), work, uuid: randomUUID() };
+    // With a uuidFile, {uuid} is the implementation's and unknown until it writes the file.
+    const vars: Vars = { ...this.baseVars(), work, ...(cfg.run.uuidFile === undefined ? { uuid: randomUUID() } : {}) };
+    const readUuid = async (): Promise<void> => {
+      if (cfg.run.uuidFile === undefined || vars.uuid !== undefined) return;
+      const uuid = (await t.readFile(substitute(cfg.run.uuidFile, vars)).catch(() => '')).trim();
+      if (uuid) vars.uuid = uuid;
+    };
     const started = performance.now();
     let failed = false;
     try {
@@ -182,33 +188,34 @@ export class GenericImplementation implements Implementation {
       if (run.timedOut) {
         throw new HarnessError(`pod timed out after ${timeoutMs / 1000}s (harness timeout); run printed: ${tail(run.stderr + run.stdout)}`);
       }
-      if (cfg.run.uuidFile !== undefined) {
-        const file = substitute(cfg.run.uuidFile, vars);
-        const uuid = (await t.readFile(file).catch(() => '')).trim();
-        if (!uuid) throw new HarnessError(`run exited ${run.exitCode ?? run.signal} without writing the pod UUID to ${file}: ${tail(run.stderr)}`);
-        vars.uuid = uuid;
-      }
-      const outcome = await this.collect(request, run, vars, `${describe(argv)}`);
+      await readUuid();
+      const outcome = await this.collect(request, run, vars, describe(argv));
       return { ...outcome, durationMs: performance.now() - started };
     } catch (err) {
       failed = true;
-      if (cfg.stop) {
-        // Best effort: the original error is what the user needs to see.
-        await this.exec('stop', expandArgv(cfg.stop, vars), vars).catch(() => undefined);
-      }
+      await readUuid();
+      // Best effort: the original error is what the user needs to see.
+      if (cfg.stop && this.resolvable(cfg.stop, vars)) await this.exec('stop', expandArgv(cfg.stop, vars), vars).catch(() => undefined);
       throw err;
     } finally {
       try {
-        if (cfg.cleanup) {
-          const res = await this.exec('cleanup', expandArgv(cfg.cleanup, vars), vars);
+        // A cleanup that needs the pod's UUID has nothing to clean when the implementation never wrote one.
+        if (cfg.cleanup && this.resolvable(cfg.cleanup, vars)) {
+          const argv = expandArgv(cfg.cleanup, vars);
+          const res = await this.exec('cleanup', argv, vars).catch((err: Error) => ({ timedOut: false, exitCode: null, signal: err.message, stderr: '' }));
           if (!failed && (res.timedOut || res.exitCode !== 0)) {
-            throw new HarnessError(`cleanup: \`${describe(expandArgv(cfg.cleanup, vars))}\` exited ${res.exitCode ?? res.signal}: ${tail(res.stderr, 500)}`);
+            throw new HarnessError(`cleanup: \`${describe(argv)}\` exited ${res.exitCode ?? res.signal}: ${tail(res.stderr, 500)}`);
           }
         }
       } finally {
         await t.remove(work);
       }
     }
+  }
+
+  /** Whether every placeholder of a command (other than per-image ones) has a value now. */
+  private resolvable(argv: Argv, vars: Vars): boolean {
+    return [...JSON.stringify(argv).matchAll(/\{([A-Za-z]+)\}/g)].every((m) => vars[m[1] as keyof Vars] !== undefined);
   }
 
   /** Reads refusal, then each app's exit status and output, from the sources the config names. */
@@ -247,6 +254,9 @@ export class GenericImplementation implements Implementation {
       return { uuid, status: 'refused', refusal: message || ranAs, apps: [] };
     }
 
+    if (cfg.run.uuidFile !== undefined && uuid === undefined) {
+      throw new HarnessError(`${ranAs} without writing the pod UUID to ${substitute(cfg.run.uuidFile, vars)}: ${tail(run.stderr, 500)}`);
+    }
     const names = appNames(request.images, request.manifest);
     const single = names.length === 1;
     const apps: AppOutcome[] = [];
