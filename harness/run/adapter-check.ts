@@ -39,11 +39,12 @@ async function checkImage(name: string, args: string[]): Promise<BuiltImage> {
   return buildAci(spec, FIXTURE_BUILD_DIR);
 }
 
-/** What could leak from a pod run on the target: temp entries, mounts, cgroups, network namespaces, marked processes. */
+/** What could leak from a pod run on the target: the adapters' temp dirs (appc-*; other temp files are
+ *  too noisy on a busy machine), mounts, cgroups, network namespaces, processes that carry our marker. */
 export async function snapshot(target: Target): Promise<Set<string>> {
   const script = `
     self=$$
-    ls -A "\${TMPDIR:-/tmp}" | sed 's/^/temp: /'
+    ls -A "\${TMPDIR:-/tmp}" | grep '^appc-' | sed 's/^/temp: /'
     cut -d' ' -f5- /proc/self/mountinfo | sed 's/^/mount: /'
     find /sys/fs/cgroup -mindepth 1 -maxdepth 2 -type d 2>/dev/null | sed 's/^/cgroup: /'
     ip netns list 2>/dev/null | sed 's/^/netns: /'
