@@ -114,3 +114,24 @@ describe('result pointers', () => {
     expect(resolvePointer(doc, '/byName/[name=a]')).toEqual({ ok: false, problem: '/byName/[name=a]: not a list' });
   });
 });
+
+describe('--impl-config on the command line', () => {
+  test('is resolved to an absolute path in the run config', async () => {
+    const { parseCli } = await import('../../run/config.js');
+    expect(parseCli(['--impl=generic', '--impl-config', 'examples/impl-config/ref.yaml']).config.implConfig).toBe(
+      join(process.cwd(), 'examples/impl-config/ref.yaml'),
+    );
+  });
+
+  test('applies to --impl=generic only, and generic needs it', async () => {
+    const { createImplementation, preflight } = await import('../registry.js');
+    const { defaultConfig } = await import('../../run/config.js');
+    const { HostTarget } = await import('../../target/host-target.js');
+    const t = new HostTarget();
+    expect(() => createImplementation(t, { ...defaultConfig(), implConfig: '/x.yaml' })).toThrow(/--impl-config applies to --impl=generic only/);
+    await expect(preflight(t, { ...defaultConfig(), impl: 'generic' })).rejects.toThrow(/^generic: needs --impl-config FILE/);
+    await expect(preflight(t, { ...defaultConfig(), impl: 'generic', implConfig: write('nobin.yaml', MINIMAL) })).rejects.toThrow(
+      /^generic: nobin\.yaml: \/run\/images\/0: command not found: impl$/,
+    );
+  });
+});
