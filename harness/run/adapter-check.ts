@@ -25,6 +25,13 @@ const MARKER = 'APPC_ADAPTER_CHECK';
 /** The timeout probe's pod gets this long before the harness kills it. */
 const TIMEOUT_PROBE_MS = 3_000;
 
+/** Ctrl-C: the pod that runs ends (the implementation got the signal too) and cleans up, then no further probe starts. */
+let interrupted = false;
+class Interrupted extends Error {}
+function notInterrupted(): void {
+  if (interrupted) throw new Interrupted('interrupted');
+}
+
 interface ProbeLine {
   name: string;
   ok: boolean;
@@ -103,6 +110,7 @@ export async function adapterCheck(target: Target, config: RunConfig, print: (li
   process.env[MARKER] ??= randomBytes(6).toString('hex');
   const lines: ProbeLine[] = [];
   const report = (name: string, ok: boolean, evidence: string) => {
+    notInterrupted(); // a pod cut short by Ctrl-C is no evidence about the adapter
     lines.push({ name, ok, evidence });
     print(`${ok ? 'OK    ' : 'BROKEN'}  ${name}: ${evidence}`);
   };
@@ -127,6 +135,7 @@ export async function adapterCheck(target: Target, config: RunConfig, print: (li
     const request = (imgs: BuiltImage[]): PodRequest =>
       withManifest ? { images: imgs, manifest: podManifest(imgs.map((image) => ({ name: image.manifest.name.split('/').pop()!, image }))) } : { images: imgs };
 
+    notInterrupted();
     // 1. an image imports and a one-app pod runs
     const one = await tryRun(impl, request([imgA]));
     if (typeof one === 'string') {
@@ -141,6 +150,7 @@ export async function adapterCheck(target: Target, config: RunConfig, print: (li
       report('probe report', a?.report !== undefined, a?.report ? `parsed from app stdout (pid ${a.report.pid}, cwd ${a.report.cwd}, uid ${a.report.uid})` : `none: ${a?.reportMissing ?? 'no app'}`);
     } else report('probe report', false, 'no pod ran');
 
+    notInterrupted();
     // 3. exit codes per app: two apps 0 and 7 when multi-app is declared, else one app exiting 7
     const expected: Record<string, number> = multi ? { 'adapter-check-a': 0, 'adapter-check-b': 7 } : { 'adapter-check-b': 7 };
     const codes = await tryRun(impl, request(multi ? [imgA, imgB] : [imgB]));
@@ -161,6 +171,7 @@ export async function adapterCheck(target: Target, config: RunConfig, print: (li
       report('stdout/stderr', problems.length === 0, problems.length === 0 ? `each app's probe lines on its own stdout and stderr (${ran.flat().length} apps)` : problems.slice(0, 3).join('; '));
     }
 
+    notInterrupted();
     // 5. a pod that outlives its timeout: the adapter must stop it and say so as a harness error
     const t0 = performance.now();
     try {
@@ -209,8 +220,17 @@ async function main(): Promise<void> {
   }
   const target = openTarget(config.target);
   try {
+    process.on('SIGINT', () => {
+      if (interrupted) process.exit(130); // a second Ctrl-C: stop waiting for clean-up
+      interrupted = true;
+    });
     process.exitCode = await adapterCheck(target, config);
   } catch (err) {
+    if (err instanceof Interrupted) {
+      console.error('adapter-check: interrupted (the pod that was running has been cleaned up)');
+      process.exitCode = 130;
+      return;
+    }
     // Only bad input gets here: every probe catches what the adapter throws.
     console.error(`adapter-check: ${(err as Error).message.split('\n')[0]}`);
     process.exitCode = err instanceof UsageError ? 2 : 1;
