@@ -262,7 +262,12 @@ export class GenericImplementation implements Implementation {
     const apps: AppOutcome[] = [];
     for (const name of names) {
       const appVars = { ...vars, app: name };
+      // `match` picks lines out of any text a source gives (e.g. "app-web=0" from a status listing).
       const read = async (field: 'exitCode' | 'signal' | 'stdout' | 'stderr', src: Source): Promise<unknown> => {
+        const v = await readRaw(field, src);
+        return src.match !== undefined && typeof v === 'string' ? pick(v, substitute(src.match, appVars)) : v;
+      };
+      const readRaw = async (field: 'exitCode' | 'signal' | 'stdout' | 'stderr', src: Source): Promise<unknown> => {
         const where = `/apps/${field}`;
         if (src.pointer !== undefined) {
           const ptr = substitute(src.pointer, appVars);
@@ -288,7 +293,7 @@ export class GenericImplementation implements Implementation {
       const text = async (field: 'stdout' | 'stderr', src: Source): Promise<string> => {
         const v = await read(field, src);
         if (typeof v !== 'string') throw new HarnessError(`adapter config /apps/${field}: app ${name}: expected text, got ${JSON.stringify(v)?.slice(0, 80)}`);
-        return src.match !== undefined ? pick(v, substitute(src.match, appVars)) : v;
+        return v;
       };
       const rawCode = await read('exitCode', cfg.apps.exitCode);
       const exitCode = toExitCode(rawCode);
@@ -321,11 +326,11 @@ function toExitCode(v: unknown): number | null | undefined {
   return Number.isInteger(n) && n >= 0 && n <= 255 ? n : undefined;
 }
 
-/** The lines of `text` that match `re`, each as its first group when it has one. */
+/** The lines of `text` (LF or CRLF) that match `re`, each as its first group when it has one. */
 function pick(text: string, re: string): string {
   const rx = new RegExp(re);
   const kept: string[] = [];
-  for (const line of text.split('\n')) {
+  for (const line of text.split(/\r?\n/)) { // a console may end lines with CRLF
     const m = rx.exec(line);
     if (m) kept.push(m[1] ?? line);
   }

@@ -21,7 +21,7 @@ export interface Source {
   file?: string;
   /** a command's stdout */
   argv?: Argv;
-  /** for text: keep only the lines matching this regular expression (its first group when it has one) */
+  /** keep only the lines of the text that match this regular expression (each as its first group when it has one) */
   match?: string;
 }
 
