@@ -113,6 +113,26 @@ describe('generic adapter', () => {
     logged();
   });
 
+  test('match picks an exit code out of a status listing and the lines of one app out of a shared console (CRLF too)', async () => {
+    const p = config('exited');
+    const listing = join(dir, 'listing');
+    writeFileSync(listing, 'state=exited\napp-a=0\napp-b=7\n');
+    const console_ = join(dir, 'console');
+    writeFileSync(console_, '[ 1.5] a[4]: hello from a\r\n[ 1.6] b[5]: hello from b\r\n[ 1.7] a[4]: bye\r\n');
+    writeFileSync(
+      p,
+      readFileSync(p, 'utf8')
+        .replace(/exitCode: .*\n/, `exitCode: { argv: [cat, ${listing}], match: "^app-{app}=([0-9]+)$" }\n`)
+        .replace(/stdout: .*\n/, `stdout: { file: ${console_}, match: "^\\\\[[ 0-9.]+\\\\] {app}\\\\[[0-9]+\\\\]: (.*)$" }\n`),
+    );
+    const out = await impl(p).runPod({ images: [image('example.com/x')], manifest });
+    expect(out.apps.map((a) => [a.name, a.exitCode, a.stdout])).toEqual([
+      ['a', 0, 'hello from a\nbye\n'],
+      ['b', 7, 'hello from b\n'],
+    ]);
+    logged();
+  });
+
   test('recognizes a refusal by exit code, with stderr as the reason', async () => {
     const out = await impl(config('refuse')).runPod({ images: [image('example.com/x')], manifest });
     expect(out).toMatchObject({ status: 'refused', refusal: 'no such volume', apps: [] });
