@@ -88,6 +88,24 @@ function describe(argv: readonly string[]): string {
   return argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a))).join(' ');
 }
 
+/** Pod runs in flight in this process, so that Ctrl-C can wait for their stop and cleanup commands. */
+const inflight = new Set<Promise<unknown>>();
+let sigintHooked = false;
+const SIGINT_GRACE_MS = 60_000;
+
+/** Ctrl-C reaches the implementation too (same process group): let each running pod end and be
+ *  cleaned up, then leave as Ctrl-C would have. A second Ctrl-C leaves at once. */
+function hookSigint(): void {
+  if (sigintHooked) return;
+  sigintHooked = true;
+  if (process.listenerCount('SIGINT') > 0) return; // someone else handles Ctrl-C here (adapter-check)
+  process.once('SIGINT', () => {
+    process.once('SIGINT', () => process.exit(130));
+    setTimeout(() => process.exit(130), SIGINT_GRACE_MS).unref();
+    void Promise.allSettled([...inflight]).then(() => process.exit(130));
+  });
+}
+
 export class GenericImplementation implements Implementation {
   readonly name: string;
   readonly features: ReadonlySet<Feature>;
@@ -151,7 +169,18 @@ export class GenericImplementation implements Implementation {
     return { name: this.cfg.name, version, details };
   }
 
-  async runPod(request: PodRequest): Promise<PodOutcome> {
+  runPod(request: PodRequest): Promise<PodOutcome> {
+    hookSigint();
+    const run = this.runPodOnce(request);
+    const settled: Promise<unknown> = run.then(
+      (): void => void inflight.delete(settled),
+      (): void => void inflight.delete(settled),
+    );
+    inflight.add(settled);
+    return run;
+  }
+
+  private async runPodOnce(request: PodRequest): Promise<PodOutcome> {
     const t = this.target;
     const cfg = this.cfg;
     const work = await t.makeTempDir('appc-generic-run-');
