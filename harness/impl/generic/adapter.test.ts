@@ -133,6 +133,21 @@ describe('generic adapter', () => {
     logged();
   });
 
+  test('a failed run in which no app has an exit status is a refusal; a successful one is a harness error', async () => {
+    const empty = join(dir, 'empty-listing');
+    writeFileSync(empty, 'state=exited\n');
+    const edit = (mode: string) => {
+      const p = config(mode);
+      writeFileSync(p, readFileSync(p, 'utf8').replace(/exitCode: .*\n/, `exitCode: { argv: [cat, ${empty}], match: "^app-{app}=([0-9]+)$" }\n`));
+      return p;
+    };
+    const out = await impl(edit('noresult')).runPod({ images: [image('example.com/x')], manifest });
+    expect(out.status).toBe('refused');
+    expect(out.refusal).toMatch(/exited 3 and no app has an exit status/);
+    await expect(impl(edit('exited')).runPod({ images: [image('example.com/x')], manifest })).rejects.toThrow(/^adapter config \/apps\/exitCode: app a: no exit status found/);
+    logged();
+  });
+
   test('recognizes a refusal by exit code, with stderr as the reason', async () => {
     const out = await impl(config('refuse')).runPod({ images: [image('example.com/x')], manifest });
     expect(out).toMatchObject({ status: 'refused', refusal: 'no such volume', apps: [] });

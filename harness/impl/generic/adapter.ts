@@ -79,6 +79,19 @@ export function appNames(images: readonly BuiltImage[], manifest?: PodManifest):
     });
 }
 
+/** Dependencies before the images that need them: an implementation may resolve them on import. */
+export function importOrder<T extends { image: BuiltImage }>(images: readonly T[]): T[] {
+  const done: T[] = [];
+  let left = [...images];
+  while (left.length > 0) {
+    const ready = left.filter((i) => (i.image.manifest.dependencies ?? []).every((d) => !left.some((o) => o !== i && o.image.manifest.name === d.imageName)));
+    const next = ready.length > 0 ? ready : left; // a cycle: keep the given order
+    done.push(...next);
+    left = left.filter((i) => !next.includes(i));
+  }
+  return done;
+}
+
 function tail(s: string, n = 1500): string {
   const t = s.trim();
   return t.length > n ? `…${t.slice(-n)}` : t;
@@ -208,7 +221,7 @@ export class GenericImplementation implements Implementation {
         runArgv = cfg.run.podManifest;
       }
       if (cfg.import) {
-        for (const img of images) await this.mustRun(`import of ${img.image.manifest.name}`, expandArgv(cfg.import, vars, [img]), vars);
+        for (const img of importOrder(images)) await this.mustRun(`import of ${img.image.manifest.name}`, expandArgv(cfg.import, vars, [img]), vars);
       }
 
       const timeoutMs = request.timeoutMs ?? this.config.podTimeoutMs;
@@ -275,7 +288,7 @@ export class GenericImplementation implements Implementation {
     }
     const uuid = vars.uuid;
     if (isRefused) {
-      let message = run.stderr.trim();
+      let message = tail(run.stderr, 500);
       if (refused?.message !== undefined) {
         const got = resolvePointer(await result(), refused.message);
         if (got.ok && got.value != null) message = String(got.value);
@@ -289,6 +302,8 @@ export class GenericImplementation implements Implementation {
     const names = appNames(request.images, request.manifest);
     const single = names.length === 1;
     const apps: AppOutcome[] = [];
+    /** apps whose exit-status text came back empty (e.g. no "app-NAME=" line in a status listing) */
+    const noStatus: string[] = [];
     for (const name of names) {
       const appVars = { ...vars, app: name };
       // `match` picks lines out of any text a source gives (e.g. "app-web=0" from a status listing).
@@ -326,6 +341,10 @@ export class GenericImplementation implements Implementation {
       };
       const rawCode = await read('exitCode', cfg.apps.exitCode);
       const exitCode = toExitCode(rawCode);
+      if (exitCode === undefined && rawCode === '') {
+        noStatus.push(name);
+        continue;
+      }
       if (exitCode === undefined) throw new HarnessError(`adapter config /apps/exitCode: app ${name}: expected an exit code, got ${JSON.stringify(rawCode)?.slice(0, 80)}`);
       let signal: string | null = null;
       if (cfg.apps.signal) {
@@ -333,6 +352,13 @@ export class GenericImplementation implements Implementation {
         signal = s == null || s === '' ? null : String(s).trim() || null;
       }
       apps.push(withReport({ name, exitCode, signal, stdout: await text('stdout', cfg.apps.stdout), stderr: await text('stderr', cfg.apps.stderr) }));
+    }
+    if (noStatus.length > 0) {
+      // A failed run in which no app got an exit status never ran the pod: the implementation declined it.
+      if (noStatus.length === names.length && run.exitCode !== 0) {
+        return { uuid, status: 'refused', refusal: `${ranAs} and no app has an exit status: ${tail(run.stderr, 500)}`, apps: [] };
+      }
+      throw new HarnessError(`adapter config /apps/exitCode: app ${noStatus[0]}: no exit status found (${ranAs})`);
     }
     return { uuid, status: 'exited', apps };
   }

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, test } from 'vitest';
 import { REPO_ROOT } from '../../run/paths.js';
 import { UsageError } from '../../run/errors.js';
 import { loadGenericConfig } from './config.js';
-import { appNames, expandArgv } from './adapter.js';
+import { appNames, expandArgv, importOrder } from './adapter.js';
 import { resolvePointer } from './pointer.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'generic-config-test-'));
@@ -91,6 +91,13 @@ describe('argv expansion and app names', () => {
 
   test('a placeholder without a value is a harness error, not an empty argument', () => {
     expect(() => expandArgv(['run', '{podManifest}'], { work: '/w' })).toThrow(/\{podManifest\} has no value/);
+  });
+
+  test('imports dependencies before the images that need them', () => {
+    const top = { image: img('example.com/top', { dependencies: [{ imageName: 'example.com/mid' }] }) };
+    const mid = { image: img('example.com/mid', { dependencies: [{ imageName: 'example.com/base' }] }) };
+    const base = { image: img('example.com/base') };
+    expect(importOrder([top, mid, base])).toEqual([base, mid, top]);
   });
 
   test('image-only pods name their apps as ref and rkt do; dependencies are not apps', () => {
