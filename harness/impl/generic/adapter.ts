@@ -97,6 +97,12 @@ function tail(s: string, n = 1500): string {
   return t.length > n ? `…${t.slice(-n)}` : t;
 }
 
+/** Head and tail of a long message: a crash says what on its first line and where on its last. */
+function gist(s: string): string {
+  const t = s.trim();
+  return t.length > 600 ? `${t.slice(0, 250)} … ${t.slice(-300)}` : t;
+}
+
 function describe(argv: readonly string[]): string {
   return argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a))).join(' ');
 }
@@ -157,7 +163,7 @@ export class GenericImplementation implements Implementation {
     const res = await this.exec(what, argv, vars);
     if (res.timedOut) throw new HarnessError(`${what}: \`${describe(argv)}\` timed out after ${AUX_TIMEOUT_MS / 1000}s`);
     if (res.exitCode !== 0) {
-      throw new HarnessError(`${what}: \`${describe(argv)}\` exited ${res.exitCode ?? res.signal}: ${tail(res.stderr || res.stdout, 500)}`);
+      throw new HarnessError(`${what}: \`${describe(argv)}\` exited ${res.exitCode ?? res.signal}: ${gist(res.stderr || res.stdout)}`);
     }
     return res.stdout;
   }
