@@ -142,3 +142,13 @@ describe('--impl-config on the command line', () => {
     );
   });
 });
+
+describe('the shipped ref example', () => {
+  test("declares exactly the features of the ref adapter, so the verdict comparison compares like with like", async () => {
+    const { RefImplementation } = await import('../ref-implementation.js');
+    const { defaultConfig } = await import('../../run/config.js');
+    const { config } = loadGenericConfig(join(REPO_ROOT, 'examples', 'impl-config', 'ref.yaml'));
+    const ref = new RefImplementation(undefined as never, defaultConfig());
+    expect([...config.features].sort()).toEqual([...ref.features].sort());
+  });
+});
