@@ -70,6 +70,24 @@ describe('Pods § App Container Pods: shared namespaces', () => {
     check('POD-CTX-002', () => expect(a.namespaces.net).not.toBe(b.namespaces.net));
   });
 
+  test('separates pods from each other: no shared PID, IPC or UTS namespace', clauses('POD-CTX-001', 'POD-CTX-003', 'POD-CTX-004'), async ({ skip, check }) => {
+    const [p, q] = await Promise.all([podA(skip), podB(skip)]);
+    const [a, b] = [p.outcome.apps[0]?.report, q.outcome.apps[0]?.report];
+    if (!a || !b) throw new Error(`a pod gave no probe report: ${p.outcome.apps[0]?.reportMissing ?? q.outcome.apps[0]?.reportMissing}`);
+    if (!overlapped(a, b)) skip('unsupported: the two pods did not run at the same time, so their namespaces cannot be compared');
+    check('POD-CTX-001', () => expect(a.namespaces.pid).not.toBe(b.namespaces.pid));
+    check('POD-CTX-003', () => expect(a.namespaces.ipc).not.toBe(b.namespaces.ipc));
+    check('POD-CTX-004', () => expect(a.namespaces.uts).not.toBe(b.namespaces.uts));
+  });
+
+  test("separates a pod's PID, IPC and UTS namespaces from the harness's", clauses('POD-CTX-001', 'POD-CTX-003', 'POD-CTX-004'), async ({ skip, check }) => {
+    if (session().config.target !== 'host') skip('host: compares with the harness process, which shares a kernel only with the host target');
+    const r = (await pod(skip)).report('app-a');
+    check('POD-CTX-001', () => expect(r.namespaces.pid).not.toBe(readlinkSync('/proc/self/ns/pid')));
+    check('POD-CTX-003', () => expect(r.namespaces.ipc).not.toBe(readlinkSync('/proc/self/ns/ipc')));
+    check('POD-CTX-004', () => expect(r.namespaces.uts).not.toBe(readlinkSync('/proc/self/ns/uts')));
+  });
+
   test("separates a pod's network namespace from the harness's", clauses('POD-CTX-002'), async ({ skip, check }) => {
     if (session().config.target !== 'host') skip('host: compares with the harness process, which shares a kernel only with the host target');
     const p = await pod(skip);

@@ -11,8 +11,13 @@ import { podManifest } from '../fixtures/pods.js';
 const LISTEN_MS = 8_000;
 let hostPorts: { http: number; range: number; alt: number } | undefined;
 
-/** The probe listens on 8080, then 9001 (the second port of the range 9000-9001), then 9100 (a podPort). */
-const portsPod = podRun<Record<'http' | 'range' | 'alt', TcpAnswer>>(
+/** How long the probe listens on a port the pod does not expose, and how long the harness tries it. */
+const HIDDEN_LISTEN_MS = 4_000;
+const HIDDEN_PORT = 7070;
+
+/** The probe listens on 8080, then 9001 (the second port of the range 9000-9001), then 9100 (a
+ *  podPort), then 7070: declared by the image, forwarded by no pod port. */
+const portsPod = podRun<Record<'http' | 'range' | 'alt' | 'hidden', TcpAnswer>>(
   ['pod-manifest', 'ports'],
   async () => {
     const { target } = session();
@@ -22,9 +27,10 @@ const portsPod = podRun<Record<'http' | 'range' | 'alt', TcpAnswer>>(
       await probeImage({
         name: 'ports',
         app: {
-          exec: ['/probe', `listen-ms=${LISTEN_MS}`, 'listen=8080', 'listen=9001', 'listen=9100'],
+          exec: ['/probe', `listen-ms=${LISTEN_MS}`, 'listen=8080', 'listen=9001', 'listen=9100', `listen-ms=${HIDDEN_LISTEN_MS}`, `listen=${HIDDEN_PORT}`],
           ports: [
             { name: 'http', protocol: 'tcp', port: 8080 },
+            { name: 'hidden', protocol: 'tcp', port: HIDDEN_PORT },
             { name: 'range', protocol: 'tcp', port: 9000, count: 2 },
           ],
         },
@@ -51,7 +57,10 @@ const portsPod = podRun<Record<'http' | 'range' | 'alt', TcpAnswer>>(
     const http = await reach(hostPorts!.http);
     const range = await reach(hostPorts!.range + 1);
     const alt = await reach(hostPorts!.alt);
-    return { http, range, alt };
+    // The probe now listens on the hidden port; try it on the host at its own number meanwhile.
+    const at = target.reachable(HIDDEN_PORT);
+    const hidden = await readFirstLine(at.host, at.port, HIDDEN_LISTEN_MS - 1_000);
+    return { http, range, alt, hidden };
   },
 );
 
@@ -72,5 +81,15 @@ describe('Pods § ports', () => {
     const pod = await portsPod(skip);
     const hostname = pod.report('ports').hostname;
     check('POD-PORT-006', () => expect(pod.during?.alt.line, pod.during?.alt.error).toBe(`appc-probe 9100 ${hostname}`));
+  });
+});
+
+describe('Pods § ports: what is not exposed', () => {
+  test('does not forward an app port that no pod port names', clauses('POD-PORT-001'), async ({ skip, check }) => {
+    const pod = await portsPod(skip);
+    const r = pod.report('ports');
+    // The probe did listen on it (and nobody came): the harness tried while it listened.
+    check('POD-PORT-001', () => expect(r.errors).toContain(`listen ${HIDDEN_PORT}: no connection`));
+    check('POD-PORT-001', () => expect(pod.during?.hidden.line ?? '', 'an answer from the app on the host').not.toBe(`appc-probe ${HIDDEN_PORT} ${r.hostname}`));
   });
 });

@@ -4,6 +4,8 @@ import type { RunConfig } from '../run/config.js';
 import { UsageError } from '../run/errors.js';
 import { REF_CLI } from '../run/paths.js';
 import type { Target } from '../target/index.js';
+import { GenericImplementation } from './generic/adapter.js';
+import { genericPreflight } from './generic/preflight.js';
 import type { Implementation } from './implementation.js';
 import { RefImplementation } from './ref-implementation.js';
 
@@ -37,6 +39,10 @@ const REGISTRY: Record<string, Entry> = {
       return undefined;
     },
   },
+  generic: {
+    create: (target, config) => new GenericImplementation(target, config),
+    preflight: genericPreflight,
+  },
 };
 
 export const IMPLEMENTATION_NAMES = Object.keys(REGISTRY);
@@ -49,10 +55,12 @@ function entry(name: string): Entry {
 
 export function createImplementation(target: Target, config: RunConfig): Implementation {
   if (config.mutant !== undefined && config.impl !== 'ref') throw new UsageError('--mutant applies to --impl=ref only');
+  if (config.implConfig !== undefined && config.impl !== 'generic') throw new UsageError('--impl-config applies to --impl=generic only');
   return entry(config.impl).create(target, config);
 }
 
 export async function preflight(target: Target, config: RunConfig): Promise<void> {
+  if (config.implConfig !== undefined && config.impl !== 'generic') throw new UsageError('--impl-config applies to --impl=generic only');
   const problem = await entry(config.impl).preflight(target, config);
   if (problem) throw new UsageError(`${config.impl}: ${problem}`);
 }

@@ -129,6 +129,8 @@ export const MUTANTS: readonly Mutant[] = [
   { name: 'ignore-block-limits', clauses: ['ACE-ISO-BLKBW-002', 'ACE-ISO-BLKIO-002'], description: 'ignores resource/block-bandwidth and resource/block-iops' },
   { name: 'cpu-request-ignored', clauses: ['ACE-ISO-CPU-003', 'ACE-ISO-RES-002'], description: 'gives resource/cpu requests no CPU share' },
   { name: 'mds-verify-own-pod-only', clauses: ['MDS-HMAC-006'], description: 'the metadata service verifies only signatures of its own pod' },
+  { name: 'forward-all-app-ports', clauses: ['POD-PORT-001'], description: 'also forwards app ports no pod port names, at their own number' },
+  { name: 'host-pid', clauses: ['POD-CTX-001'], description: "runs apps in the host's PID namespace" },
   { name: 'ignore-path-whitelist', clauses: ['ACE-FS-005'], description: 'ignores pathWhitelist' },
   { name: 'ignore-app-volume', clauses: ['POD-APP-010'], description: 'looks a mount up by volume name even when it carries an inline appVolume' },
   { name: 'accept-invalid-manifest', clauses: ['POD-MAN-001'], description: 'runs pod manifests the schema rejects' },
@@ -187,6 +189,8 @@ export type MutantName =
   | 'ignore-block-limits'
   | 'cpu-request-ignored'
   | 'mds-verify-own-pod-only'
+  | 'forward-all-app-ports'
+  | 'host-pid'
   | 'ignore-path-whitelist'
   | 'ignore-app-volume'
   | 'accept-invalid-manifest';

@@ -103,7 +103,10 @@ describe('isolators', () => {
       ]),
     ).toEqual({ memoryLimit: 134217728, cpuQuota: 50000, cpuShares: 512 });
     expect(resources([{ name: 'resource/cpu', value: { limit: '1m' } }]).cpuQuota).toBe(1000);
-    expect(resources([{ name: 'resource/cpu', value: { request: '1' } }])).toEqual({});
+    // A request is a share (1024 per CPU); without a request the limit is the request.
+    expect(resources([{ name: 'resource/cpu', value: { request: '1' } }])).toEqual({ cpuShares: 1024 });
+    expect(resources([{ name: 'resource/cpu', value: { limit: '250m' } }])).toEqual({ cpuQuota: 25000, cpuShares: 256 });
+    expect(resources([{ name: 'os/linux/cpu-shares', value: 7 }, { name: 'resource/cpu', value: { request: '2' } }]).cpuShares).toBe(7);
   });
 
   it('refuses malformed quantities', () => {

@@ -312,7 +312,8 @@ export function buildOciConfig(rt: AppRuntime): Record<string, unknown> {
   }
   const ns = (type: string, path: string | undefined) => (path !== undefined ? { type, path } : { type });
   const namespaces: { type: string; path?: string }[] = [
-    ns('pid', rt.namespaces.pid),
+    // The host-pid mutant leaves the pid namespace out: crun then keeps the host's.
+    ...(isMutant('host-pid') ? [] : [ns('pid', rt.namespaces.pid)]),
     ns('network', rt.namespaces.net),
     ns('ipc', rt.namespaces.ipc),
     ns('uts', rt.namespaces.uts),

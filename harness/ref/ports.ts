@@ -42,6 +42,10 @@ export function planPorts(pod: PodManifest, apps: readonly { name: string; app: 
       out.push({ name: exposed.name, hostIP, hostPort: exposed.hostPort + i, podPort: port.port + i });
     }
   }
+  if (isMutant('forward-all-app-ports')) {
+    // Publishes every app port at its own number, as if exposing were the default.
+    for (const p of appPorts) if (!(pod.ports ?? []).some((e) => e.name === p.name)) out.push({ name: p.name, hostIP: '127.0.0.1', hostPort: p.port, podPort: p.port });
+  }
   return out;
 }
 

@@ -79,10 +79,12 @@ export function recordOf(test: TestCase): TestRecord {
     clauses: meta.clauses ?? [],
     checks: meta.checks ?? [],
     ...(meta.peer ? { peer: meta.peer } : {}),
+    ...(meta.observations?.length ? { observations: meta.observations } : {}),
     durationMs: Math.round(test.diagnostic()?.duration ?? 0),
   };
   switch (result.state) {
     case 'passed':
+      if (base.checks.length === 0 && meta.observations?.length) return { ...base, status: 'observed' };
       if (base.checks.length === 0) {
         // A test that asserted nothing proves nothing: that is the suite's defect, not a pass.
         return { ...base, status: 'error', reason: 'the test passed without running any clause check' };

@@ -71,7 +71,9 @@ export function renderHtml(doc: ResultsDocument, coverage: readonly ClauseCovera
         esc(t.status + (t.skipKind ? ` (${t.skipKind})` : '')),
         esc(t.id),
         t.clauses.map((id) => `<code>${esc(id)}</code>`).join(' '),
-        esc(t.reason ?? '') + (t.expected ? `<br><i>expected: ${esc(t.expected.reason)}</i>` : ''),
+        esc(t.reason ?? '') +
+          (t.expected ? `<br><i>expected: ${esc(t.expected.reason)}</i>` : '') +
+          (t.observations ?? []).map((o) => `<br>${esc(o.topic)}: <code>${esc(o.value)}</code>`).join(''),
       ]),
       (i) => doc.tests[i]!.status,
     ),

@@ -27,7 +27,8 @@ export function writeJunit(doc: ResultsDocument, path: string): void {
       t.clauses.forEach((id) => tc.property('clause', id));
       if (t.status === 'fail') tc.failure(t.reason, 'conformance');
       else if (t.status === 'error') tc.error(t.reason, 'harness');
-      else if (t.status === 'skip') tc.skipped().property('skip.kind', t.skipKind ?? 'unspecified').property('skip.reason', t.reason ?? '');
+      for (const o of t.observations ?? []) tc.property(`observation.${o.topic}`, o.value);
+      if (t.status === 'skip') tc.skipped().property('skip.kind', t.skipKind ?? 'unspecified').property('skip.reason', t.reason ?? '');
     }
   }
   if (doc.harnessErrors.length > 0) {

@@ -32,7 +32,7 @@ describe('result kinds', () => {
   test('counts and the closing line keep pass, fail, skip and error apart', () => {
     const tests = [rec('pass'), rec('pass'), rec('fail', { reason: 'boom' }), rec('skip', { reason: 'x', skipKind: 'host' }), rec('error', { reason: 'vm died' })];
     const counts = countResults(tests);
-    expect(counts).toEqual({ pass: 2, fail: 1, skip: 1, error: 1, xfail: 0, xpass: 0, checks: 5, failedChecks: 1 });
+    expect(counts).toEqual({ pass: 2, fail: 1, skip: 1, error: 1, xfail: 0, xpass: 0, observed: 0, checks: 5, failedChecks: 1 });
     const coverage = computeCoverage(tests, []);
     const text = renderSummary(
       {

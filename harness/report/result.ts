@@ -1,9 +1,10 @@
 // Result kinds. Each test ends as exactly one of them; a harness error is never the implementation's fault.
-import type { CheckRecord } from '../run/check.js';
+import type { CheckRecord, Observation } from '../run/check.js';
 import type { ProfileVerdict } from './coverage.js';
 import type { PeerCheck } from './peer.js';
 
-export type ResultStatus = 'pass' | 'fail' | 'skip' | 'error' | 'xfail' | 'xpass';
+/** `observed`: a test of spec-silent behaviour that recorded what the implementation did, judging nothing. */
+export type ResultStatus = 'pass' | 'fail' | 'skip' | 'error' | 'xfail' | 'xpass' | 'observed';
 
 /** Why a test was skipped: the implementation declared the feature unsupported, the host lacks
  *  something, or configuration disabled it. */
@@ -18,6 +19,8 @@ export interface TestRecord {
   checks: CheckRecord[];
   /** a peer suite's test (e.g. "ace-validator"): compared with our own suites, see peer.ts */
   peer?: string;
+  /** what the implementation did where the spec is silent */
+  observations?: Observation[];
   status: ResultStatus;
   skipKind?: SkipKind;
   reason?: string;
@@ -62,7 +65,7 @@ export function skipKindOf(note: string | undefined): { kind: SkipKind; reason: 
 }
 
 export function countResults(tests: readonly TestRecord[]): ResultsDocument['counts'] {
-  const counts = { pass: 0, fail: 0, skip: 0, error: 0, xfail: 0, xpass: 0, checks: 0, failedChecks: 0 };
+  const counts = { pass: 0, fail: 0, skip: 0, error: 0, xfail: 0, xpass: 0, observed: 0, checks: 0, failedChecks: 0 };
   for (const t of tests) {
     counts[t.status]++;
     counts.checks += t.checks.length;

@@ -14,10 +14,10 @@ export function renderSummary(doc: ResultsDocument, coverage: readonly ClauseCov
     .map(([k, v]) => `${k} ${v}`)
     .join(', ');
   lines.push('', `## appc ${doc.specVersion} conformance: ${impl.name} ${impl.version}${details ? ` (${details})` : ''} on ${doc.target}`, '');
-  lines.push('| suite | pass | fail | xfail | xpass | skip | error |', '|---|---:|---:|---:|---:|---:|---:|');
+  lines.push('| suite | pass | fail | xfail | xpass | skip | error | observed |', '|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const [file, tests] of groupBy(doc.tests, (t) => t.file)) {
     const n = (s: ResultStatus) => tests.filter((t) => t.status === s).length;
-    lines.push(`| ${file} | ${n('pass')} | ${n('fail')} | ${n('xfail')} | ${n('xpass')} | ${n('skip')} | ${n('error')} |`);
+    lines.push(`| ${file} | ${n('pass')} | ${n('fail')} | ${n('xfail')} | ${n('xpass')} | ${n('skip')} | ${n('error')} | ${n('observed')} |`);
   }
   const show = (status: ResultStatus, title: string) => {
     const tests = doc.tests.filter((t) => t.status === status);
@@ -34,6 +34,11 @@ export function renderSummary(doc: ResultsDocument, coverage: readonly ClauseCov
   show('error', 'Harness errors (not the implementation’s fault)');
   show('xfail', 'Expected failures (xfail)');
   show('skip', 'Skipped');
+  const observed = doc.tests.filter((t) => t.observations?.length);
+  if (observed.length > 0) {
+    lines.push('', 'Observations (the spec is silent here: what the implementation did, not judged):');
+    for (const t of observed) for (const o of t.observations!) lines.push(`  - ${t.name} — ${o.topic}: ${o.value}`);
+  }
   for (const e of doc.harnessErrors) lines.push(`  - harness: ${e}`);
 
   lines.push('', '### Clause coverage (passed / testable, from checks that ran)', '');
@@ -63,6 +68,7 @@ export function renderSummary(doc: ResultsDocument, coverage: readonly ClauseCov
   lines.push('', `MUST coverage: ${m.covered} of ${m.testable} testable MUST/MUST NOT clauses passed (${pct(m.covered, m.testable)})`);
   lines.push(`${c.checks} clause checks ran (${c.failedChecks} failed) in ${(doc.durationMs / 1000).toFixed(1)}s`);
   if (c.xfail + c.xpass > 0) lines.push(`expected failures: ${c.xfail}, unexpected passes: ${c.xpass}`);
+  if (c.observed > 0) lines.push(`observations: ${c.observed} tests recorded spec-silent behaviour`);
   if (c.error + doc.harnessErrors.length > 0) lines.push(`harness errors: ${c.error + doc.harnessErrors.length}`);
   lines.push(`${c.pass} passed, ${c.fail + c.xpass} failed, ${c.skip} skipped`);
   return lines.join('\n');

@@ -11,6 +11,20 @@ export interface CheckRecord {
 
 export type Check = (clauseIds: string | string[], assertion: () => void) => void;
 
+/** One thing an implementation did where the spec says nothing: recorded in the report, never judged. */
+export interface Observation {
+  topic: string;
+  value: string;
+}
+
+export type Observe = (topic: string, value: unknown) => void;
+
+export function makeObserve(meta: TaskMeta): Observe {
+  return (topic, value) => {
+    (meta.observations ??= []).push({ topic, value: typeof value === 'string' ? value : JSON.stringify(value) });
+  };
+}
+
 /** Test options that declare the clauses a test checks; unknown IDs fail at collection. */
 export function clauses(...ids: string[]): { meta: TaskMeta } {
   if (ids.length === 0) throw new Error('clauses(): name at least one clause');

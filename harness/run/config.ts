@@ -10,6 +10,8 @@ export interface RunConfig {
   impl: string;
   /** binary of the implementation under test, for adapters that need one */
   implPath?: string;
+  /** --impl=generic: the adapter's config file (JSON or YAML), absolute */
+  implConfig?: string;
   target: TargetKind;
   /** absolute */
   reportDir: string;
@@ -44,6 +46,7 @@ export const USAGE = `usage: npm test -- [options] [file filter ...]
 
   --impl NAME          implementation under test (default: ref)
   --impl-path PATH     binary of the implementation, for adapters that need one
+  --impl-config FILE   (generic only) how to drive the implementation's CLI (JSON or YAML)
   --target KIND        where it runs: ${TARGET_KINDS.join(', ')} (default: host)
   --report-dir DIR     where the reports go: results.json, clauses.json, junit.xml, report.html,
                        summary.md (default: reports/)
@@ -71,6 +74,7 @@ export function parseCli(argv: readonly string[]): CliRequest {
       options: {
         impl: { type: 'string' },
         'impl-path': { type: 'string' },
+        'impl-config': { type: 'string' },
         target: { type: 'string' },
         'report-dir': { type: 'string' },
         'pod-timeout': { type: 'string' },
@@ -92,6 +96,7 @@ export function parseCli(argv: readonly string[]): CliRequest {
   const config = defaultConfig();
   if (v.impl !== undefined) config.impl = v.impl;
   if (v['impl-path'] !== undefined) config.implPath = resolve(v['impl-path']);
+  if (v['impl-config'] !== undefined) config.implConfig = resolve(v['impl-config']);
   if (v.target !== undefined) {
     if (!(TARGET_KINDS as readonly string[]).includes(v.target)) {
       throw new UsageError(`unknown --target ${JSON.stringify(v.target)} (known: ${TARGET_KINDS.join(', ')})`);

@@ -5,7 +5,7 @@ import { buildAci, type BuiltImage, type ImageSpec } from '../aci/index.js';
 import { createImplementation, type AppOutcome, type Feature, type Implementation, type PodOutcome, type PodRequest } from '../impl/index.js';
 import type { ProbeReport } from '../probe/index.js';
 import { openTarget, type Target } from '../target/index.js';
-import { makeCheck, type Check } from './check.js';
+import { makeCheck, makeObserve, type Check, type Observe } from './check.js';
 import type { RunConfig } from './config.js';
 import { HarnessError } from './errors.js';
 import { FIXTURE_BUILD_DIR } from './paths.js';
@@ -46,10 +46,14 @@ export function needs(skip: SkipFn, ...features: Feature[]): void {
   if (missing.length > 0) skip(`unsupported: ${impl.name} does not declare ${missing.join(', ')}`);
 }
 
-export const test = baseTest.extend<{ check: Check; needs: (...features: Feature[]) => void }>({
+export const test = baseTest.extend<{ check: Check; observe: Observe; needs: (...features: Feature[]) => void }>({
   // eslint-disable-next-line no-empty-pattern
   check: async ({ task }, use) => {
     await use(makeCheck(task.meta));
+  },
+  // eslint-disable-next-line no-empty-pattern
+  observe: async ({ task }, use) => {
+    await use(makeObserve(task.meta));
   },
   needs: async ({ skip }, use) => {
     await use((...features: Feature[]) => needs(skip as SkipFn, ...features));

@@ -1,5 +1,5 @@
 import type { RunConfig } from './config.js';
-import type { CheckRecord } from './check.js';
+import type { CheckRecord, Observation } from './check.js';
 
 declare module 'vitest' {
   interface ProvidedContext {
@@ -12,5 +12,7 @@ declare module 'vitest' {
     checks?: CheckRecord[];
     /** set for a peer suite's tests (peerClauses()): whose checks they are */
     peer?: string;
+    /** what the implementation did where the spec is silent (recorded, not judged) */
+    observations?: Observation[];
   }
 }

@@ -1,0 +1,399 @@
+// The generic adapter: drives any implementation's CLI as its config file describes (config.ts).
+// Anything that goes wrong in that wiring (a command that fails to start or exits unexpectedly, a
+// result field that is not there) is a HarnessError: a misconfigured adapter is never the
+// implementation's non-conformance.
+import { randomUUID } from 'node:crypto';
+import { basename, isAbsolute, resolve } from 'node:path';
+import type { BuiltImage, PodManifest } from '../../aci/index.js';
+import type { RunConfig } from '../../run/config.js';
+import { HarnessError } from '../../run/errors.js';
+import type { ExecResult, Target } from '../../target/index.js';
+import type { AppOutcome, Feature, Implementation, ImplementationInfo, PodOutcome, PodRequest } from '../implementation.js';
+import { withReport } from '../ref-implementation.js';
+import { loadGenericConfig, type Argv, type GenericConfig, type LoadedConfig, type Source } from './config.js';
+import { resolvePointer } from './pointer.js';
+
+/** Commands other than the run itself (import, result, stop, cleanup) get this long. */
+const AUX_TIMEOUT_MS = 60_000;
+const IMAGE_VARS = /\{(image|imageId|imageName)\}/;
+
+type Vars = Partial<Record<'work' | 'binary' | 'config' | 'uuid' | 'podManifest' | 'app' | 'image' | 'imageId' | 'imageName', string>>;
+
+interface StagedImage {
+  path: string;
+  image: BuiltImage;
+}
+
+/** `{binary}`: --impl-path, else the config's `binary` (relative to the config file when it has a slash). */
+export function binaryOf(loaded: LoadedConfig, implPath?: string): string | undefined {
+  if (implPath !== undefined) return implPath;
+  const b = loaded.config.binary;
+  if (b === undefined) return undefined;
+  return b.includes('/') && !isAbsolute(b) ? resolve(loaded.dir, b) : b;
+}
+
+export function substitute(s: string, vars: Vars): string {
+  return s.replace(/\{([A-Za-z]+)\}/g, (_, name: string) => {
+    const v = vars[name as keyof Vars];
+    if (v === undefined) throw new HarnessError(`adapter config: {${name}} has no value in ${JSON.stringify(s)}`);
+    return v;
+  });
+}
+
+/** Expands an argv: an item (or nested group) that names an image placeholder repeats once per image. */
+export function expandArgv(argv: Argv, vars: Vars, images: readonly StagedImage[] = []): string[] {
+  const out: string[] = [];
+  for (const item of argv) {
+    const group = Array.isArray(item) ? item : [item];
+    if (group.some((s) => IMAGE_VARS.test(s))) {
+      for (const img of images) {
+        const per = { ...vars, image: img.path, imageId: img.image.id, imageName: img.image.manifest.name };
+        for (const s of group) out.push(substitute(s, per));
+      }
+    } else {
+      for (const s of group) out.push(substitute(s, vars));
+    }
+  }
+  return out;
+}
+
+/** The last path segment of an image name as an AC Name: how ref and rkt name the app of an image-only run. */
+export function appNameFromImage(imageName: string): string {
+  const last = imageName.split('/').pop() ?? '';
+  return last.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '') || 'app';
+}
+
+/** The apps a pod runs, by name, in order: the manifest's, or one per image with an app that no other image depends on. */
+export function appNames(images: readonly BuiltImage[], manifest?: PodManifest): string[] {
+  if (manifest) return manifest.apps.map((a) => a.name);
+  const deps = new Set(images.flatMap((i) => (i.manifest.dependencies ?? []).map((d) => d.imageName)));
+  const used = new Set<string>();
+  return images
+    .filter((i) => i.manifest.app && !deps.has(i.manifest.name))
+    .map((i) => {
+      const base = appNameFromImage(i.manifest.name);
+      let name = base;
+      for (let n = 2; used.has(name); n++) name = `${base}-${n}`;
+      used.add(name);
+      return name;
+    });
+}
+
+/** Dependencies before the images that need them: an implementation may resolve them on import. */
+export function importOrder<T extends { image: BuiltImage }>(images: readonly T[]): T[] {
+  const done: T[] = [];
+  let left = [...images];
+  while (left.length > 0) {
+    const ready = left.filter((i) => (i.image.manifest.dependencies ?? []).every((d) => !left.some((o) => o !== i && o.image.manifest.name === d.imageName)));
+    const next = ready.length > 0 ? ready : left; // a cycle: keep the given order
+    done.push(...next);
+    left = left.filter((i) => !next.includes(i));
+  }
+  return done;
+}
+
+function tail(s: string, n = 1500): string {
+  const t = s.trim();
+  return t.length > n ? `…${t.slice(-n)}` : t;
+}
+
+/** Head and tail of a long message: a crash says what on its first line and where on its last. */
+function gist(s: string): string {
+  const t = s.trim();
+  return t.length > 600 ? `${t.slice(0, 250)} … ${t.slice(-300)}` : t;
+}
+
+function describe(argv: readonly string[]): string {
+  return argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a))).join(' ');
+}
+
+/** Pod runs in flight in this process, so that Ctrl-C can wait for their stop and cleanup commands. */
+const inflight = new Set<Promise<unknown>>();
+let sigintHooked = false;
+const SIGINT_GRACE_MS = 60_000;
+
+/** Ctrl-C reaches the implementation too (same process group): let each running pod end and be
+ *  cleaned up, then leave as Ctrl-C would have. A second Ctrl-C leaves at once. */
+function hookSigint(): void {
+  if (sigintHooked) return;
+  sigintHooked = true;
+  if (process.listenerCount('SIGINT') > 0) return; // someone else handles Ctrl-C here (adapter-check)
+  process.once('SIGINT', () => {
+    process.once('SIGINT', () => process.exit(130));
+    setTimeout(() => process.exit(130), SIGINT_GRACE_MS).unref();
+    void Promise.allSettled([...inflight]).then(() => process.exit(130));
+  });
+}
+
+export class GenericImplementation implements Implementation {
+  readonly name: string;
+  readonly features: ReadonlySet<Feature>;
+  private readonly cfg: GenericConfig;
+  private readonly loaded: LoadedConfig;
+
+  constructor(
+    private readonly target: Target,
+    private readonly config: RunConfig,
+    loaded?: LoadedConfig,
+  ) {
+    if (!loaded && config.implConfig === undefined) throw new HarnessError('the generic adapter needs --impl-config');
+    this.loaded = loaded ?? loadGenericConfig(config.implConfig!);
+    this.cfg = this.loaded.config;
+    this.name = this.cfg.name;
+    this.features = new Set(this.cfg.features);
+  }
+
+  private baseVars(): Vars {
+    const binary = binaryOf(this.loaded, this.config.implPath);
+    return { config: this.loaded.dir, ...(binary !== undefined ? { binary } : {}) };
+  }
+
+  /** Runs one configured command; a command that cannot start is a HarnessError naming the field. */
+  private async exec(what: string, argv: string[], vars: Vars, timeoutMs = AUX_TIMEOUT_MS): Promise<ExecResult> {
+    const cwd = this.cfg.cwd !== undefined ? substitute(this.cfg.cwd, vars) : vars.work;
+    try {
+      return await this.target.exec(argv, { timeoutMs, ...(cwd !== undefined ? { cwd } : {}), ...(this.cfg.env ? { env: this.cfg.env } : {}) });
+    } catch (err) {
+      throw new HarnessError(`${what}: cannot start \`${describe(argv)}\`: ${(err as Error).message.split('\n')[0]}`);
+    }
+  }
+
+  /** Runs a command that must succeed (exit 0); returns its stdout. */
+  private async mustRun(what: string, argv: string[], vars: Vars): Promise<string> {
+    const res = await this.exec(what, argv, vars);
+    if (res.timedOut) throw new HarnessError(`${what}: \`${describe(argv)}\` timed out after ${AUX_TIMEOUT_MS / 1000}s`);
+    if (res.exitCode !== 0) {
+      throw new HarnessError(`${what}: \`${describe(argv)}\` exited ${res.exitCode ?? res.signal}: ${gist(res.stderr || res.stdout)}`);
+    }
+    return res.stdout;
+  }
+
+  async info(): Promise<ImplementationInfo> {
+    const details: Record<string, string> = { adapter: 'generic', config: this.loaded.path };
+    const binary = binaryOf(this.loaded, this.config.implPath);
+    if (binary !== undefined) details.binary = binary;
+    let version = 'unknown';
+    const v = this.cfg.version;
+    if (v) {
+      const vars = this.baseVars();
+      const out = await this.mustRun('version', expandArgv(v.argv, vars), vars);
+      if (v.pointer !== undefined) {
+        const got = resolvePointer(parseJson('version', out), v.pointer);
+        if (!got.ok) throw new HarnessError(`version: /version/pointer ${got.problem}`);
+        version = String(got.value);
+      } else {
+        version = out.trim().split('\n')[0] ?? 'unknown';
+      }
+    }
+    return { name: this.cfg.name, version, details };
+  }
+
+  runPod(request: PodRequest): Promise<PodOutcome> {
+    hookSigint();
+    const run = this.runPodOnce(request);
+    const settled: Promise<unknown> = run.then(
+      (): void => void inflight.delete(settled),
+      (): void => void inflight.delete(settled),
+    );
+    inflight.add(settled);
+    return run;
+  }
+
+  private async runPodOnce(request: PodRequest): Promise<PodOutcome> {
+    const t = this.target;
+    const cfg = this.cfg;
+    const work = await t.makeTempDir('appc-generic-run-');
+    // With a uuidFile, {uuid} is the implementation's and unknown until it writes the file.
+    const vars: Vars = { ...this.baseVars(), work, ...(cfg.run.uuidFile === undefined ? { uuid: randomUUID() } : {}) };
+    const readUuid = async (): Promise<void> => {
+      if (cfg.run.uuidFile === undefined || vars.uuid !== undefined) return;
+      const uuid = (await t.readFile(substitute(cfg.run.uuidFile, vars)).catch(() => '')).trim();
+      if (uuid) vars.uuid = uuid;
+    };
+    const started = performance.now();
+    let failed = false;
+    try {
+      const images: StagedImage[] = [];
+      for (const image of request.images) {
+        const path = `${work}/${basename(image.path)}`;
+        await t.copyIn(image.path, path);
+        images.push({ path, image });
+      }
+      let runArgv = cfg.run.images;
+      if (request.manifest) {
+        if (!cfg.run.podManifest) throw new HarnessError('adapter config: the pod has a pod manifest but /run/podManifest is not set');
+        vars.podManifest = `${work}/pod-manifest.json`;
+        await t.writeFile(vars.podManifest, JSON.stringify(request.manifest, null, 2));
+        runArgv = cfg.run.podManifest;
+      }
+      if (cfg.import) {
+        for (const img of importOrder(images)) await this.mustRun(`import of ${img.image.manifest.name}`, expandArgv(cfg.import, vars, [img]), vars);
+      }
+
+      const timeoutMs = request.timeoutMs ?? this.config.podTimeoutMs;
+      const argv = expandArgv(runArgv, vars, images);
+      const run = await this.exec('run', argv, vars, timeoutMs);
+      if (run.timedOut) {
+        throw new HarnessError(`pod timed out after ${timeoutMs / 1000}s (harness timeout); run printed: ${tail(run.stderr + run.stdout)}`);
+      }
+      await readUuid();
+      const outcome = await this.collect(request, run, vars, describe(argv));
+      return { ...outcome, durationMs: performance.now() - started };
+    } catch (err) {
+      failed = true;
+      await readUuid();
+      // Best effort: the original error is what the user needs to see.
+      if (cfg.stop && this.resolvable(cfg.stop, vars)) await this.exec('stop', expandArgv(cfg.stop, vars), vars).catch(() => undefined);
+      throw err;
+    } finally {
+      try {
+        // A cleanup that needs the pod's UUID has nothing to clean when the implementation never wrote one.
+        if (cfg.cleanup && this.resolvable(cfg.cleanup, vars)) {
+          const argv = expandArgv(cfg.cleanup, vars);
+          const res = await this.exec('cleanup', argv, vars).catch((err: Error) => ({ timedOut: false, exitCode: null, signal: err.message, stderr: '' }));
+          if (!failed && (res.timedOut || res.exitCode !== 0)) {
+            throw new HarnessError(`cleanup: \`${describe(argv)}\` exited ${res.exitCode ?? res.signal}: ${tail(res.stderr, 500)}`);
+          }
+        }
+      } finally {
+        await t.remove(work);
+      }
+    }
+  }
+
+  /** Whether every placeholder of a command (other than per-image ones) has a value now. */
+  private resolvable(argv: Argv, vars: Vars): boolean {
+    return [...JSON.stringify(argv).matchAll(/\{([A-Za-z]+)\}/g)].every((m) => vars[m[1] as keyof Vars] !== undefined);
+  }
+
+  /** Reads refusal, then each app's exit status and output, from the sources the config names. */
+  private async collect(request: PodRequest, run: ExecResult, vars: Vars, runCmd: string): Promise<Omit<PodOutcome, 'durationMs'>> {
+    const cfg = this.cfg;
+    const ranAs = `run \`${runCmd}\` exited ${run.exitCode ?? run.signal}`;
+    let doc: unknown;
+    const result = async (): Promise<unknown> => {
+      if (doc !== undefined || !cfg.result) return doc;
+      let text: string;
+      if (cfg.result.file !== undefined) {
+        const file = substitute(cfg.result.file, vars);
+        text = await this.target.readFile(file).catch(() => {
+          throw new HarnessError(`result: ${file} missing (${ranAs}: ${tail(run.stderr, 500)})`);
+        });
+      } else {
+        text = await this.mustRun('result', expandArgv(cfg.result.argv!, vars), vars);
+      }
+      doc = parseJson('result', text);
+      return doc;
+    };
+
+    const refused = cfg.refused;
+    let isRefused = refused?.exitCodes?.includes(run.exitCode ?? -1) ?? false;
+    if (!isRefused && refused?.pointer !== undefined) {
+      const got = resolvePointer(await result(), refused.pointer);
+      isRefused = got.ok && got.value === refused.equals;
+    }
+    const uuid = vars.uuid;
+    if (isRefused) {
+      let message = tail(run.stderr, 500);
+      if (refused?.message !== undefined) {
+        const got = resolvePointer(await result(), refused.message);
+        if (got.ok && got.value != null) message = String(got.value);
+      }
+      return { uuid, status: 'refused', refusal: message || ranAs, apps: [] };
+    }
+
+    if (cfg.run.uuidFile !== undefined && uuid === undefined) {
+      throw new HarnessError(`${ranAs} without writing the pod UUID to ${substitute(cfg.run.uuidFile, vars)}: ${tail(run.stderr, 500)}`);
+    }
+    const names = appNames(request.images, request.manifest);
+    const single = names.length === 1;
+    const apps: AppOutcome[] = [];
+    /** apps whose exit-status text came back empty (e.g. no "app-NAME=" line in a status listing) */
+    const noStatus: string[] = [];
+    for (const name of names) {
+      const appVars = { ...vars, app: name };
+      // `match` picks lines out of any text a source gives (e.g. "app-web=0" from a status listing).
+      const read = async (field: 'exitCode' | 'signal' | 'stdout' | 'stderr', src: Source): Promise<unknown> => {
+        const v = await readRaw(field, src);
+        return src.match !== undefined && typeof v === 'string' ? pick(v, substitute(src.match, appVars)) : v;
+      };
+      const readRaw = async (field: 'exitCode' | 'signal' | 'stdout' | 'stderr', src: Source): Promise<unknown> => {
+        const where = `/apps/${field}`;
+        if (src.pointer !== undefined) {
+          const ptr = substitute(src.pointer, appVars);
+          const got = resolvePointer(await result(), ptr);
+          if (!got.ok) throw new HarnessError(`adapter config ${where}: app ${name}: ${got.problem} in the result (${ranAs})`);
+          return got.value;
+        }
+        if (src.run !== undefined) {
+          // The run's own output belongs to one app only, unless `match` picks each app's lines.
+          if (!single && src.match === undefined) {
+            throw new HarnessError(`adapter config ${where}: {run: ${src.run}} is ambiguous for a pod of ${names.length} apps (add match, or use another source)`);
+          }
+          return src.run === 'exitCode' ? run.exitCode : src.run === 'signal' ? run.signal : run[src.run];
+        }
+        if (src.file !== undefined) {
+          const file = substitute(src.file, appVars);
+          return this.target.readFile(file).catch(() => {
+            throw new HarnessError(`adapter config ${where}: app ${name}: ${file} missing (${ranAs})`);
+          });
+        }
+        return this.mustRun(`${where} of app ${name}`, expandArgv(src.argv!, appVars), appVars);
+      };
+      const text = async (field: 'stdout' | 'stderr', src: Source): Promise<string> => {
+        const v = await read(field, src);
+        if (typeof v !== 'string') throw new HarnessError(`adapter config /apps/${field}: app ${name}: expected text, got ${JSON.stringify(v)?.slice(0, 80)}`);
+        return v;
+      };
+      const rawCode = await read('exitCode', cfg.apps.exitCode);
+      const exitCode = toExitCode(rawCode);
+      if (exitCode === undefined && rawCode === '') {
+        noStatus.push(name);
+        continue;
+      }
+      if (exitCode === undefined) throw new HarnessError(`adapter config /apps/exitCode: app ${name}: expected an exit code, got ${JSON.stringify(rawCode)?.slice(0, 80)}`);
+      let signal: string | null = null;
+      if (cfg.apps.signal) {
+        const s = await read('signal', cfg.apps.signal);
+        signal = s == null || s === '' ? null : String(s).trim() || null;
+      }
+      apps.push(withReport({ name, exitCode, signal, stdout: await text('stdout', cfg.apps.stdout), stderr: await text('stderr', cfg.apps.stderr) }));
+    }
+    if (noStatus.length > 0) {
+      // A failed run in which no app got an exit status never ran the pod: the implementation declined it.
+      if (noStatus.length === names.length && run.exitCode !== 0) {
+        return { uuid, status: 'refused', refusal: `${ranAs} and no app has an exit status: ${tail(run.stderr, 500)}`, apps: [] };
+      }
+      throw new HarnessError(`adapter config /apps/exitCode: app ${noStatus[0]}: no exit status found (${ranAs})`);
+    }
+    return { uuid, status: 'exited', apps };
+  }
+
+  async dispose(): Promise<void> {}
+}
+
+function parseJson(what: string, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new HarnessError(`${what}: not JSON (${(err as Error).message}): ${tail(text, 200)}`);
+  }
+}
+
+/** An exit code from JSON or text: an integer 0..255, or null (killed, never ran); undefined when it is neither. */
+function toExitCode(v: unknown): number | null | undefined {
+  if (v === null) return null;
+  const n = typeof v === 'number' ? v : typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : NaN;
+  return Number.isInteger(n) && n >= 0 && n <= 255 ? n : undefined;
+}
+
+/** The lines of `text` (LF or CRLF) that match `re`, each as its first group when it has one. */
+function pick(text: string, re: string): string {
+  const rx = new RegExp(re);
+  const kept: string[] = [];
+  for (const line of text.split(/\r?\n/)) { // a console may end lines with CRLF
+    const m = rx.exec(line);
+    if (m) kept.push(m[1] ?? line);
+  }
+  return kept.length > 0 ? `${kept.join('\n')}\n` : '';
+}

@@ -1,0 +1,65 @@
+// `node dist/harness/report/compare-verdicts.js A/results.json B/results.json`: are two runs'
+// verdicts the same, test by test? CI uses it to show that the generic adapter driving ref's CLI
+// judges exactly as the ref adapter does. One line per difference; exit 0 same, 1 different, 2 bad input.
+import { readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import type { ResultsDocument, TestRecord } from './result.js';
+
+type Verdicts = Pick<ResultsDocument, 'tests' | 'harnessErrors'>;
+
+/** A test's verdict: its status, and for a skip why (unsupported and host skips are different verdicts). */
+function verdict(t: Pick<TestRecord, 'status' | 'skipKind'>): string {
+  return t.status === 'skip' && t.skipKind ? `skip (${t.skipKind})` : t.status;
+}
+
+export function compareVerdicts(a: Verdicts, b: Verdicts, names: [string, string] = ['A', 'B']): string[] {
+  const [na, nb] = names;
+  const byId = (doc: Verdicts) => new Map(doc.tests.map((t) => [t.id, t]));
+  const ta = byId(a);
+  const tb = byId(b);
+  const diffs: string[] = [];
+  for (const [id, x] of ta) {
+    const y = tb.get(id);
+    const vx = verdict(x);
+    const vy = y ? verdict(y) : 'absent';
+    if (vx !== vy) diffs.push(`${id}: ${na} ${vx}, ${nb} ${vy}`);
+  }
+  for (const [id, y] of tb) if (!ta.has(id)) diffs.push(`${id}: ${na} absent, ${nb} ${verdict(y)}`);
+  const ha = a.harnessErrors?.length ?? 0;
+  const hb = b.harnessErrors?.length ?? 0;
+  if (ha !== hb) diffs.push(`run-level harness errors: ${na} ${ha}, ${nb} ${hb}`);
+  return diffs;
+}
+
+function load(path: string): Verdicts {
+  let doc: Partial<Verdicts>;
+  try {
+    doc = JSON.parse(readFileSync(path, 'utf8')) as Partial<Verdicts>;
+  } catch (err) {
+    throw new Error(`${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message.split('\n')[0]}`);
+  }
+  if (!Array.isArray(doc.tests)) throw new Error(`${path}: not a results.json (no tests list)`);
+  return { tests: doc.tests, harnessErrors: doc.harnessErrors ?? [] };
+}
+
+export function main(argv: readonly string[]): number {
+  if (argv.length !== 2) {
+    console.error('usage: compare-verdicts.js A/results.json B/results.json');
+    return 2;
+  }
+  const [pa, pb] = argv as [string, string];
+  let a: Verdicts, b: Verdicts;
+  try {
+    a = load(pa);
+    b = load(pb);
+  } catch (err) {
+    console.error(`compare-verdicts: ${(err as Error).message}`);
+    return 2;
+  }
+  const diffs = compareVerdicts(a, b, [pa, pb]);
+  for (const d of diffs) console.log(d);
+  console.log(diffs.length === 0 ? `same verdicts: ${a.tests.length} tests` : `${diffs.length} difference(s) in verdicts`);
+  return diffs.length === 0 ? 0 : 1;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) process.exitCode = main(process.argv.slice(2));
