@@ -4,7 +4,7 @@
 // the parent away under crun. On cgroup v1 the pod level also carries pod-level resource isolators,
 // so all apps together stay below them (ACE-ISO-GEN-001).
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, readdir, rmdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { InfraError, messageOf } from './errors.js';
 import { CPU_PERIOD_US, type Resources } from './oci.js';
@@ -99,7 +99,21 @@ export async function applyPodResources(uuid: string, res: Resources, hs = hiera
   return skipped;
 }
 
+/** SIGKILLs whatever still runs in a cgroup directory of ours (a leaf or the pod level). */
+async function killMembers(dir: string): Promise<void> {
+  const procs = await readFile(posix.join(dir, 'cgroup.procs'), 'utf8').catch(() => '');
+  for (const pid of procs.split('\n').filter(Boolean)) {
+    try {
+      process.kill(Number(pid), 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
 async function rmdirRetry(dir: string): Promise<void> {
+  // A loaded host can take seconds to tear the last processes down; after the first seconds,
+  // whatever is still inside is killed (it belongs to this pod, whose processes are all going).
   for (let i = 0; ; i++) {
     try {
       await rmdir(dir);
@@ -107,9 +121,9 @@ async function rmdirRetry(dir: string): Promise<void> {
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') return;
-      // EBUSY: the last processes of the cgroup are still being torn down.
-      if (code === 'EBUSY' && i < 50) {
-        await new Promise((r) => setTimeout(r, 20));
+      if (code === 'EBUSY' && i < 200) {
+        if (i === 50 || i === 100) await killMembers(dir);
+        await new Promise((r) => setTimeout(r, 50));
         continue;
       }
       throw err;
