@@ -33,6 +33,7 @@ export class RefImplementation implements Implementation {
     'isolator/os/linux/seccomp-remove-set',
     'event-handlers',
     'metadata-service',
+    'app-exit-status',
   ]);
 
   constructor(

@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createVitest } from 'vitest/node';
 import { defaultExpectationsPath, Expectations, loadExpectations } from '../impl/expectations.js';
-import { createImplementation, preflight } from '../impl/index.js';
+import { createImplementation, openRun, preflight, type RunScope } from '../impl/index.js';
 import { ConformanceReporter } from '../report/conformance-reporter.js';
 import { groupBy, type TestRecord } from '../report/result.js';
 import { clause, SPEC_VERSION } from '../spec/index.js';
@@ -37,13 +37,40 @@ function printExplain(records: readonly TestRecord[]): void {
   }
 }
 
+/** Closes the run's scope once, also when the user interrupts the run (Ctrl-C) or it is terminated. */
+function closeOnSignals(scope: RunScope): () => Promise<void> {
+  let closing: Promise<void> | undefined;
+  const close = () => (closing ??= scope.close());
+  const onSignal = (signal: NodeJS.Signals) => {
+    console.error(`appc-conformance: ${signal}: cleaning up`);
+    void close()
+      .catch((err: Error) => console.error(`appc-conformance: clean-up: ${err.message}`))
+      .finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return async () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await close();
+  };
+}
+
 async function run(request: CliRequest): Promise<number> {
-  const { config, selection } = request;
+  const { selection } = request;
+  let { config } = request;
   const target = openTarget(config.target);
+  const wallStart = performance.now();
+  let closeScope: (() => Promise<void>) | undefined;
   try {
     if (request.mode !== 'list') {
       await preflight(target, config);
       if (!existsSync(PROBE_BINARY)) throw new UsageError('the probe is not built: run npm run setup');
+    }
+    if (request.mode === 'run') {
+      const scope = await openRun(target, config);
+      closeScope = closeOnSignals(scope);
+      config = scope.config;
     }
     const catalog = await collectTests(config);
     const selected = selectTests(catalog, selection);
@@ -53,7 +80,7 @@ async function run(request: CliRequest): Promise<number> {
       return EXIT.ok;
     }
 
-    const expectationsPath = config.expectationsPath ?? defaultExpectationsPath(config.impl);
+    const expectationsPath = config.expectationsPath ?? defaultExpectationsPath(config.impl, config.flavor);
     const expectations = new Expectations(
       expectationsPath ? loadExpectations(expectationsPath, new Set(catalog.map((t) => t.id))).entries : [],
     );
@@ -105,11 +132,16 @@ async function run(request: CliRequest): Promise<number> {
       return EXIT.ok;
     }
     console.log(reporter.summary());
+    console.log(`wall time: ${((performance.now() - wallStart) / 1000).toFixed(1)} s (${info.name} ${info.version}${info.details.flavor ? `, ${info.details.flavor} flavor` : ''})`);
     console.log(`reports: ${['results.json', 'clauses.json', 'junit.xml', 'report.html', 'summary.md'].map((f) => join(config.reportDir, f)).join(', ')}`);
     if (doc.counts.error > 0 || doc.harnessErrors.length > 0) return EXIT.harness;
     return doc.counts.fail + doc.counts.xpass > 0 ? EXIT.failures : EXIT.ok;
   } finally {
-    await target.dispose();
+    try {
+      await closeScope?.();
+    } finally {
+      await target.dispose();
+    }
   }
 }
 
