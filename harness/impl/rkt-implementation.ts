@@ -13,6 +13,7 @@ import { withReport } from './ref-implementation.js';
 import {
   assignStreams,
   demuxConsole,
+  dependenciesFirst,
   expectedApps,
   flyAppStderr,
   globalArgs,
@@ -24,7 +25,7 @@ import {
   stage1Args,
   type RktPodStatus,
 } from './rkt-output.js';
-import { openRktRun, rktPaths, rktVersion, type RktPaths, type RktRun } from './rkt-run.js';
+import { killPods, openRktRun, POD_DIR_PREFIX, rktPaths, rktVersion, type RktPaths, type RktRun } from './rkt-run.js';
 
 // rkt's own stderr when it failed before any app ran because of this machine, not the pod.
 const INFRASTRUCTURE = /networking|iptables|CNI|netns|cannot acquire lock|no space left|too many open files/i;
@@ -80,7 +81,7 @@ export class RktImplementation implements Implementation {
       done = (async () => {
         const there = `${work}/${basename(image.path)}`;
         await this.target.copyIn(image.path, there);
-        const res = await this.target.exec([p.bin, ...globalArgs(p.dataDir, p.configDir), 'fetch', '--full', there], { timeoutMs: 120_000 });
+        const res = await this.target.exec([p.bin, ...globalArgs(p.dataDir, p.configDir), 'fetch', '--full', '--pull-policy=never', there], { timeoutMs: 120_000 });
         if (res.exitCode !== 0) throw new HarnessError(`rkt fetch ${image.name} failed: ${rktComplaint(res.stderr)}`);
       })();
       done.catch(() => this.fetched.delete(image.id));
@@ -92,12 +93,15 @@ export class RktImplementation implements Implementation {
   async runPod(request: PodRequest): Promise<PodOutcome> {
     const p = await this.rkt();
     const t = this.target;
-    const work = await t.makeTempDir('appc-rkt-pod-');
+    // Inside the run dir, so that the run's close() finds the pod's uuid file after a Ctrl-C.
+    const mk = await t.exec(['mktemp', '-d', `${p.runDir}/${POD_DIR_PREFIX}XXXXXX`], { timeoutMs: 10_000 });
+    if (mk.exitCode !== 0) throw new HarnessError(`cannot make a pod dir in ${p.runDir}: ${mk.stderr.trim()}`);
+    const work = mk.stdout.trim();
     const global = globalArgs(p.dataDir, p.configDir);
     const started = performance.now();
     let uuid: string | undefined;
     try {
-      for (const image of request.images) await this.fetch(p, image, work);
+      for (const image of dependenciesFirst(request.images)) await this.fetch(p, image, work);
       let podManifest: string | undefined;
       if (request.manifest) {
         podManifest = `${work}/pod.json`;
@@ -115,12 +119,17 @@ export class RktImplementation implements Implementation {
       const res = await t.exec([p.bin, ...args], { timeoutMs });
       uuid = (await t.readFile(`${work}/uuid`).catch(() => '')).trim() || undefined;
       if (res.timedOut) {
-        throw new HarnessError(`pod timed out after ${timeoutMs / 1000}s (harness timeout); rkt printed: ${rktComplaint(res.stderr)}`);
+        if (uuid) await killPods(t, [uuid]);
+        const console = demuxConsole(res.stdout).flatMap((c) => c.lines.map((l) => `${c.ident}[${c.pid}]: ${l.slice(0, 200)}`));
+        throw new HarnessError(
+          `pod timed out after ${timeoutMs / 1000}s (harness timeout); rkt printed: ${rktComplaint(res.stderr)}; console: ${console.slice(-8).join(' | ')}`,
+        );
       }
       const durationMs = performance.now() - started;
       const status = uuid ? await this.status(p, uuid) : undefined;
-      const ran = status?.apps?.some((a) => a.exit_code !== undefined || a.state === 'exited') ?? false;
-      if (!uuid || status?.state === 'prepared' || status?.state === 'aborted prepare' || (res.exitCode !== 0 && !ran && !this.isFly())) {
+      // An app that started has a started_at (fly records no exit code); one rkt gave up on has neither.
+      const ran = status?.apps?.some((a) => a.exit_code !== undefined || a.started_at !== undefined) ?? false;
+      if (!uuid || status?.state === 'prepared' || status?.state === 'aborted prepare' || (res.exitCode !== 0 && !ran)) {
         // rkt declined the pod before any app ran (invalid manifest, missing volume source, …).
         const complaint = rktComplaint(res.stderr) || `exit ${res.exitCode ?? res.signal}`;
         if (INFRASTRUCTURE.test(complaint)) throw new HarnessError(`rkt could not start the pod: ${complaint}`);
@@ -129,7 +138,10 @@ export class RktImplementation implements Implementation {
       const apps = this.isFly() ? this.flyApps(request, res) : this.consoleApps(request, res.stdout, status!);
       return { uuid, status: 'exited', apps, durationMs };
     } finally {
-      if (uuid) await this.remove(p, uuid);
+      if (uuid) {
+        await this.remove(p, uuid);
+        await killPods(t, [uuid]);
+      }
       await t.remove(work);
     }
   }

@@ -9,6 +9,7 @@ import { REPO_ROOT } from '../run/paths.js';
 import {
   assignStreams,
   demuxConsole,
+  dependenciesFirst,
   expectedApps,
   flavorOfStage1Name,
   flyAppStderr,
@@ -21,6 +22,7 @@ import {
   runArgs,
   stage1Args,
 } from './rkt-output.js';
+import { podScope } from './rkt-run.js';
 
 const data = (name: string) => readFileSync(join(REPO_ROOT, 'harness', 'impl', 'testdata', 'rkt', name), 'utf8');
 const ID = 'sha512-20bec02b7c62e9824eeb51a1a06e380a38720cd3c04911013e1c1a5183190dc7';
@@ -82,6 +84,17 @@ describe('rkt command lines', () => {
   test('names image-only apps after the image, and knows each app’s handlers', () => {
     const a = image('exit-42', { exec: ['/probe', 'exit=42'], user: '0', group: '0', eventHandlers: [{ name: 'pre-start', exec: ['/probe', 'x'] }] });
     expect(expectedApps({ images: [a, image('layer')] })).toEqual([{ name: 'exit-42', exec: ['/probe', 'exit=42'], handlers: [['/probe', 'x']] }]);
+  });
+
+  test('fetches dependencies before the images that need them', () => {
+    const base = image('base');
+    const mid = { ...image('mid'), manifest: { ...image('mid').manifest, dependencies: [{ imageName: base.name }] } };
+    const top = { ...image('top'), manifest: { ...image('top').manifest, dependencies: [{ imageName: mid.name, imageID: mid.id }] } };
+    expect(dependenciesFirst([top, mid, base]).map((i) => i.name.split('/').at(-1))).toEqual(['base', 'mid', 'top']);
+  });
+
+  test('names the cgroup scope of a pod as systemd does', () => {
+    expect(podScope('43edc310-c985-4147-b0b9-a733097b35d0')).toBe('machine-rkt\\x2d43edc310\\x2dc985\\x2d4147\\x2db0b9\\x2da733097b35d0.scope');
   });
 
   test('declares fly’s limits and the host flavor’s features', () => {

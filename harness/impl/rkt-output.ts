@@ -63,6 +63,23 @@ export function runArgs(a: RunArgs): string[] {
   return args;
 }
 
+/** The images in an order where every dependency comes before the images that need it: rkt fetch
+ *  of an image looks its dependencies up in the store (else by discovery, which fails offline). */
+export function dependenciesFirst(images: readonly BuiltImage[]): BuiltImage[] {
+  const out: BuiltImage[] = [];
+  const visit = (img: BuiltImage, path: Set<BuiltImage>) => {
+    if (out.includes(img) || path.has(img)) return;
+    path.add(img);
+    for (const dep of img.manifest.dependencies ?? []) {
+      const found = images.find((i) => (dep.imageID ? i.id === dep.imageID : false) || i.name === dep.imageName);
+      if (found) visit(found, path);
+    }
+    out.push(img);
+  };
+  for (const img of images) visit(img, new Set());
+  return out;
+}
+
 /**
  * The manifest handed to rkt. rkt 1.30's `status` panics on a pod whose runtime apps have no `app`
  * section; by the spec a missing `app` means the image's, so the adapter fills it in from the image
@@ -100,6 +117,8 @@ export interface RktAppStatus {
   name: string;
   state: string;
   exit_code?: number;
+  /** nanoseconds; missing when the app never started */
+  started_at?: number;
 }
 
 export interface RktPodStatus {

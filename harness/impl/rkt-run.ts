@@ -19,6 +19,7 @@ const POD_SUBNETS = ['172.16.28.0/24', '172.31.0.0/16'];
 
 export interface RktPaths {
   bin: string;
+  runDir: string;
   dataDir: string;
   configDir: string;
   flavor: Flavor;
@@ -28,7 +29,7 @@ export interface RktPaths {
 
 /** Paths of a run dir made by openRktRun. */
 export async function rktPaths(target: Target, bin: string, runDir: string, flavor: Flavor): Promise<RktPaths> {
-  return { bin, dataDir: `${runDir}/data`, configDir: `${runDir}/config`, flavor, stage1File: await stage1FileOf(target, bin, flavor) };
+  return { bin, runDir, dataDir: `${runDir}/data`, configDir: `${runDir}/config`, flavor, stage1File: await stage1FileOf(target, bin, flavor) };
 }
 
 async function stage1FileOf(target: Target, bin: string, flavor: Flavor): Promise<string | undefined> {
@@ -129,7 +130,7 @@ async function defaultFlavor(target: Target, bin: string, runDir: string): Promi
 }
 
 async function checkStage1(target: Target, p: RktPaths): Promise<void> {
-  const name = await prepareProbe(target, p.bin, p.dataDir.replace(/\/data$/, ''), stage1Args(p.flavor, p.stage1File));
+  const name = await prepareProbe(target, p.bin, p.runDir, stage1Args(p.flavor, p.stage1File));
   if (flavorOfStage1Name(name) === undefined) throw new UsageError(`rkt: no stage1 image of flavor ${p.flavor} found`);
 }
 
@@ -209,9 +210,40 @@ async function removeNewDirsLater(target: Target): Promise<() => Promise<void>> 
   };
 }
 
+/** Each pod's work dir is ${runDir}/pod-*, with rkt's uuid file in it: close() finds every pod
+ *  still there (e.g. after a Ctrl-C) through them. */
+export const POD_DIR_PREFIX = 'pod-';
+
+// A host-flavor pod is systemd in its own PID namespace under the cgroup machine-rkt\x2d<uuid>.scope.
+// When rkt (systemd-nspawn) is killed, e.g. on our pod timeout, that systemd lives on as an orphan
+// and rkt gc does not stop it: kill every process of the pod's cgroups, then remove the cgroups.
+const KILL_POD = `
+for scope; do
+  for d in /sys/fs/cgroup/*/"$scope"; do
+    [ -d "$d" ] || continue
+    find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null | xargs -r kill -9 2>/dev/null
+  done
+  for d in /sys/fs/cgroup/*/"$scope"; do
+    [ -d "$d" ] || continue
+    for i in 1 2 3 4 5 6 7 8 9 10; do find "$d" -depth -type d -exec rmdir {} + 2>/dev/null; [ -d "$d" ] || break; sleep 0.2; done
+  done
+done
+true`;
+
+/** systemd's name of a pod's scope: machine-rkt\x2d<uuid with \x2d for each dash>.scope */
+export function podScope(uuid: string): string {
+  return `machine-${`rkt-${uuid}`.replaceAll('-', '\\x2d')}.scope`;
+}
+
+export async function killPods(target: Target, uuids: readonly string[]): Promise<void> {
+  if (uuids.length > 0) await target.exec(['sh', '-c', KILL_POD, 'sh', ...uuids.map(podScope)], { timeoutMs: 60_000 });
+}
+
 /** Stops what still runs, then gc's pods and images of the run's data dir. */
 export async function collectGarbage(target: Target, bin: string, runDir: string): Promise<void> {
   const global = globalArgs(`${runDir}/data`, `${runDir}/config`);
+  const left = await target.exec(['sh', '-c', 'cat "$0"/pod-*/uuid 2>/dev/null; echo', runDir], { timeoutMs: 10_000 });
+  await killPods(target, left.stdout.split(/\s+/).filter((l) => /^[0-9a-f-]{36}$/.test(l)));
   const list = await target.exec([bin, ...global, 'list', '--format=json'], { timeoutMs: 30_000 });
   const running = parseList(list.exitCode === 0 ? list.stdout : '[]').filter((p) => p.state === 'running');
   if (running.length > 0) await target.exec([bin, ...global, 'stop', '--force', ...running.map((p) => p.name)], { timeoutMs: 60_000 });

@@ -118,7 +118,10 @@ describe('selection before running', () => {
 describe('command line errors', () => {
   test.each([
     [['--bogus'], /Unknown option '--bogus'/],
-    [['--impl=nope'], /unknown --impl "nope" \(known: ref\)/],
+    [['--impl=nope'], /unknown --impl "nope" \(known: ref, rkt\)/],
+    [['--impl=rkt', '--impl-path=/nonexistent/rkt'], /^appc-conformance: rkt: \/nonexistent\/rkt is not an executable file$/m],
+    [['--impl=rkt', '--flavor=src'], /unknown --flavor "src"/],
+    [['--flavor=fly'], /ref: --flavor is not used by ref/],
     [['--mutant=nope'], /unknown --mutant "nope"/],
     [['--list', '--clause=NOPE-*'], /--clause NOPE-\* matches no clause/],
     [['--list', 'no-such-suite'], /no test matches the selection/],
