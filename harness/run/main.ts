@@ -37,23 +37,47 @@ function printExplain(records: readonly TestRecord[]): void {
   }
 }
 
-/** Closes the run's scope once, also when the user interrupts the run (Ctrl-C) or it is terminated. */
-function closeOnSignals(scope: RunScope): () => Promise<void> {
-  let closing: Promise<void> | undefined;
-  const close = () => (closing ??= scope.close());
-  const onSignal = (signal: NodeJS.Signals) => {
+/**
+ * Ctrl-C (SIGINT) and SIGTERM during a run: the run's scope (e.g. rkt's data dir and metadata
+ * service) is closed before the process exits, also when the signal comes while the scope is
+ * still being opened (then it is closed as soon as it is open).
+ */
+class SignalGuard {
+  private scope?: RunScope;
+  private closing?: Promise<void>;
+  private signal?: NodeJS.Signals;
+  private readonly onSignal = (signal: NodeJS.Signals) => {
     console.error(`appc-conformance: ${signal}: cleaning up`);
-    void close()
-      .catch((err: Error) => console.error(`appc-conformance: clean-up: ${err.message}`))
-      .finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+    this.signal = signal;
+    if (this.scope) void this.exitAfterClose();
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  return async () => {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    await close();
-  };
+
+  constructor() {
+    process.once('SIGINT', this.onSignal);
+    process.once('SIGTERM', this.onSignal);
+  }
+
+  /** Takes the opened scope; if a signal came meanwhile, closes it and exits. */
+  opened(scope: RunScope): void {
+    this.scope = scope;
+    if (this.signal) void this.exitAfterClose();
+  }
+
+  private async exitAfterClose(): Promise<never> {
+    await this.close().catch((err: Error) => console.error(`appc-conformance: clean-up: ${err.message}`));
+    process.exit(this.signal === 'SIGINT' ? 130 : 143);
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.scope ? this.scope.close() : Promise.resolve();
+    return this.closing;
+  }
+
+  async dispose(): Promise<void> {
+    process.off('SIGINT', this.onSignal);
+    process.off('SIGTERM', this.onSignal);
+    await this.close();
+  }
 }
 
 async function run(request: CliRequest): Promise<number> {
@@ -61,7 +85,7 @@ async function run(request: CliRequest): Promise<number> {
   let { config } = request;
   const target = openTarget(config.target);
   const wallStart = performance.now();
-  let closeScope: (() => Promise<void>) | undefined;
+  const guard = new SignalGuard();
   try {
     if (request.mode !== 'list') {
       await preflight(target, config);
@@ -69,7 +93,7 @@ async function run(request: CliRequest): Promise<number> {
     }
     if (request.mode === 'run') {
       const scope = await openRun(target, config);
-      closeScope = closeOnSignals(scope);
+      guard.opened(scope);
       config = scope.config;
     }
     const catalog = await collectTests(config);
@@ -138,7 +162,7 @@ async function run(request: CliRequest): Promise<number> {
     return doc.counts.fail + doc.counts.xpass > 0 ? EXIT.failures : EXIT.ok;
   } finally {
     try {
-      await closeScope?.();
+      await guard.dispose();
     } finally {
       await target.dispose();
     }
