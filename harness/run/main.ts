@@ -42,12 +42,18 @@ function printExplain(records: readonly TestRecord[]): void {
  * service) is closed before the process exits, also when the signal comes while the scope is
  * still being opened (then it is closed as soon as it is open).
  */
+const REAL_EXIT: (code?: number) => never = process.exit.bind(process);
+
 class SignalGuard {
   private scope?: RunScope;
   private closing?: Promise<void>;
   private signal?: NodeJS.Signals;
   private readonly onSignal = (signal: NodeJS.Signals) => {
     console.error(`appc-conformance: ${signal}: cleaning up`);
+    // vitest's own handler for the same signal calls process.exit() a millisecond later, which
+    // would cut the clean-up short: until the guard is done, process.exit() only notes the wish.
+    process.exit = ((): void => undefined) as typeof process.exit;
+    process.on('SIGINT', () => console.error('appc-conformance: still cleaning up'));
     this.signal = signal;
     if (this.scope) void this.exitAfterClose();
   };
@@ -65,7 +71,7 @@ class SignalGuard {
 
   private async exitAfterClose(): Promise<never> {
     await this.close().catch((err: Error) => console.error(`appc-conformance: clean-up: ${err.message}`));
-    process.exit(this.signal === 'SIGINT' ? 130 : 143);
+    REAL_EXIT(this.signal === 'SIGINT' ? 130 : 143);
   }
 
   close(): Promise<void> {
