@@ -5,7 +5,7 @@ import { probeImage } from '../fixtures/images.js';
 import { podManifest } from '../fixtures/pods.js';
 
 const exitPod = (code: number) =>
-  podRun([], async () => ({
+  podRun(['app-exit-status'], async () => ({
     images: [await image(await probeImage({ name: `exit-${code}`, app: { exec: ['/probe', `exit=${code}`] } }))],
   }));
 
@@ -23,7 +23,7 @@ describe('Exit status of a single-app pod', () => {
   });
 });
 
-const multiPod = podRun(['pod-manifest', 'multi-app'], async () => {
+const multiPod = podRun(['pod-manifest', 'multi-app', 'app-exit-status'], async () => {
   const img = await image(await probeImage({ name: 'exit-multi' }));
   const app = (code: number, delayMs: number) => ({ exec: ['/probe', `sleep=${delayMs}`, `exit=${code}`], user: '0', group: '0' });
   return {

@@ -50,11 +50,14 @@ const portsPod = podRun<Record<'http' | 'range' | 'alt' | 'hidden', TcpAnswer>>(
   async () => {
     // In the order the probe listens; each waits for the pod to come up or the previous port to close.
     const { target } = session();
-    const reach = async (port: number) => {
+    const reach = async (port: number, deadlineMs = LISTEN_MS) => {
       const at = target.reachable(port);
-      return readFirstLine(at.host, at.port, LISTEN_MS);
+      return readFirstLine(at.host, at.port, deadlineMs);
     };
-    const http = await reach(hostPorts!.http);
+    // The first port opens once the pod has started, which takes an implementation with a
+    // system-level init (rkt's host flavor) many seconds on a loaded machine: wait up to most of
+    // the pod timeout for it. The probe's own listen window starts only when it runs.
+    const http = await reach(hostPorts!.http, Math.max(LISTEN_MS, session().config.podTimeoutMs - 3 * LISTEN_MS));
     const range = await reach(hostPorts!.range + 1);
     const alt = await reach(hostPorts!.alt);
     // The probe now listens on the hidden port; try it on the host at its own number meanwhile.

@@ -25,6 +25,7 @@ export type Feature =
   | 'isolator/resource/block-iops'
   | 'isolator/resource/network-bandwidth'
   | 'event-handlers' // app.eventHandlers pre-start and post-stop
+  | 'app-exit-status' // each app's own exit code comes back
   | 'metadata-service'; // AC_METADATA_URL and its metadata service (ace.md § App Container Metadata Service)
 
 export interface PodRequest {

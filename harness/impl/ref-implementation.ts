@@ -39,6 +39,7 @@ export class RefImplementation implements Implementation {
     'isolator/resource/block-iops',
     'event-handlers',
     'metadata-service',
+    'app-exit-status',
   ]);
 
   constructor(

@@ -20,6 +20,12 @@ describe('CLI flags', () => {
     expect(r.selection.testNamePattern).toBe('PATH');
   });
 
+  test('takes a stage1 --flavor, and leaves it unset by default', () => {
+    expect(parseCli(['--impl=rkt', '--flavor=fly']).config.flavor).toBe('fly');
+    expect(parseCli(['--impl=rkt', '--flavor', 'host']).config.flavor).toBe('host');
+    expect(parseCli(['--impl=rkt']).config.flavor).toBeUndefined();
+  });
+
   test('takes selection by clause and level, and the list and explain modes', () => {
     const r = parseCli(['--clause', 'ACE-ISO-*', '--clause=POD-CTX-002', '--level=MUST', '--explain']);
     expect(r.selection).toMatchObject({ clauseGlobs: ['ACE-ISO-*', 'POD-CTX-002'], level: 'must' });
@@ -31,6 +37,7 @@ describe('CLI flags', () => {
   test.each([
     [['--bogus'], /Unknown option '--bogus'/],
     [['--target=moon'], /unknown --target "moon"/],
+    [['--flavor=src'], /unknown --flavor "src"/],
     [['--pod-timeout=-1'], /--pod-timeout/],
     [['--impl'], /--impl/],
     [['--level=often'], /unknown --level "often"/],

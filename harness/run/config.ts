@@ -17,6 +17,11 @@ export interface RunConfig {
   reportDir: string;
   /** a pod that runs longer is killed and its test ends as a harness timeout */
   podTimeoutMs: number;
+  /** stage1 flavor, for implementations that have flavors (rkt); default: the implementation's own */
+  flavor?: Flavor;
+  /** set by the run (main.ts) when the adapter keeps run-wide state on the target (e.g. rkt's data
+   *  dir and metadata service): a private directory there; adapters made without one manage their own */
+  runDir?: string;
   /** ref only: break one clause on purpose (the suite's self-check) */
   mutant?: string;
   /** expectation file; default: harness/impl/expectations/<impl>.json when it exists */
@@ -24,6 +29,9 @@ export interface RunConfig {
   /** --explain: walk the tests without running pods, to say which would run or skip */
   dryRun: boolean;
 }
+
+export const FLAVORS = ['host', 'coreos', 'kvm', 'fly'] as const;
+export type Flavor = (typeof FLAVORS)[number];
 
 /** Which tests to run, decided before vitest starts. */
 export interface Selection {
@@ -47,12 +55,14 @@ export const USAGE = `usage: npm test -- [options] [file filter ...]
   --impl NAME          implementation under test (default: ref)
   --impl-path PATH     binary of the implementation, for adapters that need one
   --impl-config FILE   (generic only) how to drive the implementation's CLI (JSON or YAML)
+  --flavor FLAVOR      stage1 flavor of rkt: ${FLAVORS.join(', ')} (default: rkt's own default)
   --target KIND        where it runs: ${TARGET_KINDS.join(', ')} (default: host)
   --report-dir DIR     where the reports go: results.json, clauses.json, junit.xml, report.html,
                        summary.md (default: reports/)
   --pod-timeout SECS   kill a pod that runs longer (default: 60)
   --mutant NAME        (ref only) run a mutant of ref that breaks one clause
-  --expectations FILE  expected failures and skips (default: harness/impl/expectations/<impl>.json)
+  --expectations FILE  expected failures and skips (default: harness/impl/expectations/<impl>.json,
+                       or <impl>.<flavor>.json with a flavor)
   --clause ID          run only tests checking this clause; globs allowed (ACE-ISO-*); repeatable
   --level LEVEL        run only tests checking a clause at or above must, should or may
   -t, --test-name-pattern PATTERN   run only tests whose name matches
@@ -75,6 +85,7 @@ export function parseCli(argv: readonly string[]): CliRequest {
         impl: { type: 'string' },
         'impl-path': { type: 'string' },
         'impl-config': { type: 'string' },
+        flavor: { type: 'string' },
         target: { type: 'string' },
         'report-dir': { type: 'string' },
         'pod-timeout': { type: 'string' },
@@ -97,6 +108,12 @@ export function parseCli(argv: readonly string[]): CliRequest {
   if (v.impl !== undefined) config.impl = v.impl;
   if (v['impl-path'] !== undefined) config.implPath = resolve(v['impl-path']);
   if (v['impl-config'] !== undefined) config.implConfig = resolve(v['impl-config']);
+  if (v.flavor !== undefined) {
+    if (!(FLAVORS as readonly string[]).includes(v.flavor)) {
+      throw new UsageError(`unknown --flavor ${JSON.stringify(v.flavor)} (known: ${FLAVORS.join(', ')})`);
+    }
+    config.flavor = v.flavor as Flavor;
+  }
   if (v.target !== undefined) {
     if (!(TARGET_KINDS as readonly string[]).includes(v.target)) {
       throw new UsageError(`unknown --target ${JSON.stringify(v.target)} (known: ${TARGET_KINDS.join(', ')})`);

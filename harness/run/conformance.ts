@@ -25,6 +25,10 @@ let current: Session | undefined;
 const inflight = new Set<Promise<unknown>>();
 afterAll(async () => {
   await Promise.allSettled([...inflight]);
+  // The adapter's own resources of this file (e.g. a private rkt data dir when run without npm test).
+  const s = current;
+  current = undefined;
+  await s?.impl.dispose();
 });
 
 /** The implementation and target of this run, made once per test file from the provided config. */

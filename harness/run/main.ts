@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createVitest } from 'vitest/node';
 import { defaultExpectationsPath, Expectations, loadExpectations } from '../impl/expectations.js';
-import { createImplementation, preflight } from '../impl/index.js';
+import { createImplementation, openRun, preflight, type RunScope } from '../impl/index.js';
 import { ConformanceReporter } from '../report/conformance-reporter.js';
 import { groupBy, type TestRecord } from '../report/result.js';
 import { clause, SPEC_VERSION } from '../spec/index.js';
@@ -37,13 +37,70 @@ function printExplain(records: readonly TestRecord[]): void {
   }
 }
 
+/**
+ * Ctrl-C (SIGINT) and SIGTERM during a run: the run's scope (e.g. rkt's data dir and metadata
+ * service) is closed before the process exits, also when the signal comes while the scope is
+ * still being opened (then it is closed as soon as it is open).
+ */
+const REAL_EXIT: (code?: number) => never = process.exit.bind(process);
+
+class SignalGuard {
+  private scope?: RunScope;
+  private closing?: Promise<void>;
+  private signal?: NodeJS.Signals;
+  private readonly onSignal = (signal: NodeJS.Signals) => {
+    console.error(`appc-conformance: ${signal}: cleaning up`);
+    // vitest's own handler for the same signal calls process.exit() a millisecond later, which
+    // would cut the clean-up short: until the guard is done, process.exit() only notes the wish.
+    process.exit = ((): void => undefined) as typeof process.exit;
+    process.on('SIGINT', () => console.error('appc-conformance: still cleaning up'));
+    this.signal = signal;
+    if (this.scope) void this.exitAfterClose();
+  };
+
+  constructor() {
+    process.once('SIGINT', this.onSignal);
+    process.once('SIGTERM', this.onSignal);
+  }
+
+  /** Takes the opened scope; if a signal came meanwhile, closes it and exits. */
+  opened(scope: RunScope): void {
+    this.scope = scope;
+    if (this.signal) void this.exitAfterClose();
+  }
+
+  private async exitAfterClose(): Promise<never> {
+    await this.close().catch((err: Error) => console.error(`appc-conformance: clean-up: ${err.message}`));
+    REAL_EXIT(this.signal === 'SIGINT' ? 130 : 143);
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.scope ? this.scope.close() : Promise.resolve();
+    return this.closing;
+  }
+
+  async dispose(): Promise<void> {
+    process.off('SIGINT', this.onSignal);
+    process.off('SIGTERM', this.onSignal);
+    await this.close();
+  }
+}
+
 async function run(request: CliRequest): Promise<number> {
-  const { config, selection } = request;
+  const { selection } = request;
+  let { config } = request;
   const target = openTarget(config.target);
+  const wallStart = performance.now();
+  const guard = new SignalGuard();
   try {
     if (request.mode !== 'list') {
       await preflight(target, config);
       if (!existsSync(PROBE_BINARY)) throw new UsageError('the probe is not built: run npm run setup');
+    }
+    if (request.mode === 'run') {
+      const scope = await openRun(target, config);
+      guard.opened(scope);
+      config = scope.config;
     }
     const catalog = await collectTests(config);
     const selected = selectTests(catalog, selection);
@@ -53,7 +110,7 @@ async function run(request: CliRequest): Promise<number> {
       return EXIT.ok;
     }
 
-    const expectationsPath = config.expectationsPath ?? defaultExpectationsPath(config.impl);
+    const expectationsPath = config.expectationsPath ?? defaultExpectationsPath(config.impl, config.flavor);
     const expectations = new Expectations(
       expectationsPath ? loadExpectations(expectationsPath, new Set(catalog.map((t) => t.id))).entries : [],
     );
@@ -105,11 +162,16 @@ async function run(request: CliRequest): Promise<number> {
       return EXIT.ok;
     }
     console.log(reporter.summary());
+    console.log(`wall time: ${((performance.now() - wallStart) / 1000).toFixed(1)} s (${info.name} ${info.version}${info.details.flavor ? `, ${info.details.flavor} flavor` : ''})`);
     console.log(`reports: ${['results.json', 'clauses.json', 'junit.xml', 'report.html', 'summary.md'].map((f) => join(config.reportDir, f)).join(', ')}`);
     if (doc.counts.error > 0 || doc.harnessErrors.length > 0) return EXIT.harness;
     return doc.counts.fail + doc.counts.xpass > 0 ? EXIT.failures : EXIT.ok;
   } finally {
-    await target.dispose();
+    try {
+      await guard.dispose();
+    } finally {
+      await target.dispose();
+    }
   }
 }
 

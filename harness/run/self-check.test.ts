@@ -119,6 +119,10 @@ describe('command line errors', () => {
   test.each([
     [['--bogus'], /Unknown option '--bogus'/],
     [['--impl=nope'], /unknown --impl "nope" \(known: ref, [a-z, ]*generic[a-z, ]*\)/],
+    [['--impl=nope'], /unknown --impl "nope" \(known: [a-z, ]*rkt[a-z, ]*\)/],
+    [['--impl=rkt', '--impl-path=/nonexistent/rkt'], /^appc-conformance: rkt: \/nonexistent\/rkt is not an executable file$/m],
+    [['--impl=rkt', '--flavor=src'], /unknown --flavor "src"/],
+    [['--flavor=fly'], /ref: --flavor is not used by ref/],
     [['--mutant=nope'], /unknown --mutant "nope"/],
     [['--list', '--clause=NOPE-*'], /--clause NOPE-\* matches no clause/],
     [['--list', 'no-such-suite'], /no test matches the selection/],

@@ -80,6 +80,7 @@ export const FEATURES = [
   'isolator/resource/block-iops',
   'isolator/resource/network-bandwidth',
   'event-handlers',
+  'app-exit-status',
   'metadata-service',
 ] as const satisfies readonly Feature[];
 type Missing = Exclude<Feature, (typeof FEATURES)[number]>;
