@@ -138,11 +138,19 @@ export class RktImplementation implements Implementation {
         );
       }
       const durationMs = performance.now() - started;
-      const status = uuid ? await this.status(p, uuid) : undefined;
+      // A pod rkt declined while preparing it (an invalid manifest) has a uuid but no creation time:
+      // rkt status then fails with "error converting pod: invalid creation time". After a failed
+      // run that is one more sign of a refusal, not the harness's problem.
+      const status = uuid
+        ? await this.status(p, uuid).catch((err: unknown) => {
+            if (res.exitCode !== 0) return undefined;
+            throw err;
+          })
+        : undefined;
       await this.record(uuid, args, res, status);
       // An app that started has a started_at (fly records no exit code); one rkt gave up on has neither.
       const ran = status?.apps?.some((a) => a.exit_code !== undefined || a.started_at !== undefined) ?? false;
-      if (!uuid || status?.state === 'prepared' || status?.state === 'aborted prepare' || (res.exitCode !== 0 && !ran)) {
+      if (!uuid || !status || status.state === 'prepared' || status?.state === 'aborted prepare' || (res.exitCode !== 0 && !ran)) {
         // rkt declined the pod before any app ran (invalid manifest, missing volume source, …).
         const complaint = rktComplaint(res.stderr) || `exit ${res.exitCode ?? res.signal}`;
         if (INFRASTRUCTURE.test(complaint)) throw new HarnessError(`rkt could not start the pod: ${complaint}`);

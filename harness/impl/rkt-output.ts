@@ -86,11 +86,14 @@ export function dependenciesFirst(images: readonly BuiltImage[]): BuiltImage[] {
  * (the same app, spelled out). Everything else is passed as the suite wrote it.
  */
 export function manifestForRkt(manifest: PodManifest, images: readonly BuiltImage[]): PodManifest {
+  // Malformed manifests (the schema suite's refusal tests) are passed through as they are: rkt is
+  // the one to judge them.
+  if (!Array.isArray(manifest.apps)) return manifest;
   return {
     ...manifest,
     apps: manifest.apps.map((app): RuntimeApp => {
-      if (app.app) return app;
-      const img = images.find((i) => i.id === app.image.id);
+      if (typeof app !== 'object' || app === null || app.app) return app;
+      const img = images.find((i) => i.id === app.image?.id);
       return img?.manifest.app ? { ...app, app: img.manifest.app } : app;
     }),
   };
@@ -104,7 +107,10 @@ export function expectedApps(request: { images: readonly BuiltImage[]; manifest?
     handlers: (app?.eventHandlers ?? []).map((h) => h.exec),
   });
   if (request.manifest) {
-    return request.manifest.apps.map((a) => of(a.name, a.app ?? request.images.find((i) => i.id === a.image.id)?.manifest.app));
+    if (!Array.isArray(request.manifest.apps)) return [];
+    return request.manifest.apps
+      .filter((a) => typeof a === 'object' && a !== null)
+      .map((a) => of(a.name, a.app ?? request.images.find((i) => i.id === a.image?.id)?.manifest.app));
   }
   // Without a manifest rkt names each app after the last part of its image name.
   return request.images.filter((i) => i.manifest.app).map((i) => of(i.manifest.name.split('/').at(-1)!, i.manifest.app));
