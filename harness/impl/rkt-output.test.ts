@@ -81,6 +81,16 @@ describe('rkt command lines', () => {
     expect(manifest.apps[0]!.app).toBeUndefined();
   });
 
+  test('passes malformed manifests through for rkt to judge (the schema suite’s refusal tests)', () => {
+    const a = image('a', { exec: ['/probe'], user: '0', group: '0' });
+    const notAList = { acKind: 'PodManifest', acVersion: '0.8.11', apps: { base: { name: 'base' } } } as unknown as PodManifest;
+    expect(manifestForRkt(notAList, [a])).toBe(notAList);
+    expect(expectedApps({ images: [a], manifest: notAList })).toEqual([]);
+    const noImage = { acKind: 'PodManifest', acVersion: '0.8.11', apps: [{ name: 'base' }] } as unknown as PodManifest;
+    expect(manifestForRkt(noImage, [a]).apps).toEqual([{ name: 'base' }]);
+    expect(expectedApps({ images: [a], manifest: noImage })).toEqual([{ name: 'base', exec: [], handlers: [] }]);
+  });
+
   test('names image-only apps after the image, and knows each app’s handlers', () => {
     const a = image('exit-42', { exec: ['/probe', 'exit=42'], user: '0', group: '0', eventHandlers: [{ name: 'pre-start', exec: ['/probe', 'x'] }] });
     expect(expectedApps({ images: [a, image('layer')] })).toEqual([{ name: 'exit-42', exec: ['/probe', 'exit=42'], handlers: [['/probe', 'x']] }]);
