@@ -3,30 +3,33 @@ import type { BuiltImage, PodManifest } from '../aci/index.js';
 import type { ProbeReport } from '../probe/index.js';
 
 /** Features a test may need; an implementation that lacks one gets a skip with the reason, never a pass. */
-export type Feature =
-  | 'pod-manifest' // runs a pod from a full pod manifest
-  | 'multi-app' // more than one app per pod
-  | 'volumes/host'
-  | 'volumes/empty'
-  | 'ports' // pod `ports` forwarded to host ports
-  | 'isolator/resource/memory'
-  | 'isolator/resource/cpu'
-  | 'isolator/os/linux/capabilities-retain-set'
-  | 'isolator/os/linux/capabilities-remove-set'
-  | 'isolator/os/linux/no-new-privileges'
-  | 'isolator/os/linux/oom-score-adj'
-  | 'isolator/os/linux/cpu-shares'
-  | 'isolator/os/linux/seccomp-remove-set'
-  | 'isolator/os/linux/seccomp-retain-set'
-  | 'isolator/os/linux/selinux-context'
-  | 'isolator/os/linux/apparmor-profile'
-  | 'isolator/os/unix/sysctl'
-  | 'isolator/resource/block-bandwidth'
-  | 'isolator/resource/block-iops'
-  | 'isolator/resource/network-bandwidth'
-  | 'event-handlers' // app.eventHandlers pre-start and post-stop
-  | 'app-exit-status' // each app's own exit code comes back
-  | 'metadata-service'; // AC_METADATA_URL and its metadata service (ace.md § App Container Metadata Service)
+export const FEATURES = [
+  'pod-manifest', // runs a pod from a full pod manifest
+  'multi-app', // more than one app per pod
+  'volumes/host',
+  'volumes/empty',
+  'ports', // pod `ports` forwarded to host ports
+  'isolator/resource/memory',
+  'isolator/resource/cpu',
+  'isolator/os/linux/capabilities-retain-set',
+  'isolator/os/linux/capabilities-remove-set',
+  'isolator/os/linux/no-new-privileges',
+  'isolator/os/linux/oom-score-adj',
+  'isolator/os/linux/cpu-shares',
+  'isolator/os/linux/seccomp-remove-set',
+  'isolator/os/linux/seccomp-retain-set',
+  'isolator/os/linux/selinux-context',
+  'isolator/os/linux/apparmor-profile',
+  'isolator/os/unix/sysctl',
+  'isolator/resource/block-bandwidth',
+  'isolator/resource/block-iops',
+  'isolator/resource/network-bandwidth',
+  'event-handlers', // app.eventHandlers pre-start and post-stop
+  'app-exit-status', // each app's own exit code comes back
+  'metadata-service', // AC_METADATA_URL and its metadata service (ace.md § App Container Metadata Service)
+] as const;
+
+export type Feature = (typeof FEATURES)[number];
 
 export interface PodRequest {
   images: readonly BuiltImage[];

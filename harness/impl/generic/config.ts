@@ -5,7 +5,7 @@ import { basename, dirname, resolve } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parseDocument } from 'yaml';
 import { UsageError } from '../../run/errors.js';
-import type { Feature } from '../implementation.js';
+import { FEATURES, type Feature } from '../implementation.js';
 
 /** An argv item; a nested list is a group repeated once per image (e.g. ['--image', '{image}']). */
 export type ArgvItem = string | string[];
@@ -57,35 +57,6 @@ export interface GenericConfig {
   cleanup?: Argv;
 }
 
-/** Every Feature name; the type check below fails the build when implementation.ts gains one. */
-export const FEATURES = [
-  'pod-manifest',
-  'multi-app',
-  'volumes/host',
-  'volumes/empty',
-  'ports',
-  'isolator/resource/memory',
-  'isolator/resource/cpu',
-  'isolator/os/linux/capabilities-retain-set',
-  'isolator/os/linux/capabilities-remove-set',
-  'isolator/os/linux/no-new-privileges',
-  'isolator/os/linux/oom-score-adj',
-  'isolator/os/linux/cpu-shares',
-  'isolator/os/linux/seccomp-remove-set',
-  'isolator/os/linux/seccomp-retain-set',
-  'isolator/os/linux/selinux-context',
-  'isolator/os/linux/apparmor-profile',
-  'isolator/os/unix/sysctl',
-  'isolator/resource/block-bandwidth',
-  'isolator/resource/block-iops',
-  'isolator/resource/network-bandwidth',
-  'event-handlers',
-  'app-exit-status',
-  'metadata-service',
-] as const satisfies readonly Feature[];
-type Missing = Exclude<Feature, (typeof FEATURES)[number]>;
-const allFeaturesListed: Missing extends never ? true : Missing = true;
-void allFeaturesListed;
 
 /** Placeholders an argv item, path or pointer may use. */
 export const PLACEHOLDERS = ['work', 'binary', 'config', 'uuid', 'podManifest', 'image', 'imageId', 'imageName', 'app'] as const;
