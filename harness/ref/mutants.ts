@@ -133,7 +133,16 @@ export const MUTANTS: readonly Mutant[] = [
   { name: 'host-pid', clauses: ['POD-CTX-001'], description: "runs apps in the host's PID namespace" },
   { name: 'ignore-path-whitelist', clauses: ['ACE-FS-005'], description: 'ignores pathWhitelist' },
   { name: 'ignore-app-volume', clauses: ['POD-APP-010'], description: 'looks a mount up by volume name even when it carries an inline appVolume' },
-  { name: 'accept-invalid-manifest', clauses: ['POD-MAN-001'], description: 'runs pod manifests the schema rejects' },
+  {
+    name: 'accept-invalid-manifest',
+    // The rules only the pod manifest validator enforces (others ref also checks where it uses the value).
+    clauses: [
+      'POD-MAN-001', 'POD-MAN-002', 'POD-APP-011', 'POD-VOL-012', 'POD-ANN-001', 'POD-PORT-003', 'POD-PORT-005', 'POD-USR-001',
+      'POD-USR-003', 'ACE-ISO-MEM-001', 'ACE-ISO-CPU-001', 'ACE-ISO-BLKBW-001', 'ACE-ISO-BLKIO-001', 'ACE-ISO-SYSCTL-002',
+      'ACE-ISO-OOM-001', 'ACE-ISO-CPUSH-001',
+    ],
+    description: 'runs pod manifests the schema rejects',
+  },
 ];
 
 export type MutantName =
