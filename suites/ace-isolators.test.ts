@@ -7,6 +7,7 @@ import type { App, Isolator } from '../harness/aci/index.js';
 import type { ProbeReport } from '../harness/probe/index.js';
 import { probeImage, USER_DB } from '../fixtures/images.js';
 import { podManifest } from '../fixtures/pods.js';
+import { download as downloadFrom, upload as uploadTo } from '../harness/run/tcp.js';
 
 const MEMORY_LIMIT = 64 * 1024 * 1024;
 
@@ -362,6 +363,79 @@ describe('ACE § Resource Isolators: block-bandwidth and block-iops', () => {
       }
     });
   }
+});
+
+/** resource/network-bandwidth: bytes per second on everything but loopback (ACE-ISO-NETBW-*). */
+const NET_LIMIT = 400_000;
+const NET_BYTES = 1_000_000;
+const LOOP_BYTES = 2_000_000;
+/** Both ways through the pod's exposed ports: each transfer takes about NET_BYTES / NET_LIMIT s. */
+const NET_MARGIN = 1.5;
+let netPorts: { out: number; in: number } | undefined;
+const networkPod = podRun(
+  ['pod-manifest', 'multi-app', 'ports', 'isolator/resource/network-bandwidth'],
+  async () => {
+    const base = await session().target.freePorts(2);
+    netPorts = { out: base, in: base + 1 };
+    const img = await image(await probeImage({ name: 'network-bandwidth' }));
+    const ports = [
+      { name: 'bulk-out', protocol: 'tcp', port: 8090 },
+      { name: 'bulk-in', protocol: 'tcp', port: 8091 },
+    ];
+    const limited: Isolator[] = [{ name: 'resource/network-bandwidth', value: { default: true, limit: String(NET_LIMIT) } }];
+    const window = session().config.podTimeoutMs;
+    return {
+      images: [img],
+      manifest: podManifest(
+        [
+          // Serves the harness, takes its upload, then serves its neighbour over the pod's loopback.
+          { name: 'shaped', image: img, app: { exec: ['/probe', `listen-ms=${window}`, `serve=8090:${NET_BYTES}`, `sink=8091`, `serve=8092:${LOOP_BYTES}`], user: '0', group: '0', ports, isolators: limited } },
+          { name: 'neighbour', image: img, app: { exec: ['/probe', `listen-ms=${window}`, 'pull=127.0.0.1:8092'], user: '0', group: '0', isolators: limited } },
+        ],
+        {
+          ports: [
+            { name: 'bulk-out', hostPort: netPorts.out, hostIP: '127.0.0.1' },
+            { name: 'bulk-in', hostPort: netPorts.in, hostIP: '127.0.0.1' },
+          ],
+        },
+      ),
+    };
+  },
+  async (podEnded) => {
+    const { target, config } = session();
+    const out = target.reachable(netPorts!.out);
+    const inward = target.reachable(netPorts!.in);
+    const download = await downloadFrom(out.host, out.port, config.podTimeoutMs - 10_000, podEnded);
+    const upload = await uploadTo(inward.host, inward.port, NET_BYTES, 20_000, podEnded);
+    return { download, upload };
+  },
+);
+
+const rate = (t: { bytes: number; ms: number }) => (t.ms > 0 ? Math.round((t.bytes * 1000) / t.ms) : Infinity);
+
+describe('ACE § Resource Isolators: network-bandwidth', () => {
+  test('limits what the app sends beyond the pod', clauses('ACE-ISO-NETBW-002'), async ({ skip, check }) => {
+    const pod = await networkPod(skip);
+    pod.report('shaped');
+    const t = pod.during!.download;
+    check('ACE-ISO-NETBW-002', () => expect(t.bytes, `bytes read from the exposed port (${t.error ?? 'no error'})`).toBe(NET_BYTES));
+    check('ACE-ISO-NETBW-002', () => expect(rate(t), `bytes/s seen by the harness, limit ${NET_LIMIT}`).toBeLessThanOrEqual(NET_LIMIT * NET_MARGIN));
+  });
+
+  test('limits what the app receives from beyond the pod', clauses('ACE-ISO-NETBW-002'), async ({ skip, check }) => {
+    const pod = await networkPod(skip);
+    const sink = pod.report('shaped').transfers.find((t) => t.op === 'sink');
+    check('ACE-ISO-NETBW-002', () => expect(sink?.bytes, `bytes the app read (harness: ${pod.during!.upload.error ?? 'sent'})`).toBe(NET_BYTES));
+    check('ACE-ISO-NETBW-002', () => expect(rate(sink!), `bytes/s seen by the app, limit ${NET_LIMIT}`).toBeLessThanOrEqual(NET_LIMIT * NET_MARGIN));
+  });
+
+  test('never limits loopback traffic between the apps of the pod', clauses('ACE-ISO-NETBW-003'), async ({ skip, check }) => {
+    const pod = await networkPod(skip);
+    const pull = pod.report('neighbour').transfers.find((t) => t.op === 'pull');
+    check('ACE-ISO-NETBW-003', () => expect(pull?.bytes, `bytes pulled over loopback (${pull?.error ?? 'no error'})`).toBe(LOOP_BYTES));
+    // Far above the limit: unshaped loopback moves this in milliseconds.
+    check('ACE-ISO-NETBW-003', () => expect(rate(pull!), `bytes/s over loopback, limit ${NET_LIMIT}`).toBeGreaterThan(NET_LIMIT * 4));
+  });
 });
 
 /** Kernel parameters of the pod's own namespaces, and one that would change the host. */

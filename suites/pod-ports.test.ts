@@ -47,12 +47,12 @@ const portsPod = podRun<Record<'http' | 'range' | 'alt' | 'hidden', TcpAnswer>>(
       }),
     };
   },
-  async () => {
+  async (podEnded) => {
     // In the order the probe listens; each waits for the pod to come up or the previous port to close.
     const { target } = session();
     const reach = async (port: number, deadlineMs = LISTEN_MS) => {
       const at = target.reachable(port);
-      return readFirstLine(at.host, at.port, deadlineMs);
+      return readFirstLine(at.host, at.port, deadlineMs, podEnded);
     };
     // The first port opens once the pod has started, which takes an implementation with a
     // system-level init (rkt's host flavor) many seconds on a loaded machine: wait up to most of

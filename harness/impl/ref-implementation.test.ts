@@ -18,7 +18,8 @@ function leftovers(): string[] {
   const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes('appc-ref'));
   const temps = readdirSync(tmpdir()).filter((n) => n.startsWith('appc-ref-run-'));
   const cgroups = readdirSync('/sys/fs/cgroup').filter((c) => existsSync(`/sys/fs/cgroup/${c}/appc-ref`));
-  return [...mounts, ...temps, ...cgroups.map((c) => `cgroup ${c}/appc-ref`)];
+  const links = readdirSync('/sys/class/net').filter((n) => n.startsWith('appc-ref'));
+  return [...mounts, ...temps, ...cgroups.map((c) => `cgroup ${c}/appc-ref`), ...links.map((l) => `link ${l}`)];
 }
 
 beforeAll(async () => {

@@ -13,6 +13,7 @@ interface RefResult {
   status: 'exited' | 'refused' | 'error' | 'killed';
   error?: string;
   apps: { name: string; exitCode: number | null; signal: string | null; stdout: string; stderr: string }[];
+  warnings?: string[];
 }
 
 export class RefImplementation implements Implementation {
@@ -37,6 +38,7 @@ export class RefImplementation implements Implementation {
     'isolator/os/unix/sysctl',
     'isolator/resource/block-bandwidth',
     'isolator/resource/block-iops',
+    'isolator/resource/network-bandwidth',
     'event-handlers',
     'metadata-service',
     'app-exit-status',
@@ -66,6 +68,9 @@ export class RefImplementation implements Implementation {
     const t = this.target;
     const work = await t.makeTempDir('appc-ref-run-');
     const started = performance.now();
+    // ref cleans up after itself; when it could not say so (no result, an error, cleanup
+    // warnings), `ref gc` sweeps the data dir before it is removed.
+    let swept = false;
     try {
       const args = ['run', '--data-dir', `${work}/data`, '--result', `${work}/result.json`];
       for (const image of request.images) {
@@ -83,6 +88,7 @@ export class RefImplementation implements Implementation {
       const res = await t.exec(this.cli(args), { timeoutMs });
       if (res.timedOut) {
         await t.exec(this.cli(['gc', '--data-dir', `${work}/data`]), { timeoutMs: 30_000 });
+        swept = true;
         throw new HarnessError(
           `pod timed out after ${timeoutMs / 1000}s (harness timeout); ref printed: ${(res.stderr + res.stdout).trim().slice(-2000)}`,
         );
@@ -94,6 +100,7 @@ export class RefImplementation implements Implementation {
         throw new HarnessError(`ref exited ${res.exitCode ?? res.signal} without a result file: ${res.stderr.trim().slice(-2000)}`);
       }
       const durationMs = performance.now() - started;
+      if (result.status === 'exited' || (result.status === 'refused' && !(result.warnings ?? []).some((w) => w.startsWith('cleanup:')))) swept = true;
       if (result.status === 'refused') {
         return { uuid: result.uuid, status: 'refused', refusal: result.error ?? res.stderr.trim(), apps: [], durationMs };
       }
@@ -102,6 +109,7 @@ export class RefImplementation implements Implementation {
       }
       return { uuid: result.uuid, status: 'exited', apps: result.apps.map(withReport), durationMs };
     } finally {
+      if (!swept) await t.exec(this.cli(['gc', '--data-dir', `${work}/data`]), { timeoutMs: 30_000 }).catch(() => undefined);
       await t.remove(work);
     }
   }

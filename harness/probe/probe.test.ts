@@ -44,7 +44,7 @@ const shape: Record<keyof ProbeReport, Kind> = {
   ppid: 'number', uid: 'number', gid: 'number', euid: 'number', egid: 'number', groups: 'array',
   hostname: 'string', namespaces: 'object', mounts: 'array', capabilities: 'object', noNewPrivs: 'number',
   seccomp: 'number', oomScoreAdj: 'number', cgroups: 'array', cgroupLimits: 'object', interfaces: 'array',
-  files: 'array', writes: 'array', fetches: 'array', errors: 'array',
+  files: 'array', writes: 'array', fetches: 'array', transfers: 'array', errors: 'array',
 };
 
 const canUnshare = process.getuid?.() === 0 && existsSync('/usr/bin/unshare');
@@ -147,7 +147,7 @@ describe('echo', () => {
 
   test('unknown or malformed directives exit 125 before doing anything', async () => {
     const marker = path.join(tmp, 'not-created');
-    for (const bad of ['bogus=1', 'exit=abc', 'listen=0', 'sleep', 'file=', 'pause']) {
+    for (const bad of ['bogus=1', 'exit=abc', 'listen=0', 'sleep', 'file=', 'pause', 'serve=80', 'serve=0:1', 'sink=x', 'pull=1.2.3.4']) {
       const r = await execa(probe, [`write=${marker}`, bad], { reject: false });
       expect(r.exitCode, bad).toBe(125);
       expect(r.stdout).toBe('');
@@ -317,6 +317,38 @@ describe('network (loopback only)', () => {
     const port = await freePort();
     const { report } = await run(['listen-ms=100', `listen=${port}`]);
     expect(report.errors).toEqual([`listen ${port}: no connection`]);
+  });
+
+  test('serve= sends its bytes to one reader; pull= reads them to EOF', async () => {
+    const port = await freePort();
+    const server = run(['listen-ms=5000', `serve=${port}:3000000`]);
+    const client = await run(['listen-ms=5000', `pull=127.0.0.1:${port}`]);
+    const served = (await server).report;
+    expect(client.report.transfers).toEqual([{ op: 'pull', peer: `127.0.0.1:${port}`, bytes: 3000000, ms: expect.any(Number) }]);
+    expect(served.transfers).toEqual([{ op: 'serve', peer: String(port), bytes: 3000000, ms: expect.any(Number) }]);
+    expect(served.errors).toEqual([]);
+  });
+
+  test('sink= reads one writer to EOF and counts the bytes', async () => {
+    const port = await freePort();
+    const p = run(['listen-ms=5000', `sink=${port}`]);
+    for (const deadline = Date.now() + 5000; ; ) {
+      const sent = await new Promise<boolean>((resolve) => {
+        const c = net.connect(port, '127.0.0.1', () => c.end(Buffer.alloc(200000)));
+        c.on('close', () => resolve(true));
+        c.on('error', () => resolve(false));
+      });
+      if (sent || Date.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const { report } = await p;
+    expect(report.transfers).toEqual([{ op: 'sink', peer: String(port), bytes: 200000, ms: expect.any(Number) }]);
+  });
+
+  test('pull= gives up after listen-ms when nothing listens', async () => {
+    const port = await freePort();
+    const { report } = await run(['listen-ms=200', `pull=127.0.0.1:${port}`]);
+    expect(report.transfers).toEqual([{ op: 'pull', peer: `127.0.0.1:${port}`, bytes: 0, ms: 0, error: 'ECONNREFUSED' }]);
   });
 
   test('fetch= does an HTTP/1.0 GET with the metadata header', async () => {

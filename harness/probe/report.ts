@@ -68,6 +68,18 @@ export interface HttpFetch {
   error?: string;
 }
 
+/** One TCP transfer of serve=, sink= or pull=, for throughput seen from inside. */
+export interface Transfer {
+  op: 'serve' | 'sink' | 'pull';
+  /** the port (serve, sink) or IPv4:PORT (pull) */
+  peer: string;
+  bytes: number;
+  /** serve: accept to the reader's close; sink and pull: first byte to EOF */
+  ms: number;
+  /** errno name when the transfer broke off */
+  error?: string;
+}
+
 export interface ProbeReport {
   probe: 'appc-probe';
   protocol: number;
@@ -102,6 +114,7 @@ export interface ProbeReport {
   files: FileObservation[];
   writes: WriteObservation[];
   fetches: HttpFetch[];
+  transfers: Transfer[];
   /** observations that could not be made, as "what: errno" strings */
   errors: string[];
 }

@@ -6,6 +6,8 @@ import { join, resolve } from 'node:path';
 import { removePodCgroups, unescapeMount } from './cgroups.js';
 import type { Crun } from './crun.js';
 import { messageOf } from './errors.js';
+import { findHolders } from './holder.js';
+import { deletePodLink } from './network.js';
 import { isAlive, killRef, runCommand, waitGone } from './procs.js';
 import { readState, type PodState } from './state.js';
 import { trace } from './trace.js';
@@ -33,13 +35,23 @@ async function unmountUnder(dir: string, problems: string[]): Promise<void> {
  */
 export async function cleanupPod(podDir: string, state: PodState | undefined, crun: Crun | undefined): Promise<string[]> {
   const problems: string[] = [];
+  let survivors: string[] = [];
   if (state) {
     // PID 1 of the pod first: its death kills every app process in the pod's PID namespace.
     const procs = [...state.processes].sort((a, b) => (a.role === 'pod-init' ? -1 : b.role === 'pod-init' ? 1 : 0));
     trace('cleanup: kill');
     for (const p of procs) killRef(p.proc);
-    if (!(await waitGone(procs.map((p) => p.proc), 5000))) {
-      problems.push(`processes still alive: ${procs.filter((p) => isAlive(p.proc)).map((p) => `${p.role}:${p.proc.pid}`).join(' ')}`);
+    const unrecorded = findHolders(state.uuid).map((proc) => ({ role: 'holder (unrecorded)', proc }));
+    for (const p of unrecorded) killRef(p.proc);
+    const all = [...procs, ...unrecorded];
+    if (!(await waitGone(all.map((p) => p.proc), 5000))) {
+      survivors = all.filter((p) => isAlive(p.proc)).map((p) => `${p.role}:${p.proc.pid}`);
+      problems.push(`processes still alive: ${survivors.join(' ')}`);
+    }
+    trace('cleanup: links');
+    for (const hostIf of state.links ?? []) {
+      const problem = await deletePodLink(hostIf);
+      if (problem) problems.push(problem);
     }
     trace('cleanup: crun delete');
     if (crun) {
@@ -51,6 +63,11 @@ export async function cleanupPod(podDir: string, state: PodState | undefined, cr
   }
   trace('cleanup: mounts and files');
   await unmountUnder(podDir, problems);
+  if (survivors.length > 0) {
+    // The state file is what lets `ref gc` try again: keep it while a process of the pod lives.
+    problems.push(`kept ${podDir} for ref gc`);
+    return problems;
+  }
   await rm(podDir, { recursive: true, force: true }).catch((err: unknown) => problems.push(`rm ${podDir}: ${messageOf(err)}`));
   return problems;
 }

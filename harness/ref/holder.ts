@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { InfraError } from './errors.js';
 import { isMutant } from './mutants.js';
 import { readySignal } from './netns-process.js';
+import { readdirSync, readFileSync } from 'node:fs';
 import { childrenOf, killRef, procRef, waitGone, type ProcRef } from './procs.js';
 
 // Sets the pod hostname and brings loopback up (ACE-NET-001) inside the new namespaces, says it is
@@ -28,6 +29,34 @@ export function podHostname(uuid: string): string {
   return 'ref-' + uuid.replace(/-/g, '').slice(0, 12);
 }
 
+const HOLDER_NAME = 'ref-holder';
+
+/**
+ * The pod's holder processes found by their command line (`… ref-holder <hostname>`) and their
+ * children, whether or not the state file recorded them: a holder that started while its run was
+ * failing (e.g. under heavy load) must not outlive the pod.
+ */
+export function findHolders(uuid: string): ProcRef[] {
+  const hostname = podHostname(uuid);
+  const found: ProcRef[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let args: string[];
+    try {
+      args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue;
+    }
+    const at = args.indexOf(HOLDER_NAME);
+    if (at < 0 || args[at + 1] !== hostname) continue;
+    for (const pid of [Number(entry), ...childrenOf(Number(entry))]) {
+      const ref = procRef(pid);
+      if (ref) found.push(ref);
+    }
+  }
+  return found;
+}
+
 /**
  * Starts the holder. `record` runs as soon as a pid is known, before anything waits on it, so a
  * crash from then on leaves enough for `ref gc`.
@@ -35,7 +64,7 @@ export function podHostname(uuid: string): string {
 export async function startHolder(hostname: string, record: (p: ProcRef) => Promise<void>, timeoutMs = 10_000): Promise<Holder> {
   const child: ChildProcess = spawn(
     'unshare',
-    ['--net', '--ipc', '--uts', '--pid', '--fork', '--kill-child', 'sh', '-c', isMutant('no-loopback') ? HOLDER_SCRIPT_NO_LO : HOLDER_SCRIPT, 'ref-holder', hostname],
+    ['--net', '--ipc', '--uts', '--pid', '--fork', '--kill-child', 'sh', '-c', isMutant('no-loopback') ? HOLDER_SCRIPT_NO_LO : HOLDER_SCRIPT, HOLDER_NAME, hostname],
     { detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const spawned = await new Promise<number>((resolve, reject) => {

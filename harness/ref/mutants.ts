@@ -127,6 +127,8 @@ export const MUTANTS: readonly Mutant[] = [
   { name: 'ignore-sysctl', clauses: ['ACE-ISO-SYSCTL-003'], description: 'ignores the os/unix/sysctl isolator of the pod' },
   { name: 'ignore-apparmor', clauses: ['ACE-ISO-AA-006'], description: 'ignores os/linux/apparmor-profile (runs without the profile)' },
   { name: 'ignore-block-limits', clauses: ['ACE-ISO-BLKBW-002', 'ACE-ISO-BLKIO-002'], description: 'ignores resource/block-bandwidth and resource/block-iops' },
+  { name: 'ignore-network-bandwidth', clauses: ['ACE-ISO-NETBW-002'], description: 'ignores resource/network-bandwidth (the pod link is not shaped)' },
+  { name: 'shape-loopback', clauses: ['ACE-ISO-NETBW-003'], description: "applies resource/network-bandwidth to the pod's loopback too" },
   { name: 'cpu-request-ignored', clauses: ['ACE-ISO-CPU-003', 'ACE-ISO-RES-002'], description: 'gives resource/cpu requests no CPU share' },
   { name: 'mds-verify-own-pod-only', clauses: ['MDS-HMAC-006'], description: 'the metadata service verifies only signatures of its own pod' },
   { name: 'forward-all-app-ports', clauses: ['POD-PORT-001'], description: 'also forwards app ports no pod port names, at their own number' },
@@ -139,7 +141,7 @@ export const MUTANTS: readonly Mutant[] = [
     clauses: [
       'POD-MAN-001', 'POD-MAN-002', 'POD-APP-011', 'POD-VOL-012', 'POD-ANN-001', 'POD-PORT-003', 'POD-PORT-005', 'POD-USR-001',
       'POD-USR-003', 'ACE-ISO-MEM-001', 'ACE-ISO-CPU-001', 'ACE-ISO-BLKBW-001', 'ACE-ISO-BLKIO-001', 'ACE-ISO-SYSCTL-002',
-      'ACE-ISO-OOM-001', 'ACE-ISO-CPUSH-001',
+      'ACE-ISO-OOM-001', 'ACE-ISO-CPUSH-001', 'ACE-ISO-NETBW-001',
     ],
     description: 'runs pod manifests the schema rejects',
   },
@@ -196,6 +198,8 @@ export type MutantName =
   | 'ignore-sysctl'
   | 'ignore-apparmor'
   | 'ignore-block-limits'
+  | 'ignore-network-bandwidth'
+  | 'shape-loopback'
   | 'cpu-request-ignored'
   | 'mds-verify-own-pod-only'
   | 'forward-all-app-ports'

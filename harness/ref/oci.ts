@@ -92,6 +92,8 @@ export interface Resources {
   blockBps?: number;
   /** operations per second, for every block device (resource/block-iops, default true) */
   blockIops?: number;
+  /** bytes per second on the pod's link (resource/network-bandwidth, default true): see network.ts */
+  networkBps?: number;
 }
 
 function limitOf(iso: Isolator): unknown {
@@ -127,6 +129,8 @@ export function resources(isolators: readonly Isolator[]): Resources {
         out.blockBps = Number(quantityUnits(limitOf(iso)));
       } else if (iso.name === 'resource/block-iops' && !isMutant('ignore-block-limits')) {
         out.blockIops = Number(quantityUnits(limitOf(iso)));
+      } else if (iso.name === 'resource/network-bandwidth') {
+        out.networkBps = Number(quantityUnits(limitOf(iso)));
       }
     }
   } catch (err) {
@@ -151,6 +155,7 @@ export const KNOWN_ISOLATORS = new Set([
   'resource/cpu',
   'resource/block-bandwidth',
   'resource/block-iops',
+  'resource/network-bandwidth',
   'os/linux/selinux-context',
   'os/linux/apparmor-profile',
   'os/unix/sysctl',

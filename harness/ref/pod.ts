@@ -13,7 +13,8 @@ import { InfraError, KilledError, messageOf, refuse, RefusalError } from './erro
 import { podHostname, startHolder, type Holder } from './holder.js';
 import { loadImage, type LoadedImage } from './image.js';
 import { hostSecret, mergeAnnotations, metadataUrl, newToken, startMds, type MdsConfig } from './mds.js';
-import { listenHostPorts, planPorts, startPortRelay } from './ports.js';
+import { createPodLink, limitPodLink } from './network.js';
+import { listenHostPorts, planPorts } from './ports.js';
 import { activeMutant, isMutant } from './mutants.js';
 import { buildOciConfig, KNOWN_ISOLATORS, resources } from './oci.js';
 import { procRef } from './procs.js';
@@ -202,8 +203,23 @@ export async function runPod(req: RunRequest): Promise<RunResult> {
     req.signal.addEventListener('abort', onAbort, { once: true });
     try {
       checkAborted();
-      const skipped = await applyPodResources(uuid, resources(isMutant('ignore-pod-isolators') ? [] : (pod.isolators ?? [])));
+      const podResources = resources(isMutant('ignore-pod-isolators') ? [] : (pod.isolators ?? []));
+      const skipped = await applyPodResources(uuid, podResources);
       for (const f of skipped) warn(`pod-level limit ${f} not applied (no cgroup v1 controller for it)`);
+
+      trace('create pod link');
+      const link = await createPodLink(h.init.pid, h.nsPath('net'), (hostIf) =>
+        state!.update((s) => {
+          s.links = [...(s.links ?? []), hostIf];
+        }),
+      );
+      // The apps share the link: the smallest of the pod's and every app's limit bounds it.
+      const netLimits = [podResources, ...prepared.map((p) => p.runtime.resources)].flatMap((r) => (r.networkBps === undefined ? [] : [r.networkBps]));
+      if (netLimits.length > 0) {
+        const bps = Math.min(...netLimits);
+        if (!(bps >= 1)) refuse(`isolator resource/network-bandwidth: limit must be at least 1 byte per second`);
+        await limitPodLink(link, h.nsPath('net'), bps);
+      }
 
       // The metadata service, on the pod's own loopback; killed with the pod's other processes.
       trace('start metadata service');
@@ -234,17 +250,12 @@ export async function runPod(req: RunRequest): Promise<RunResult> {
         warn(`metadata service not started: ${messageOf(err)}`);
       }
 
-      // Host ports (POD-PORT-*): a relay in the pod's netns, and ref itself listening on the host.
+      // Host ports (POD-PORT-*): ref listens on the host and connects to the pod over its link.
       const mappings = planPorts(
         pod,
         prepared.map((p) => ({ name: p.name, app: p.app })),
       );
-      if (mappings.length > 0) {
-        const socketDir = join(podDir, 'ports');
-        await mkdir(socketDir, { recursive: true });
-        await startPortRelay(h.nsPath('net'), uuid, mappings, socketDir, (proc) => state!.update((s) => s.processes.push({ role: 'port-relay', proc })));
-        closePorts = await listenHostPorts(mappings, socketDir);
-      }
+      if (mappings.length > 0) closePorts = await listenHostPorts(mappings, link.podIP);
 
       // The pod's shared namespaces (POD-CTX-001..004); a mutant leaves one out, so each app gets its own.
       const namespaces = {

@@ -1,15 +1,11 @@
 // Host ports of a pod (spec/pods.md § ports, POD-PORT-*): each pod `ports` entry maps a host
 // address and port to an app port (or its own podPort). ref listens on the host side itself and
-// hands each connection, through a unix socket, to a relay process inside the pod's network
-// namespace (port-relay.ts) that connects to the app on the pod's loopback. No veth, no NAT: the
-// pod has no route out, and only what the pod manifest exposes is reachable.
+// joins each connection to the pod's address on its veth (network.ts). No NAT: only what the pod
+// manifest exposes is reachable from the host's addresses.
 import { connect, createServer, type Server } from 'node:net';
-import { join } from 'node:path';
 import type { App, PodManifest } from '../aci/manifest.js';
 import { RefusalError, refuse } from './errors.js';
 import { isMutant } from './mutants.js';
-import { startInNetns } from './netns-process.js';
-import type { ProcRef } from './procs.js';
 import { joinSockets } from './sockets.js';
 
 export interface PortMapping {
@@ -49,19 +45,8 @@ export function planPorts(pod: PodManifest, apps: readonly { name: string; app: 
   return out;
 }
 
-/** The unix socket of a pod port, in the pod's directory on the host. */
-export function relaySocket(dir: string, podPort: number): string {
-  return join(dir, `${podPort}.sock`);
-}
-
-/** Starts the relay inside the pod's network namespace for every pod port of the mappings. */
-export async function startPortRelay(netns: string, uuid: string, mappings: readonly PortMapping[], socketDir: string, record: (p: ProcRef) => Promise<void>): Promise<void> {
-  const podPorts = [...new Set(mappings.map((m) => m.podPort))];
-  await startInNetns('port relay', netns, 'port-relay.js', [socketDir, uuid, ...podPorts.map(String)], '', record);
-}
-
 /** Listens on every mapping's host address; resolves with a function that closes them all. */
-export async function listenHostPorts(mappings: readonly PortMapping[], socketDir: string): Promise<() => Promise<void>> {
+export async function listenHostPorts(mappings: readonly PortMapping[], podIP: string): Promise<() => Promise<void>> {
   const servers: Server[] = [];
   const closeAll = async () => {
     await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
@@ -69,7 +54,7 @@ export async function listenHostPorts(mappings: readonly PortMapping[], socketDi
   try {
     for (const m of mappings) {
       if (isMutant('ports-not-forwarded')) continue;
-      const server = createServer((down) => joinSockets(down, connect(relaySocket(socketDir, m.podPort))));
+      const server = createServer({ allowHalfOpen: true }, (down) => joinSockets(down, connect({ port: m.podPort, host: podIP, allowHalfOpen: true })));
       await new Promise<void>((resolve, reject) => {
         server.once('error', (err: NodeJS.ErrnoException) =>
           reject(

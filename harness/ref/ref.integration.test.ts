@@ -95,7 +95,7 @@ function report(stdout: string): ProbeReport {
   return r;
 }
 
-/** Nothing of the pod is left: containers, mounts, cgroups, files. */
+/** Nothing of the pod is left: containers, mounts, cgroups, veths, files. */
 function expectClean(dataDir: string, uuid: string): void {
   const crunRoot = join(dataDir, 'crun');
   if (existsSync(crunRoot)) {
@@ -110,6 +110,8 @@ function expectClean(dataDir: string, uuid: string): void {
     .map((h) => join('/sys/fs/cgroup', h, 'appc-ref', uuid))
     .filter((d) => existsSync(d));
   expect(cgroups).toEqual([]);
+  // The unit tests run one file at a time: any pod veth now is this pod's.
+  expect(readdirSync('/sys/class/net').filter((n) => n.startsWith('appc-ref'))).toEqual([]);
   expect(existsSync(join(dataDir, 'pods', uuid))).toBe(false);
   const leftovers = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
     .split('\n')
@@ -369,6 +371,22 @@ describe('ref CLI on real pods', { timeout: 120_000 }, () => {
     expect(existsSync(dataDir)).toBe(false);
     expectClean(dataDir, uuid);
     expect((await ref(['gc', '--data-dir', dataDir])).exitCode).toBe(0);
+  });
+
+  it('cleanup kills a holder its state never recorded', async (ctx) => {
+    skipUnlessReady(ctx);
+    const { startHolder, podHostname } = await import('./holder.js');
+    const { cleanupPod } = await import('./cleanup.js');
+    const { waitGone } = await import('./procs.js');
+    const uuid = '0badc0de-0000-4000-8000-000000000001';
+    const holder = await startHolder(podHostname(uuid), async () => undefined);
+    const podDir = join(work, 'unrecorded');
+    await mkdir(podDir);
+    const problems = await cleanupPod(podDir, { uuid, owner: null, processes: [], containers: [], apps: [] }, undefined);
+    expect(problems).toEqual([]);
+    // Our own child (unshare) stays a zombie until Node reaps it; waitGone counts that as gone.
+    expect(await waitGone([holder.unshare, holder.init], 2000)).toBe(true);
+    expect(existsSync(podDir)).toBe(false);
   });
 
   it('breaks exactly the named behaviour under a mutant', async (ctx) => {

@@ -13,6 +13,8 @@ export interface PodState {
   /** crun container ids in the data dir's crun root */
   containers: string[];
   apps: string[];
+  /** host ends of the pod's veth pairs (network.ts) */
+  links?: string[];
 }
 
 export const STATE_FILE = 'state.json';

@@ -113,9 +113,10 @@ export interface PodRun<T = undefined> {
 
 /**
  * Declares a pod whose evidence the tests of a file share. `during` runs from the harness while the
- * pod runs (e.g. connecting to its host ports); it must end by itself.
+ * pod runs (e.g. connecting to its host ports); it must end by itself, and should stop waiting
+ * once `podEnded` fires (a refused or failed pod never opens its ports).
  */
-export function podRun<T = undefined>(features: Feature[], build: () => Promise<PodRequest>, during?: () => Promise<T>): PodRun<T> {
+export function podRun<T = undefined>(features: Feature[], build: () => Promise<PodRequest>, during?: (podEnded: AbortSignal) => Promise<T>): PodRun<T> {
   let run: Promise<PodEvidence<T>> | undefined;
   return async (skip) => {
     needs(skip, ...features);
@@ -123,7 +124,9 @@ export function podRun<T = undefined>(features: Feature[], build: () => Promise<
     if (!run) {
       run = (async () => {
         const request = await build();
-        const [outcome, seen] = await Promise.all([session().impl.runPod(request), during?.()]);
+        const ended = new AbortController();
+        const pod = session().impl.runPod(request).finally(() => ended.abort());
+        const [outcome, seen] = await Promise.all([pod, during?.(ended.signal)]);
         return new PodEvidence<T>(outcome, seen);
       })();
       const settled: Promise<unknown> = run.then(

@@ -1,5 +1,6 @@
 // Reaching a pod's exposed port from the harness: connect (retrying while the pod starts) and read
-// the first line the app sends. Only the addresses the target gives (loopback) are ever used.
+// the first line the app sends, or time a transfer. Only the addresses the target gives (loopback)
+// are ever used.
 import { connect } from 'node:net';
 
 export interface TcpAnswer {
@@ -26,14 +27,95 @@ function once(host: string, port: number, timeoutMs: number): Promise<TcpAnswer>
   });
 }
 
-/** Tries until an answer comes or `deadlineMs` passes; returns the last error otherwise. */
-export async function readFirstLine(host: string, port: number, deadlineMs: number): Promise<TcpAnswer> {
+/** Tries until an answer comes, `deadlineMs` passes or `stop` fires; returns the last error otherwise. */
+export async function readFirstLine(host: string, port: number, deadlineMs: number, stop?: AbortSignal): Promise<TcpAnswer> {
   const until = Date.now() + deadlineMs;
   let last: TcpAnswer = { error: 'not tried' };
-  while (Date.now() < until) {
+  while (Date.now() < until && !stop?.aborted) {
     last = await once(host, port, Math.min(2000, Math.max(100, until - Date.now())));
     if (last.line !== undefined) return last;
     await new Promise((r) => setTimeout(r, 100));
+  }
+  return last;
+}
+
+/** A timed transfer through an exposed port; `ms` runs from the first byte to the end. */
+export interface Transfer {
+  bytes: number;
+  ms: number;
+  error?: string;
+}
+
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function downloadOnce(host: string, port: number, idleMs: number): Promise<Transfer> {
+  return new Promise((resolve) => {
+    let bytes = 0;
+    let first = 0;
+    const socket = connect({ host, port });
+    const done = (error?: string) => {
+      socket.destroy();
+      resolve({ bytes, ms: first ? performance.now() - first : 0, ...(error ? { error } : {}) });
+    };
+    socket.setTimeout(idleMs, () => done('ETIMEDOUT'));
+    socket.on('data', (d: Buffer) => {
+      if (!first) first = performance.now();
+      bytes += d.length;
+    });
+    socket.on('end', () => done());
+    socket.on('error', (err: NodeJS.ErrnoException) => done(err.code ?? err.message));
+  });
+}
+
+/**
+ * Reads everything the app sends on a connection. While the pod starts, a connection may be
+ * refused or closed before the first byte: tried again until `deadlineMs` passes or `stop` fires.
+ */
+export async function download(host: string, port: number, deadlineMs: number, stop?: AbortSignal): Promise<Transfer> {
+  const until = Date.now() + deadlineMs;
+  let last: Transfer = { bytes: 0, ms: 0, error: 'not tried' };
+  while (Date.now() < until && !stop?.aborted) {
+    last = await downloadOnce(host, port, 5000);
+    if (last.bytes > 0) return last;
+    last.error ??= 'closed before the first byte';
+    await pause(100);
+  }
+  return last;
+}
+
+function uploadOnce(host: string, port: number, bytes: number, idleMs: number): Promise<Transfer & { answer?: string }> {
+  return new Promise((resolve) => {
+    let answer = '';
+    let start = 0;
+    const socket = connect({ host, port, allowHalfOpen: true }, () => {
+      start = performance.now();
+      socket.end(Buffer.alloc(bytes));
+    });
+    const done = (error?: string) => {
+      socket.destroy();
+      resolve({ bytes: socket.bytesWritten, ms: start ? performance.now() - start : 0, ...(answer ? { answer } : {}), ...(error ? { error } : {}) });
+    };
+    socket.setTimeout(idleMs, () => done('ETIMEDOUT'));
+    socket.on('data', (d: Buffer) => {
+      answer += d.toString('utf8');
+      if (answer.includes('\n')) done();
+    });
+    socket.on('end', () => done(answer ? undefined : 'closed without an answer'));
+    socket.on('error', (err: NodeJS.ErrnoException) => done(err.code ?? err.message));
+  });
+}
+
+/**
+ * Sends `bytes` bytes and half-closes; the app answers with one line once it has read them all
+ * (the probe's sink=). `ms` runs from connect to that answer. Retried like download().
+ */
+export async function upload(host: string, port: number, bytes: number, deadlineMs: number, stop?: AbortSignal): Promise<Transfer & { answer?: string }> {
+  const until = Date.now() + deadlineMs;
+  let last: Transfer & { answer?: string } = { bytes: 0, ms: 0, error: 'not tried' };
+  while (Date.now() < until && !stop?.aborted) {
+    last = await uploadOnce(host, port, bytes, 15_000);
+    if (last.answer !== undefined) return last;
+    await pause(100);
   }
   return last;
 }
