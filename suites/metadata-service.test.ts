@@ -53,7 +53,12 @@ let images: { alpha: BuiltImage; beta: BuiltImage } | undefined;
 /** Two apps from two images, pod and app annotations, every endpoint asked by both. */
 const mdsPod = podRun(['pod-manifest', 'multi-app', 'metadata-service'], async () => {
   const alpha = await image(
-    await probeImage({ name: 'mds-alpha', annotations: ALPHA_IMAGE_ANNOTATIONS, app: { exec: ['/probe', ...requests('alpha').args] } }),
+    // The mountPoint has no volume in the pod manifest: the implementation must supply one.
+    await probeImage({
+      name: 'mds-alpha',
+      annotations: ALPHA_IMAGE_ANNOTATIONS,
+      app: { exec: ['/probe', ...requests('alpha').args], mountPoints: [{ name: 'scratch', path: '/scratch' }] },
+    }),
   );
   const beta = await image(
     await probeImage({ name: 'mds-beta', annotations: BETA_IMAGE_ANNOTATIONS, app: { exec: ['/probe', ...requests('beta').args] } }),
@@ -173,6 +178,15 @@ describe('Metadata Service § Pod Metadata', () => {
       ]);
       expect(m.annotations).toEqual(POD_ANNOTATIONS);
     });
+  });
+
+  test('serves a resolved manifest: a mountPoint the pod left open has a mount and a volume', clauses('ACE-ENV-003', 'MDS-POD-003', 'POD-REIFY-002'), async ({ skip, check }) => {
+    const { get } = await evidence(skip, check, 'alpha');
+    type Mount = { volume?: string; path?: string; appVolume?: { name?: string } };
+    const m = parse(get('podManifest')) as { apps?: { name: string; mounts?: Mount[] }[]; volumes?: { name: string }[] };
+    const mount = m.apps?.find((a) => a.name === 'alpha')?.mounts?.find((x) => x.path?.replace(/\/+$/, '') === '/scratch');
+    check('POD-REIFY-002', () => expect(mount, 'a mount of app alpha at its mountPoint /scratch').toBeDefined());
+    check('POD-REIFY-002', () => expect(mount?.appVolume ?? m.volumes?.find((v) => v.name === mount?.volume), `the volume ${mount?.volume} of that mount`).toBeDefined());
   });
 
   test('serves a manifest with the image ID for a pod run from an image alone', clauses('ACE-ENV-003', 'MDS-POD-003', 'POD-REIFY-001'), async ({ skip, check }) => {

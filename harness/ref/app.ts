@@ -2,7 +2,7 @@
 // and working directory, and work out everything its OCI config needs but the pod's namespaces.
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { App, PodManifest, RuntimeApp } from '../aci/manifest.js';
+import type { App, PodManifest, RuntimeApp, Volume } from '../aci/manifest.js';
 import { appCgroupPath } from './cgroups.js';
 import { refuse } from './errors.js';
 import { lookupExec } from './exec.js';
@@ -28,6 +28,8 @@ export interface PreparedApp {
   handlers: Partial<Record<HandlerName, string[]>>;
   /** the app section in force (the pod's or the image's) */
   app: App;
+  /** empty volumes ref made for mountPoints no mount fulfils (POD-REIFY-002) */
+  impliedVolumes: { path: string; volume: Volume }[];
 }
 
 export interface PodContext {
@@ -117,6 +119,7 @@ export async function prepareApp(ctx: PodContext, rt: RuntimeApp): Promise<Prepa
   return {
     name,
     app,
+    impliedVolumes: planned.filter((p) => p.origin === 'auto').map((p) => ({ path: p.target, volume: p.volume })),
     image,
     bundle: appDir,
     rootfs,

@@ -129,6 +129,30 @@ function startFailure(app: string, err: unknown): Error {
   return err instanceof InfraError ? err : new InfraError(`app ${app} could not be started: ${msg}`);
 }
 
+/**
+ * The pod manifest as ref runs it (POD-REIFY-*), for the metadata service: every app names its
+ * image by ID, and every mountPoint no mount fulfilled has the empty volume ref made for it.
+ */
+export function resolvedManifest(pod: PodManifest, launched: readonly RuntimeApp[], prepared: readonly PreparedApp[]): PodManifest {
+  const volumes = [...(pod.volumes ?? [])];
+  const taken = new Set(volumes.map((v) => v.name));
+  const apps = launched.map((rt) => {
+    const p = prepared.find((x) => x.name === rt.name)!;
+    const app: RuntimeApp = { ...rt, image: { ...rt.image, id: p.image.id, name: rt.image.name ?? p.image.manifest.name } };
+    if (isMutant('unresolved-mounts') || p.impliedVolumes.length === 0) return app;
+    const mounts = [...(rt.mounts ?? [])];
+    for (const { path, volume } of p.impliedVolumes) {
+      let name = taken.has(volume.name) ? `${rt.name}-${volume.name}` : volume.name;
+      for (let i = 2; taken.has(name); i++) name = `${rt.name}-${volume.name}-${i}`;
+      taken.add(name);
+      volumes.push({ ...volume, name });
+      mounts.push({ volume: name, path });
+    }
+    return { ...app, mounts };
+  });
+  return { ...pod, apps, volumes };
+}
+
 export async function runPod(req: RunRequest): Promise<RunResult> {
   const uuid = req.uuid ?? (isMutant('bad-uuid') ? randomUUID().replaceAll('-', '') : randomUUID());
   const warnings: string[] = [];
@@ -226,13 +250,7 @@ export async function runPod(req: RunRequest): Promise<RunResult> {
       const mds: MdsConfig = {
         uuid,
         secret: hostSecret(),
-        podManifest: {
-          ...pod,
-          apps: launched.map((rt) => {
-            const img = prepared.find((p) => p.name === rt.name)!.image;
-            return { ...rt, image: { ...rt.image, id: img.id, name: rt.image.name ?? img.manifest.name } };
-          }),
-        },
+        podManifest: resolvedManifest(pod, launched, prepared),
         apps: prepared.map((p) => ({
           name: p.name,
           token: tokens.get(p.name)!,
