@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll } from 'vitest';
 import { HarnessError } from '../harness/run/errors.js';
 import { clauses, describe, expect, image, podRun, session, test } from '../harness/run/conformance.js';
+import { locateMount } from '../harness/target/mount-locator.js';
 import { probeImage } from '../fixtures/images.js';
 import { podManifest } from '../fixtures/pods.js';
 
@@ -107,6 +108,53 @@ describe('Pods § volumes: empty volumes', () => {
     const r = (await volumesPod(skip)).report('volumes');
     check('POD-VOL-004', () => expect(r.files.find((f) => f.path === '/scratch')?.entries).toEqual([]));
     check('POD-VOL-004', () => expect(r.writes.find((w) => w.path === '/scratch/from-app')?.ok).toBe(true));
+  });
+});
+
+/** POD-VOL-005: an empty volume's directory on the target, found while the pod runs, is gone after it. */
+const LIFETIME_MARKER = `appc-marker-${randomBytes(6).toString('hex')}`;
+/** How long the app keeps the pod alive after writing the marker: the harness looks meanwhile. */
+const LIFETIME_HOLD_MS = 5_000;
+const lifetimePod = podRun(
+  ['pod-manifest', 'volumes/empty'],
+  async () => {
+    const img = await image(
+      await probeImage({
+        name: 'volume-lifetime',
+        app: { exec: ['/probe', `write=/keep/${LIFETIME_MARKER}:alive`, `sleep=${LIFETIME_HOLD_MS}`], mountPoints: [{ name: 'keep', path: '/keep' }] },
+      }),
+    );
+    return {
+      images: [img],
+      manifest: podManifest([{ name: 'keeper', image: img, mounts: [{ volume: 'keep', path: '/keep' }] }], {
+        volumes: [{ name: 'keep', kind: 'empty' }],
+      }),
+    };
+  },
+  async (podEnded) => {
+    const { target } = session();
+    while (!podEnded.aborted) {
+      const found = await locateMount(target, '/keep', LIFETIME_MARKER);
+      if (found) return found;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    return undefined;
+  },
+);
+
+describe('Pods § volumes: empty volume lifetime', () => {
+  test("removes an empty volume's directory with the pod", clauses('POD-VOL-005'), async ({ skip, check }) => {
+    const pod = await lifetimePod(skip);
+    check('POD-VOL-005', () => expect(pod.report('keeper').writes.find((w) => w.path === `/keep/${LIFETIME_MARKER}`)?.ok).toBe(true));
+    const dir = pod.during;
+    if (dir === undefined) {
+      return skip("the empty volume's directory could not be seen from the target while the pod ran (it may live only inside the pod's own mount namespace or a VM)");
+    }
+    const { target } = session();
+    const left = (await target.exec(['test', '-e', dir])).exitCode === 0;
+    // A leaked directory directly in the temp dir is removed here, so a failing run leaves the machine clean.
+    if (left && /^\/tmp\/appc-[^/]+$/.test(dir)) await target.remove(dir);
+    check('POD-VOL-005', () => expect(left, `${dir} (the volume's directory while the pod ran) still exists after the pod`).toBe(false));
   });
 });
 

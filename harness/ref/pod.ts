@@ -3,6 +3,7 @@
 // namespaces, wait for all of them, then undo everything.
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AC_VERSION, type PodManifest, type RuntimeApp } from '../aci/manifest.js';
 import { prepareApp, type HandlerName, type PodContext, type PreparedApp } from './app.js';
@@ -197,7 +198,8 @@ export async function runPod(req: RunRequest): Promise<RunResult> {
     const emptyVolumes = new Map<string, string>();
     for (const v of pod.volumes ?? []) {
       if (v.kind !== 'empty') continue;
-      const dir = join(podDir, 'volumes', 'pod', v.name);
+      // The mutant keeps empty volumes outside the pod dir, where cleanup never looks (POD-VOL-005).
+      const dir = isMutant('keep-empty-volumes') ? join(tmpdir(), `appc-ref-kept-${uuid}-${v.name}`) : join(podDir, 'volumes', 'pod', v.name);
       await createEmptyVolume(v, dir);
       emptyVolumes.set(v.name, dir);
     }
