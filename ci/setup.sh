@@ -44,6 +44,10 @@ fi
 say "building the probe"
 make -s -C fixtures/probe
 
+# ref's socket-activation shim (harness/ref/socket-activation.ts), static like the probe.
+say "building ref's listen-pid shim"
+make -s -C harness/ref/listen-pid
+
 say "compiling TypeScript"
 npx tsc -p tsconfig.json
 

@@ -27,6 +27,7 @@ export const FEATURES = [
   'event-handlers', // app.eventHandlers pre-start and post-stop
   'app-exit-status', // each app's own exit code comes back
   'metadata-service', // AC_METADATA_URL and its metadata service (ace.md § App Container Metadata Service)
+  'socket-activation', // app ports with socketActivated get listening sockets (sd_listen_fds)
 ] as const;
 
 export type Feature = (typeof FEATURES)[number];

@@ -42,6 +42,7 @@ export class RefImplementation implements Implementation {
     'event-handlers',
     'metadata-service',
     'app-exit-status',
+    'socket-activation',
   ]);
 
   constructor(

@@ -40,6 +40,7 @@ const kindOf = (v: unknown): string => (Array.isArray(v) ? 'array' : v === null 
 
 // Record<keyof ProbeReport, …> makes the compiler reject a missing or extra key.
 const shape: Record<keyof ProbeReport, Kind> = {
+  activation: 'object',
   probe: 'string', protocol: 'number', argv: 'array', env: 'object', cwd: 'string', pid: 'number',
   ppid: 'number', uid: 'number', gid: 'number', euid: 'number', egid: 'number', groups: 'array',
   hostname: 'string', namespaces: 'object', mounts: 'array', capabilities: 'object', noNewPrivs: 'number',
@@ -441,4 +442,89 @@ describe('network (loopback only)', () => {
       await new Promise((r) => server.close(r));
     }
   }, 15_000);
+});
+
+// Passes sockets the way an executor does for socket activation (a TCP listener at fd 3, a UDP
+// socket at fd 4, and a regular file at fd 5 outside LISTEN_FDS), then execs the probe with
+// LISTEN_FDS=2 and LISTEN_PID set to the probe's own pid. Perl, as ref's monitor uses it.
+const PASS_FDS = String.raw`
+use strict; use warnings; use POSIX (); use Fcntl qw(F_DUPFD);
+use Socket qw(PF_INET SOCK_STREAM SOCK_DGRAM SOL_SOCKET SO_REUSEADDR INADDR_LOOPBACK pack_sockaddr_in unpack_sockaddr_in);
+my ($probe, @args) = @ARGV;
+my ($t, $u);
+socket($t, PF_INET, SOCK_STREAM, 0) && setsockopt($t, SOL_SOCKET, SO_REUSEADDR, 1) && bind($t, pack_sockaddr_in(0, INADDR_LOOPBACK)) && listen($t, 8) or die "tcp: $!";
+socket($u, PF_INET, SOCK_DGRAM, 0) && bind($u, pack_sockaddr_in(0, INADDR_LOOPBACK)) or die "udp: $!";
+open(my $f, '<', $probe) or die "file: $!";
+my @tmp = map { fcntl($_, F_DUPFD, 10) } ($t, $u, $f);
+POSIX::dup2($tmp[$_], 3 + $_) // die "dup2: $!" for 0 .. 2;
+POSIX::close($_) for @tmp;
+my ($tp) = unpack_sockaddr_in(getsockname($t)); my ($up) = unpack_sockaddr_in(getsockname($u));
+print STDERR "ports $tp $up\n";
+@ENV{qw(LISTEN_FDS LISTEN_PID LISTEN_FDNAMES)} = (2, $$, 'web:dns');
+exec { $probe } $probe, @args or die "exec: $!";
+`;
+
+async function withPassedFds(args: string[], connect: boolean) {
+  const child = execa('perl', ['-e', PASS_FDS, probe, ...args], { reject: false });
+  const ports = await new Promise<[number, number]>((resolve, reject) => {
+    let err = '';
+    child.stderr!.on('data', (d: Buffer) => {
+      err += d.toString();
+      const m = /^ports (\d+) (\d+)\n/.exec(err);
+      if (m) resolve([Number(m[1]), Number(m[2])]);
+    });
+    void child.then((r) => reject(new Error(`perl ended before passing the fds: ${String(r.stderr)}`)));
+  });
+  const answer = connect
+    ? await new Promise<string>((resolve) => {
+        let data = '';
+        const c = net.connect(ports[0], '127.0.0.1');
+        c.on('data', (d: Buffer) => (data += d.toString()));
+        c.on('close', () => resolve(data));
+        c.on('error', () => resolve(data));
+      })
+    : undefined;
+  const r = await child;
+  const report = JSON.parse(String(r.stdout).trim().split('\n').at(-1)!) as ProbeReport;
+  return { tcpPort: ports[0], udpPort: ports[1], answer, report, exitCode: r.exitCode };
+}
+
+describe('socket activation (inherited fds)', () => {
+  test('reports LISTEN_* verbatim and each inherited fd; accept-fds= answers on the listening socket', async () => {
+    const { tcpPort, udpPort, answer, report, exitCode } = await withPassedFds(['accept-fds=5000'], true);
+    expect(exitCode).toBe(0);
+    expect(answer).toBe(`appc-probe ${tcpPort} ${report.hostname} ${report.pid}\n`);
+    expect(report.errors).toEqual([]);
+    const { fds, ...vars } = report.activation!;
+    expect(vars).toEqual({ listenFds: '2', listenPid: String(report.pid), listenFdNames: 'web:dns' });
+    // fds above 5 may be whatever this test's own environment leaked; 3..5 are the ones passed.
+    expect(fds.filter((f) => f.fd <= 5)).toEqual([
+      { fd: 3, type: 'socket', socketType: 'stream', family: 'inet', listening: true, address: '127.0.0.1', port: tcpPort, answered: true },
+      { fd: 4, type: 'socket', socketType: 'dgram', family: 'inet', listening: false, address: '127.0.0.1', port: udpPort },
+      { fd: 5, type: 'file' },
+    ]);
+  });
+
+  test('accept-fds= gives up after its time when nobody connects', async () => {
+    const { report } = await withPassedFds(['accept-fds=200'], false);
+    expect(report.errors).toEqual(['accept-fds 3: no connection']);
+    expect(report.activation!.fds[0]).toMatchObject({ fd: 3, listening: true, answered: false });
+  });
+
+  test('without LISTEN_FDS: null variables, and accept-fds= says why at once', async () => {
+    const started = Date.now();
+    const env = { ...process.env };
+    for (const k of ['LISTEN_FDS', 'LISTEN_PID', 'LISTEN_FDNAMES']) delete env[k];
+    const { report } = await run(['accept-fds=60000'], { env, extendEnv: false });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(report.activation).toMatchObject({ listenFds: null, listenPid: null, listenFdNames: null });
+    expect(report.errors).toEqual(['accept-fds: LISTEN_FDS is not set']);
+  });
+
+  test('a malformed accept-fds= exits 125', async () => {
+    for (const bad of ['accept-fds', 'accept-fds=', 'accept-fds=x', 'accept-fds=-1']) {
+      const r = await execa(probe, [bad], { reject: false });
+      expect(r.exitCode, bad).toBe(125);
+    }
+  });
 });

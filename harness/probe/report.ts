@@ -59,6 +59,34 @@ export interface NetInterface {
   addresses: string[];
 }
 
+/** An fd above stderr that was open when the probe started (what the executor passed or left open). */
+export interface InheritedFd {
+  fd: number;
+  /** absent when fstat failed (see error) */
+  type?: 'socket' | 'file' | 'dir' | 'fifo' | 'char' | 'block' | 'symlink' | 'other';
+  /** sockets: SO_TYPE */
+  socketType?: 'stream' | 'dgram' | 'seqpacket' | 'raw' | 'other';
+  /** sockets: the family of getsockname's address */
+  family?: 'inet' | 'inet6' | 'unix' | 'other';
+  /** sockets: SO_ACCEPTCONN */
+  listening?: boolean;
+  /** inet and inet6 sockets: the bound address and port (getsockname) */
+  address?: string;
+  port?: number;
+  /** with accept-fds=: whether a connection came and got the answer line (listening stream sockets of LISTEN_FDS) */
+  answered?: boolean;
+  error?: string;
+}
+
+/** Socket activation as the app received it (sd_listen_fds): the variables verbatim, null when unset. */
+export interface SocketActivation {
+  listenFds: string | null;
+  listenPid: string | null;
+  listenFdNames: string | null;
+  /** every open fd above 2 at the probe's start, in fd order */
+  fds: InheritedFd[];
+}
+
 export interface HttpFetch {
   url: string;
   ok: boolean;
@@ -111,6 +139,8 @@ export interface ProbeReport {
     cpuShares: number | null;
   };
   interfaces: NetInterface[];
+  /** an addition to protocol 1: absent from reports of a probe built before it (and in old recordings) */
+  activation?: SocketActivation;
   files: FileObservation[];
   writes: WriteObservation[];
   fetches: HttpFetch[];

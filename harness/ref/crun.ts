@@ -40,13 +40,52 @@ const PRCTL_NR: Record<string, number> = { x64: 157, arm64: 167, riscv64: 167, l
 // The monitor: becomes a child subreaper, runs `crun run --detach`, reports the container's host
 // pid and then its raw wait status on fd 3. Perl because perl-base is Essential on Debian and can
 // call prctl and waitpid(-1) without a compiler; the script is tiny and does nothing else.
+// Its first NPASS arguments after the pid file are files for crun to pass on at fds 3, 4, …
+// (`crun run --preserve-fds`): `tcp:PORT` or `udp:PORT` is a socket it makes itself, bound to all
+// IPv4 addresses of the network namespace it runs in and listening before crun starts (`:shared`
+// after the port sets SO_REUSEPORT), `file:PATH` a file opened read-only. It keeps no copy of them.
 const MONITOR = String.raw`
 use strict; use warnings;
-my ($nr, $pidfile, @cmd) = @ARGV;
+use Fcntl qw(F_DUPFD);
+use POSIX ();
+use Socket qw(PF_INET SOCK_STREAM SOCK_DGRAM SOL_SOCKET SO_REUSEADDR SO_REUSEPORT SOMAXCONN INADDR_ANY pack_sockaddr_in);
+my ($nr, $pidfile, $npass, @rest) = @ARGV;
+my @items = splice(@rest, 0, $npass);
+my @cmd = @rest;
 open(my $rep, '>&=', 3) or die "ref-monitor: fd 3: $!\n";
 $rep->autoflush(1);
 syscall($nr, 36, 1, 0, 0, 0) == 0 or do { print $rep "failed prctl $!\n"; exit 0 };
-my $rc = system { $cmd[0] } @cmd;
+my @pass;
+for my $item (@items) {
+  my ($kind, $arg) = split /:/, $item, 2;
+  if ($kind eq 'file') {
+    open(my $fh, '<', $arg) or do { print $rep "failed pass $item: $!\n"; exit 0 };
+    push @pass, $fh;
+    next;
+  }
+  my ($port, $opt) = split /:/, $arg;
+  my $tcp = $kind eq 'tcp';
+  my $s;
+  socket($s, PF_INET, $tcp ? SOCK_STREAM : SOCK_DGRAM, 0)
+    && setsockopt($s, SOL_SOCKET, SO_REUSEADDR, 1)
+    && (($opt // '') ne 'shared' || setsockopt($s, SOL_SOCKET, SO_REUSEPORT, 1))
+    && bind($s, pack_sockaddr_in($port, INADDR_ANY))
+    && (!$tcp || listen($s, SOMAXCONN))
+    or do { print $rep "failed pass $item: $!\n"; exit 0 };
+  push @pass, $s;
+}
+my $kid = fork();
+defined $kid or do { print $rep "failed fork $!\n"; exit 0 };
+if ($kid == 0) {
+  # Above the target range first, so that no file overwrites another on its way to fd 3+i; dup2
+  # leaves the targets inheritable, and Perl's own descriptors close on exec.
+  my @tmp = map { fcntl($_, F_DUPFD, 3 + @pass) // POSIX::_exit(126) } @pass;
+  for my $i (0 .. $#tmp) { defined POSIX::dup2($tmp[$i], 3 + $i) or POSIX::_exit(126); POSIX::close($tmp[$i]); }
+  exec { $cmd[0] } @cmd or POSIX::_exit(127);
+}
+close $_ for @pass;
+waitpid($kid, 0);
+my $rc = $?;
 if ($rc != 0) { print $rep "failed crun $rc\n"; exit 0 }
 open(my $fh, '<', $pidfile) or do { print $rep "failed pidfile $!\n"; exit 0 };
 my $pid = <$fh>; close $fh; chomp $pid;
@@ -57,6 +96,15 @@ while (1) {
   if ($p == $pid) { print $rep "exited $?\n"; }
 }
 `;
+
+/** A file the app's main process gets at fds 3, 4, … (see MONITOR). */
+export type PassedFile = { socket: 'tcp' | 'udp'; port: number; shared?: boolean } | { file: string };
+
+/** Files to pass to the app, made or opened by its monitor inside network namespace `netns`. */
+export interface PassFiles {
+  netns: string;
+  files: readonly PassedFile[];
+}
 
 export interface AppExit {
   exitCode: number | null;
@@ -158,12 +206,19 @@ export class Crun {
    * Starts the container of `bundle` under a monitor. crun's own messages go to `logFile`, so the
    * app's stderr holds only what the app wrote.
    */
-  start(id: string, bundle: string, pidFile: string, logFile: string): StartedApp {
+  start(id: string, bundle: string, pidFile: string, logFile: string, pass?: PassFiles): StartedApp {
     const nr = PRCTL_NR[process.arch];
     if (nr === undefined) throw new InfraError(`no prctl syscall number known for ${process.arch}`);
+    const files = pass?.files ?? [];
+    const preserve = files.length > 0 ? ['--preserve-fds', String(files.length)] : [];
     // --log is a global option: crun's own messages go there, not into the app's stderr.
-    const cmd = this.argv(['--log', `file:${logFile}`, 'run', '--detach', '--bundle', bundle, '--pid-file', pidFile, id]);
-    const monitor = spawn('perl', ['-e', MONITOR, String(nr), pidFile, ...cmd], {
+    const cmd = this.argv(['--log', `file:${logFile}`, 'run', '--detach', ...preserve, '--bundle', bundle, '--pid-file', pidFile, id]);
+    const items = files.map((f) => ('file' in f ? `file:${f.file}` : `${f.socket}:${f.port}${f.shared ? ':shared' : ''}`));
+    const perl = ['perl', '-e', MONITOR, String(nr), pidFile, String(items.length), ...items, ...cmd];
+    // Sockets are made in the pod's network namespace; nsenter with only --net execs perl itself,
+    // so the monitor's pid stays the one recorded.
+    const argv = pass && files.some((f) => 'socket' in f) ? ['nsenter', `--net=${pass.netns}`, ...perl] : perl;
+    const monitor = spawn(argv[0]!, argv.slice(1), {
       // Own process group: a terminal's ^C reaches ref, which then stops the pod in order.
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
@@ -202,10 +257,12 @@ export class Crun {
         const [word, arg] = line.split(' ');
         if (word === 'started') resolveStarted(Number(arg));
         else if (word === 'exited') resolveExited(decodeWaitStatus(Number(arg)));
+        // Files to pass that cannot be made are ref's or the host's problem, never the app's.
+        else if (word === 'failed' && arg === 'pass') fail(new InfraError(`cannot make the app's socket-activation files: ${line.slice('failed pass '.length)}`));
         else if (word === 'failed') void failWithLog(line);
       }
     });
-    monitor.on('error', (err) => fail(new InfraError(`cannot run the app monitor (perl): ${messageOf(err)}`)));
+    monitor.on('error', (err) => fail(new InfraError(`cannot run the app monitor (${argv[0]}): ${messageOf(err)}`)));
     // The report pipe closes when the monitor is gone and everything it wrote has been read.
     // Settling twice is harmless: this only matters when the monitor died without reporting.
     report.on('end', () => void failWithLog('the app monitor ended before the app did'));

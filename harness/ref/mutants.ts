@@ -147,6 +147,13 @@ export const MUTANTS: readonly Mutant[] = [
     ],
     description: 'runs pod manifests the schema rejects',
   },
+  { name: 'no-socket-activation', clauses: ['ACE-PORT-003', 'ACE-PORT-004'], description: 'ignores socketActivated: passes no sockets and no LISTEN_FDS' },
+  { name: 'listen-pid-one', clauses: ['ACE-PORT-003'], description: 'sets LISTEN_PID=1 (as crun does) instead of the pid of the app, which is not PID 1 of the pod' },
+  {
+    name: 'sockets-to-every-app',
+    clauses: ['ACE-PORT-003', 'ACE-PORT-004'],
+    description: "passes the sockets of every socket-activated port of the pod to every app, not only each app's own",
+  },
 ];
 
 export type MutantName =
@@ -210,7 +217,10 @@ export type MutantName =
   | 'host-pid'
   | 'ignore-path-whitelist'
   | 'ignore-app-volume'
-  | 'accept-invalid-manifest';
+  | 'accept-invalid-manifest'
+  | 'no-socket-activation'
+  | 'listen-pid-one'
+  | 'sockets-to-every-app';
 
 let active: string | undefined;
 

@@ -19,6 +19,7 @@ import { listenHostPorts, planPorts } from './ports.js';
 import { activeMutant, isMutant } from './mutants.js';
 import { buildOciConfig, KNOWN_ISOLATORS, resources } from './oci.js';
 import { procRef } from './procs.js';
+import { activatedProcess, passedFiles, planActivation } from './socket-activation.js';
 import { matchDependency } from './render.js';
 import { StateFile } from './state.js';
 import { trace } from './trace.js';
@@ -210,6 +211,7 @@ export async function runPod(req: RunRequest): Promise<RunResult> {
     trace('render apps');
     const launched = isMutant('drop-last-app') && pod.apps.length > 1 ? pod.apps.slice(0, -1) : pod.apps;
     const prepared = await Promise.all(launched.map((rt) => prepareApp(ctx, rt)));
+    const activation = planActivation(prepared.map((p) => ({ name: p.name, app: p.app, seccomp: p.runtime.seccomp })));
     checkAborted();
     timings.renderMs = performance.now() - t;
     t = performance.now();
@@ -293,16 +295,19 @@ export async function runPod(req: RunRequest): Promise<RunResult> {
         const id = main ? p.containerId : `${p.containerId}.${kind}`;
         const bundle = main ? p.bundle : join(p.bundle, kind);
         if (!main) await mkdir(bundle, { recursive: true });
+        // ACE-PORT-003: only the main process gets the app's sockets.
+        const sockets = main ? (activation.get(p.name) ?? []) : [];
         const config = buildOciConfig({
           ...p.runtime,
-          ...(main ? {} : { args: p.handlers[kind]!, rootfs: p.rootfs, cgroupsPath: `${p.runtime.cgroupsPath}.${kind}` }),
+          ...(main ? activatedProcess(p.runtime, sockets) : { args: p.handlers[kind]!, rootfs: p.rootfs, cgroupsPath: `${p.runtime.cgroupsPath}.${kind}` }),
           // ACE-ENV-005: handlers get the main process's variables; the mutant drops AC_APP_NAME.
           ...(!main && isMutant('handler-env-bare') ? { env: new Map([...p.runtime.env].filter(([k]) => k !== 'AC_APP_NAME')) } : {}),
           namespaces,
         });
         await writeFile(join(bundle, 'config.json'), JSON.stringify(config, null, 2));
         await st.update((s) => s.containers.push(id));
-        const proc = cr.start(id, bundle, join(bundle, 'pid'), join(bundle, 'crun.log'));
+        const pass = sockets.length > 0 ? { netns: h.nsPath('net'), files: passedFiles(sockets) } : undefined;
+        const proc = cr.start(id, bundle, join(bundle, 'pid'), join(bundle, 'crun.log'), pass);
         const monitor = proc.monitor.pid !== undefined ? procRef(proc.monitor.pid) : undefined;
         if (monitor) await st.update((s) => s.processes.push({ role: `monitor:${p.name}:${kind}`, proc: monitor }));
         try {
