@@ -330,19 +330,22 @@ describe('network (loopback only)', () => {
     expect(served.errors).toEqual([]);
   });
 
-  test('sink= reads one writer to EOF and counts the bytes', async () => {
+  test('sink= reads one writer to EOF, counts the bytes and answers with the count', async () => {
     const port = await freePort();
     const p = run(['listen-ms=5000', `sink=${port}`]);
+    let answer = '';
     for (const deadline = Date.now() + 5000; ; ) {
       const sent = await new Promise<boolean>((resolve) => {
-        const c = net.connect(port, '127.0.0.1', () => c.end(Buffer.alloc(200000)));
-        c.on('close', () => resolve(true));
+        const c = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true }, () => c.end(Buffer.alloc(200000)));
+        c.on('data', (d) => (answer += d.toString()));
+        c.on('close', () => resolve(answer !== ''));
         c.on('error', () => resolve(false));
       });
       if (sent || Date.now() > deadline) break;
       await new Promise((r) => setTimeout(r, 50));
     }
     const { report } = await p;
+    expect(answer).toBe('appc-probe received 200000\n');
     expect(report.transfers).toEqual([{ op: 'sink', peer: String(port), bytes: 200000, ms: expect.any(Number) }]);
   });
 
