@@ -135,6 +135,29 @@ describe('ACE § Isolators: pod-level isolators', () => {
 });
 
 /** mkdir blocked with a chosen errno in one app, allowed in the other. */
+/** An isolator no implementation knows, at pod level (where the schema accepts any name). */
+const UNKNOWN_ISOLATOR = 'example.com/appc-conformance-unknown';
+const unknownIsolatorPod = podRun(['pod-manifest'], async () => {
+  const img = await image(await probeImage({ name: 'unknown-isolator' }));
+  return {
+    images: [img],
+    manifest: podManifest([{ name: 'app', image: img }], { isolators: [{ name: UNKNOWN_ISOLATOR, value: { level: 1 } }] }),
+  };
+});
+
+describe('ACE § Isolators: reporting', () => {
+  test('tells the user about an isolator it ignored, or refuses the pod naming it', clauses('ACE-ISO-GEN-003'), async ({ skip, check }) => {
+    const pod = await unknownIsolatorPod(skip);
+    if (pod.refused) {
+      check('ACE-ISO-GEN-003', () => expect(pod.outcome.refusal, 'the refusal').toContain(UNKNOWN_ISOLATOR));
+      return;
+    }
+    const messages = pod.outcome.messages;
+    if (messages === undefined) return skip("unsupported: the adapter passes on none of the implementation's own messages (PodOutcome.messages), so what it told its user cannot be seen");
+    check('ACE-ISO-GEN-003', () => expect(messages, "the implementation's own output for the run").toContain(UNKNOWN_ISOLATOR));
+  });
+});
+
 const seccompPod = podRun(['pod-manifest', 'multi-app', 'isolator/os/linux/seccomp-remove-set'], async () => {
   const img = await image(await probeImage({ name: 'seccomp', app: { exec: ['/probe', 'mkdir=/made-by-app', 'write=/written-by-app'] } }));
   const app = (isolators: Isolator[]): App => ({ exec: ['/probe', 'mkdir=/made-by-app', 'write=/written-by-app'], user: '0', group: '0', isolators });

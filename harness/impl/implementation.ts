@@ -60,6 +60,9 @@ export interface PodOutcome {
   refusal?: string;
   apps: AppOutcome[];
   durationMs: number;
+  /** what the implementation itself told its user about the run (warnings, notices), apart from
+   *  the apps' output; undefined when the adapter has no such channel (ACE-ISO-GEN-003) */
+  messages?: string;
 }
 
 export interface ImplementationInfo {

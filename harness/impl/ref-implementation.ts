@@ -108,7 +108,7 @@ export class RefImplementation implements Implementation {
       if (result.status !== 'exited') {
         throw new HarnessError(`ref ended with status ${result.status}: ${result.error ?? res.stderr.trim()}`);
       }
-      return { uuid: result.uuid, status: 'exited', apps: result.apps.map(withReport), durationMs };
+      return { uuid: result.uuid, status: 'exited', apps: result.apps.map(withReport), durationMs, messages: res.stderr };
     } finally {
       if (!swept) await t.exec(this.cli(['gc', '--data-dir', `${work}/data`]), { timeoutMs: 30_000 }).catch(() => undefined);
       await t.remove(work);

@@ -20,6 +20,7 @@ import {
   manifestForRkt,
   parseStatus,
   rktComplaint,
+  rktMessages,
   RKT_FEATURES,
   runArgs,
   stage1Args,
@@ -157,7 +158,7 @@ export class RktImplementation implements Implementation {
         return { uuid, status: 'refused', refusal: complaint, apps: [], durationMs };
       }
       const apps = this.isFly() ? this.flyApps(request, res) : this.consoleApps(request, res.stdout, status!);
-      return { uuid, status: 'exited', apps, durationMs };
+      return { uuid, status: 'exited', apps, durationMs, messages: rktMessages(res.stderr, this.isFly()) };
     } finally {
       if (uuid) {
         await this.remove(p, uuid);

@@ -18,6 +18,7 @@ import {
   parseList,
   parseStatus,
   rktComplaint,
+  rktMessages,
   RKT_FEATURES,
   runArgs,
   stage1Args,
@@ -154,6 +155,13 @@ describe('rkt output (recorded)', () => {
     expect(flyAppStderr(data('fly.stderr'))).toBe('err-fly\n');
     const report = parseProbeReport(data('fly.stdout'));
     expect(typeof report === 'string' ? report : report.argv).toContain('exit=42');
+  });
+
+  test('rkt’s own messages: its whole stderr, under fly only its diagnostics', () => {
+    const stderr = 'err-fly\nrun: disabling overlay support\n  └─details\nstage1: warning\n';
+    expect(rktMessages(stderr, false)).toBe(stderr);
+    expect(rktMessages(stderr, true)).toBe('run: disabling overlay support\n  └─details\nstage1: warning');
+    expect(rktMessages(data('fly.stderr'), true)).not.toContain('err-fly');
   });
 
   test('error text drops rkt’s harmless warnings', () => {

@@ -228,6 +228,15 @@ export function assignStreams(streams: readonly ConsoleStream[], apps: readonly 
 // rkt's own diagnostics on stderr start with the name of the part that prints them.
 const RKT_DIAGNOSTIC = /^(run|stage0|stage1|image|prepare|networking|fetch|status|rm|gc): /;
 
+/** rkt's own lines on stderr: all of it under host and the other flavors, the diagnostics under fly. */
+export function rktMessages(stderr: string, fly: boolean): string {
+  if (!fly) return stderr;
+  return stderr
+    .split('\n')
+    .filter((l, i, all) => RKT_DIAGNOSTIC.test(l) || (l.startsWith('  └─') && i > 0 && RKT_DIAGNOSTIC.test(all[i - 1]!)))
+    .join('\n');
+}
+
 /** The app's stderr under fly: rkt's stderr without rkt's own diagnostic lines. */
 export function flyAppStderr(stderr: string): string {
   return stderr

@@ -108,7 +108,7 @@ export async function prepareApp(ctx: PodContext, rt: RuntimeApp): Promise<Prepa
   }
 
   const isolators = effectiveIsolators(isMutant('ignore-pod-isolators') ? [] : ctx.pod.isolators, app);
-  for (const iso of isolators) if (!KNOWN_ISOLATORS.has(iso.name)) ctx.warn(`app ${name}: isolator ${iso.name} ignored`);
+  if (!isMutant('silent-isolators')) for (const iso of isolators) if (!KNOWN_ISOLATORS.has(iso.name)) ctx.warn(`app ${name}: isolator ${iso.name} ignored`);
   const nnp = isolators.filter((i) => i.name === 'os/linux/no-new-privileges').map((i) => i.value);
   if (nnp.some((v) => typeof v !== 'boolean')) refuse(`app ${name}: os/linux/no-new-privileges must be a boolean`);
   const oom = isolators.find((i) => i.name === 'os/linux/oom-score-adj')?.value;

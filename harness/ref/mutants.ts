@@ -127,6 +127,7 @@ export const MUTANTS: readonly Mutant[] = [
   { name: 'ignore-sysctl', clauses: ['ACE-ISO-SYSCTL-003'], description: 'ignores the os/unix/sysctl isolator of the pod' },
   { name: 'ignore-apparmor', clauses: ['ACE-ISO-AA-006'], description: 'ignores os/linux/apparmor-profile (runs without the profile)' },
   { name: 'ignore-block-limits', clauses: ['ACE-ISO-BLKBW-002', 'ACE-ISO-BLKIO-002'], description: 'ignores resource/block-bandwidth and resource/block-iops' },
+  { name: 'silent-isolators', clauses: ['ACE-ISO-GEN-003'], description: 'ignores unknown isolators without telling the user' },
   { name: 'keep-empty-volumes', clauses: ['POD-VOL-005'], description: "keeps a pod's empty volumes in the temp dir after the pod is gone" },
   { name: 'unresolved-mounts', clauses: ['POD-REIFY-002'], description: 'serves the pod manifest without the volumes it made for unfulfilled mountPoints' },
   { name: 'ignore-network-bandwidth', clauses: ['ACE-ISO-NETBW-002'], description: 'ignores resource/network-bandwidth (the pod link is not shaped)' },
@@ -207,6 +208,7 @@ export type MutantName =
   | 'ignore-sysctl'
   | 'ignore-apparmor'
   | 'ignore-block-limits'
+  | 'silent-isolators'
   | 'keep-empty-volumes'
   | 'unresolved-mounts'
   | 'ignore-network-bandwidth'

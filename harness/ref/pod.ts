@@ -195,7 +195,8 @@ export async function runPod(req: RunRequest): Promise<RunResult> {
     const images = await Promise.all(req.images.map((file, i) => loadImage(file, podDir, i)));
     checkAborted();
     const pod = req.podManifestFile ? await readPodManifest(req.podManifestFile) : synthesizePod(images);
-    for (const iso of pod.isolators ?? []) if (!KNOWN_ISOLATORS.has(iso.name)) warn(`pod isolator ${iso.name} ignored`);
+    // ACE-ISO-GEN-003: the user hears of every isolator ref does not apply.
+    if (!isMutant('silent-isolators')) for (const iso of pod.isolators ?? []) if (!KNOWN_ISOLATORS.has(iso.name)) warn(`pod isolator ${iso.name} ignored`);
     const emptyVolumes = new Map<string, string>();
     for (const v of pod.volumes ?? []) {
       if (v.kind !== 'empty') continue;

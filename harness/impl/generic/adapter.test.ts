@@ -99,10 +99,17 @@ describe('generic adapter', () => {
       ['b', 7, 'out of b\n', 'err of b\n'],
     ]);
     expect(out.apps[0]!.reportMissing).toBeDefined();
+    expect(out.messages, 'no /messages in the config: no channel').toBeUndefined();
     const calls = logged();
     expect(calls[0]).toMatch(/^run \/tmp\/appc-generic-run-\S+ exited a b$/);
     expect(calls[1]).toBe(`cleanup ${out.uuid}`);
     expect(leftovers()).toEqual(before);
+  });
+
+  test('/messages gives what the implementation told its user, e.g. its stderr', async () => {
+    const out = await impl(config('exited', 'messages: { run: stderr }')).runPod({ images: [image('example.com/x')], manifest });
+    expect(out.messages).toBe('run stderr\n');
+    logged();
   });
 
   test('image-only runs name apps from the images; {run: …} sources read the run itself', async () => {

@@ -366,7 +366,26 @@ export class GenericImplementation implements Implementation {
       }
       throw new HarnessError(`adapter config /apps/exitCode: app ${noStatus[0]}: no exit status found (${ranAs})`);
     }
-    return { uuid, status: 'exited', apps };
+    return { uuid, status: 'exited', apps, ...(cfg.messages ? { messages: await this.messages(cfg.messages, run, vars, result, ranAs) } : {}) };
+  }
+
+  /** What the implementation told its user about the run (ACE-ISO-GEN-003), from /messages. */
+  private async messages(src: Source, run: ExecResult, vars: Vars, result: () => Promise<unknown>, ranAs: string): Promise<string> {
+    let v: unknown;
+    if (src.pointer !== undefined) {
+      const got = resolvePointer(await result(), substitute(src.pointer, vars));
+      if (!got.ok) throw new HarnessError(`adapter config /messages: ${got.problem} in the result (${ranAs})`);
+      v = Array.isArray(got.value) ? got.value.join('\n') : got.value;
+    } else if (src.run !== undefined) {
+      v = src.run === 'exitCode' ? run.exitCode : src.run === 'signal' ? run.signal : run[src.run];
+    } else if (src.file !== undefined) {
+      const file = substitute(src.file, vars);
+      v = await this.target.readFile(file).catch(() => '');
+    } else {
+      v = await this.mustRun('/messages', expandArgv(src.argv!, vars), vars);
+    }
+    if (typeof v !== 'string') throw new HarnessError(`adapter config /messages: expected text, got ${JSON.stringify(v)?.slice(0, 80)}`);
+    return src.match !== undefined ? pick(v, substitute(src.match, vars)) : v;
   }
 
   async dispose(): Promise<void> {}

@@ -51,6 +51,8 @@ export interface GenericConfig {
   apps: { exitCode: Source; signal?: Source; stdout: Source; stderr: Source };
   /** how a refusal (the implementation declined the pod) is recognized: either condition */
   refused?: { exitCodes?: number[]; pointer?: string; equals?: string | number | boolean; message?: string };
+  /** what the implementation tells its user about a run, apart from the apps' output (e.g. `{run: stderr}`) */
+  messages?: Source;
   /** after a timeout or error, before cleanup (e.g. `rkt stop`) */
   stop?: Argv;
   /** always, after every pod (e.g. `rkt rm`, a gc) */
@@ -122,6 +124,7 @@ export const configSchema = {
         message: { type: 'string', pattern: '^/' },
       },
     },
+    messages: source,
     stop: argv,
     cleanup: argv,
   },
@@ -177,6 +180,7 @@ function checkSemantics(c: GenericConfig, fail: (msg: string) => never): void {
     ['/apps/signal', c.apps.signal],
     ['/apps/stdout', c.apps.stdout],
     ['/apps/stderr', c.apps.stderr],
+    ['/messages', c.messages],
   ];
   for (const [where, s] of sources) {
     if (!s) continue;
