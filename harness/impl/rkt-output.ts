@@ -25,7 +25,7 @@ const COMMON: readonly Feature[] = [
  *  volumes, no metadata service, no event handlers (rkt's own fly documentation). kvm reports exit
  *  statuses differently (not measured here: kvm does not build on these machines). */
 export const RKT_FEATURES: Record<Flavor, ReadonlySet<Feature>> = {
-  host: new Set<Feature>([...COMMON, 'multi-app', 'volumes/empty', 'event-handlers', 'metadata-service', 'app-exit-status']),
+  host: new Set<Feature>([...COMMON, 'multi-app', 'volumes/empty', 'event-handlers', 'metadata-service', 'app-exit-status', 'socket-activation']),
   coreos: new Set<Feature>([...COMMON, 'multi-app', 'volumes/empty', 'event-handlers', 'metadata-service', 'app-exit-status']),
   kvm: new Set<Feature>([...COMMON, 'multi-app', 'volumes/empty', 'event-handlers', 'metadata-service']),
   fly: new Set<Feature>([...COMMON, 'app-exit-status']),
