@@ -30,9 +30,10 @@ export function slotAddresses(slot: number): { hostIP: string; podIP: string } {
   return { hostIP: `169.254.${third}.${fourth + 1}`, podIP: `169.254.${third}.${fourth + 2}` };
 }
 
-async function ip(args: string[], netns?: string): Promise<void> {
-  const res = netns ? await runCommand('nsenter', [`--net=${netns}`, 'ip', ...args]) : await runCommand('ip', args);
-  if (res.exitCode !== 0) throw new InfraError(`ip ${args.join(' ')}: ${res.stderr.trim()}`);
+/** Runs an iproute2 command on the host, or in network namespace `netns`; throws what it said. */
+async function net(argv: [string, ...string[]], netns?: string): Promise<void> {
+  const res = netns ? await runCommand('nsenter', [`--net=${netns}`, ...argv]) : await runCommand(argv[0], argv.slice(1));
+  if (res.exitCode !== 0) throw new InfraError(`${argv.join(' ')}: ${res.stderr.trim()}`);
 }
 
 /**
@@ -52,10 +53,10 @@ export async function createPodLink(initPid: number, netns: string, record: (hos
     }
     await record(hostIf);
     const { hostIP, podIP } = slotAddresses(slot);
-    await ip(['addr', 'add', `${hostIP}/30`, 'dev', hostIf]);
-    await ip(['link', 'set', hostIf, 'up']);
-    await ip(['addr', 'add', `${podIP}/30`, 'dev', 'eth0'], netns);
-    await ip(['link', 'set', 'eth0', 'up'], netns);
+    await net(['ip', 'addr', 'add', `${hostIP}/30`, 'dev', hostIf]);
+    await net(['ip', 'link', 'set', hostIf, 'up']);
+    await net(['ip', 'addr', 'add', `${podIP}/30`, 'dev', 'eth0'], netns);
+    await net(['ip', 'link', 'set', 'eth0', 'up'], netns);
     return { hostIf, hostIP, podIP };
   }
   throw new InfraError(`no free pod link: ${SLOTS} interfaces named ${LINK_PREFIX}* exist`);
@@ -65,9 +66,7 @@ export async function createPodLink(initPid: number, netns: string, record: (hos
 async function shape(dev: string, bytesPerSecond: number, netns: string | undefined, mtu: number): Promise<void> {
   // The bucket holds 1/20 s of traffic and at least two full-size packets (tbf drops bigger ones).
   const burst = Math.max(16 * 1024, 2 * mtu, Math.ceil(bytesPerSecond / 20));
-  const tc = ['tc', 'qdisc', 'replace', 'dev', dev, 'root', 'tbf', 'rate', `${bytesPerSecond * 8}bit`, 'burst', String(burst), 'latency', '200ms'];
-  const res = netns ? await runCommand('nsenter', [`--net=${netns}`, ...tc]) : await runCommand(tc[0]!, tc.slice(1));
-  if (res.exitCode !== 0) throw new InfraError(`${tc.join(' ')}: ${res.stderr.trim()}`);
+  await net(['tc', 'qdisc', 'replace', 'dev', dev, 'root', 'tbf', 'rate', `${bytesPerSecond * 8}bit`, 'burst', String(burst), 'latency', '200ms'], netns);
 }
 
 /**

@@ -27,16 +27,24 @@ function once(host: string, port: number, timeoutMs: number): Promise<TcpAnswer>
   });
 }
 
-/** Tries until an answer comes, `deadlineMs` passes or `stop` fires; returns the last error otherwise. */
-export async function readFirstLine(host: string, port: number, deadlineMs: number, stop?: AbortSignal): Promise<TcpAnswer> {
+/**
+ * Tries `attempt` until `done` says it got through, `deadlineMs` passes or `stop` fires (the pod
+ * ended); returns the last attempt, or `notTried`. `attempt` gets the milliseconds left.
+ */
+async function retry<T>(attempt: (leftMs: number) => Promise<T>, done: (t: T) => boolean, notTried: T, deadlineMs: number, stop?: AbortSignal): Promise<T> {
   const until = Date.now() + deadlineMs;
-  let last: TcpAnswer = { error: 'not tried' };
+  let last = notTried;
   while (Date.now() < until && !stop?.aborted) {
-    last = await once(host, port, Math.min(2000, Math.max(100, until - Date.now())));
-    if (last.line !== undefined) return last;
+    last = await attempt(until - Date.now());
+    if (done(last)) return last;
     await new Promise((r) => setTimeout(r, 100));
   }
   return last;
+}
+
+/** Tries until an answer comes, `deadlineMs` passes or `stop` fires; returns the last error otherwise. */
+export function readFirstLine(host: string, port: number, deadlineMs: number, stop?: AbortSignal): Promise<TcpAnswer> {
+  return retry((left) => once(host, port, Math.min(2000, Math.max(100, left))), (a) => a.line !== undefined, { error: 'not tried' }, deadlineMs, stop);
 }
 
 /** A timed transfer through an exposed port; `ms` runs from the first byte to the end. */
@@ -45,8 +53,6 @@ export interface Transfer {
   ms: number;
   error?: string;
 }
-
-const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function downloadOnce(host: string, port: number, idleMs: number): Promise<Transfer> {
   return new Promise((resolve) => {
@@ -71,16 +77,12 @@ function downloadOnce(host: string, port: number, idleMs: number): Promise<Trans
  * Reads everything the app sends on a connection. While the pod starts, a connection may be
  * refused or closed before the first byte: tried again until `deadlineMs` passes or `stop` fires.
  */
-export async function download(host: string, port: number, deadlineMs: number, stop?: AbortSignal): Promise<Transfer> {
-  const until = Date.now() + deadlineMs;
-  let last: Transfer = { bytes: 0, ms: 0, error: 'not tried' };
-  while (Date.now() < until && !stop?.aborted) {
-    last = await downloadOnce(host, port, 5000);
-    if (last.bytes > 0) return last;
-    last.error ??= 'closed before the first byte';
-    await pause(100);
-  }
-  return last;
+export function download(host: string, port: number, deadlineMs: number, stop?: AbortSignal): Promise<Transfer> {
+  const attempt = async () => {
+    const t = await downloadOnce(host, port, 5000);
+    return t.bytes > 0 || t.error ? t : { ...t, error: 'closed before the first byte' };
+  };
+  return retry(attempt, (t) => t.bytes > 0, { bytes: 0, ms: 0, error: 'not tried' }, deadlineMs, stop);
 }
 
 function uploadOnce(host: string, port: number, bytes: number, idleMs: number): Promise<Transfer & { answer?: string }> {
@@ -109,13 +111,6 @@ function uploadOnce(host: string, port: number, bytes: number, idleMs: number): 
  * Sends `bytes` bytes and half-closes; the app answers with one line once it has read them all
  * (the probe's sink=). `ms` runs from connect to that answer. Retried like download().
  */
-export async function upload(host: string, port: number, bytes: number, deadlineMs: number, stop?: AbortSignal): Promise<Transfer & { answer?: string }> {
-  const until = Date.now() + deadlineMs;
-  let last: Transfer & { answer?: string } = { bytes: 0, ms: 0, error: 'not tried' };
-  while (Date.now() < until && !stop?.aborted) {
-    last = await uploadOnce(host, port, bytes, 15_000);
-    if (last.answer !== undefined) return last;
-    await pause(100);
-  }
-  return last;
+export function upload(host: string, port: number, bytes: number, deadlineMs: number, stop?: AbortSignal): Promise<Transfer & { answer?: string }> {
+  return retry(() => uploadOnce(host, port, bytes, 15_000), (t) => t.answer !== undefined, { bytes: 0, ms: 0, error: 'not tried' }, deadlineMs, stop);
 }
