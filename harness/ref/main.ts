@@ -81,13 +81,13 @@ async function cmdRun(argv: string[]): Promise<number> {
   // A signal that arrived after the apps had all exited still means the run was interrupted.
   if (signalled && result.status === 'exited') result = { ...result, status: 'killed', error: signalled.message };
 
-  const { warnings, ...doc } = result;
+  // The warnings are in the result too, for the adapter: cleanup trouble there asks for a gc.
   await mkdir(dirname(resolve(resultFile)), { recursive: true });
-  await writeFile(resultFile, JSON.stringify(doc, null, 2) + '\n');
+  await writeFile(resultFile, JSON.stringify(result, null, 2) + '\n');
 
   switch (result.status) {
     case 'exited':
-      for (const w of warnings) process.stderr.write(`ref: warning: ${w}\n`);
+      for (const w of result.warnings) process.stderr.write(`ref: warning: ${w}\n`);
       return EXIT.ok;
     case 'refused':
       process.stderr.write(`ref: refused: ${oneLine(result.error ?? 'refused')}\n`);
