@@ -50,14 +50,14 @@ const activationPod = podRun<Record<'a' | 'b', TcpAnswer>>(
       ),
     };
   },
-  async () => {
+  async (podEnded) => {
     // Both at once: each app waits for its own connection. Wait up to most of the pod timeout for
-    // the pod to come up; the probes' own windows start only when they run.
+    // the pod to come up (not past its end); the probes' own windows start only when they run.
     const { target, config } = session();
     const deadline = Math.max(ACCEPT_MS, config.podTimeoutMs - ACCEPT_MS);
     const reach = (port: number) => {
       const at = target.reachable(port);
-      return readFirstLine(at.host, at.port, deadline);
+      return readFirstLine(at.host, at.port, deadline, podEnded);
     };
     const [a, b] = await Promise.all([reach(hostPorts!.a), reach(hostPorts!.b)]);
     return { a, b };
