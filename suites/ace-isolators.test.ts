@@ -426,8 +426,8 @@ const networkPod = podRun(
   },
   async (podEnded) => {
     const { target, config } = session();
-    const out = target.reachable(netPorts!.out);
-    const inward = target.reachable(netPorts!.in);
+    const out = await target.reachable(netPorts!.out);
+    const inward = await target.reachable(netPorts!.in);
     const download = await downloadFrom(out.host, out.port, config.podTimeoutMs - 10_000, podEnded);
     const upload = await uploadTo(inward.host, inward.port, NET_BYTES, 20_000, podEnded);
     return { download, upload };

@@ -51,7 +51,7 @@ const portsPod = podRun<Record<'http' | 'range' | 'alt' | 'hidden', TcpAnswer>>(
     // In the order the probe listens; each waits for the pod to come up or the previous port to close.
     const { target } = session();
     const reach = async (port: number, deadlineMs = LISTEN_MS) => {
-      const at = target.reachable(port);
+      const at = await target.reachable(port);
       return readFirstLine(at.host, at.port, deadlineMs, podEnded);
     };
     // The first port opens once the pod has started, which takes an implementation with a
@@ -61,7 +61,7 @@ const portsPod = podRun<Record<'http' | 'range' | 'alt' | 'hidden', TcpAnswer>>(
     const range = await reach(hostPorts!.range + 1);
     const alt = await reach(hostPorts!.alt);
     // The probe now listens on the hidden port; try it on the host at its own number meanwhile.
-    const at = target.reachable(HIDDEN_PORT);
+    const at = await target.reachable(HIDDEN_PORT);
     const hidden = await readFirstLine(at.host, at.port, HIDDEN_LISTEN_MS - 1_000);
     return { http, range, alt, hidden };
   },

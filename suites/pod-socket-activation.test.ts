@@ -55,8 +55,8 @@ const activationPod = podRun<Record<'a' | 'b', TcpAnswer>>(
     // the pod to come up (not past its end); the probes' own windows start only when they run.
     const { target, config } = session();
     const deadline = Math.max(ACCEPT_MS, config.podTimeoutMs - ACCEPT_MS);
-    const reach = (port: number) => {
-      const at = target.reachable(port);
+    const reach = async (port: number) => {
+      const at = await target.reachable(port);
       return readFirstLine(at.host, at.port, deadline, podEnded);
     };
     const [a, b] = await Promise.all([reach(hostPorts!.a), reach(hostPorts!.b)]);

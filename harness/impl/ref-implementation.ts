@@ -50,8 +50,9 @@ export class RefImplementation implements Implementation {
     private readonly config: RunConfig,
   ) {}
 
+  /** ref runs under the target's node (on a VM target: the harness's own node, shared in). */
   private cli(args: string[]): string[] {
-    return [process.execPath, REF_CLI, ...args];
+    return ['node', REF_CLI, ...args];
   }
 
   async info(): Promise<ImplementationInfo> {

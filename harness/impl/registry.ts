@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import type { RunConfig } from '../run/config.js';
 import { UsageError } from '../run/errors.js';
 import { REF_CLI } from '../run/paths.js';
+import type { GuestProfileName } from '../target/guest/guest-image.js';
 import type { Target } from '../target/index.js';
 import { GenericImplementation } from './generic/adapter.js';
 import { genericPreflight } from './generic/preflight.js';
@@ -21,6 +22,8 @@ export interface RunScope {
 
 interface Entry {
   create(target: Target, config: RunConfig): Implementation;
+  /** the guest a VM target boots for it (default lean: our own init and agent) */
+  guestProfile?(config: RunConfig): GuestProfileName;
   /** resolves with a one-line problem when the implementation cannot run here */
   preflight(target: Target, config: RunConfig): Promise<string | undefined>;
   /** sets up run-wide state after the preflight; throws UsageError when the implementation is unusable */
@@ -41,11 +44,11 @@ const REGISTRY: Record<string, Entry> = {
       if (!existsSync(REF_CLI)) return `ref is not built (${REF_CLI} missing): run npm run build`;
       const id = await target.exec(['id', '-u'], { timeoutMs: 10_000 });
       if (id.stdout.trim() !== '0') return 'ref needs root on the target (it drives crun, mounts and namespaces)';
-      for (const cmd of ['crun', 'unshare', 'ip']) {
+      for (const cmd of ['node', 'crun', 'unshare', 'ip']) {
         if (!(await which(target, cmd))) return `ref needs ${cmd} on the target: run npm run setup`;
       }
       if (config.mutant !== undefined) {
-        const res = await target.exec([process.execPath, REF_CLI, 'mutants'], { timeoutMs: 10_000 });
+        const res = await target.exec(['node', REF_CLI, 'mutants'], { timeoutMs: 10_000 });
         const names = (JSON.parse(res.stdout) as { name: string }[]).map((m) => m.name);
         if (!names.includes(config.mutant)) return `unknown --mutant ${JSON.stringify(config.mutant)} (known: ${names.join(', ')})`;
       }
@@ -78,6 +81,8 @@ const REGISTRY: Record<string, Entry> = {
       return undefined;
     },
     openRun: (target, config) => openRktRun(target, config),
+    // The host flavor registers pods with machined: systemd must be PID 1.
+    guestProfile: (config) => ((config.flavor ?? 'host') === 'host' ? 'systemd' : 'lean'),
   },
 };
 
@@ -99,6 +104,10 @@ export async function preflight(target: Target, config: RunConfig): Promise<void
   if (config.implConfig !== undefined && config.impl !== 'generic') throw new UsageError('--impl-config applies to --impl=generic only');
   const problem = await entry(config.impl).preflight(target, config);
   if (problem) throw new UsageError(`${config.impl}: ${problem}`);
+}
+
+export function guestProfileOf(config: RunConfig): GuestProfileName {
+  return entry(config.impl).guestProfile?.(config) ?? 'lean';
 }
 
 /** Sets up the implementation's run-wide state, if it keeps any; the returned scope's config is the run's. */

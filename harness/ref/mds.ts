@@ -8,8 +8,7 @@
 // (MDS-HMAC-006) without a registry of running pods.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { REPO_ROOT } from '../run/paths.js';
+import { dirname } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ImageManifest, NameValue, PodManifest } from '../aci/manifest.js';
 import { isMutant } from './mutants.js';
@@ -41,8 +40,9 @@ export interface MdsConfig {
   mutant?: string;
 }
 
-/** Where ref keeps the host's signing secret: beside its own build, readable by root only. */
-export const MDS_SECRET_FILE = join(REPO_ROOT, '.tools', 'ref', 'mds-secret');
+/** Where ref keeps the machine's signing secret (the machine's, not the repository's, which a VM
+ *  target shares read-only), readable by root only. */
+export const MDS_SECRET_FILE = '/var/lib/appc-ref/mds-secret';
 
 /** The host's signing secret, made on first use (64 random bytes, hex). */
 export function hostSecret(file = MDS_SECRET_FILE): string {

@@ -1,5 +1,6 @@
 // Result kinds. Each test ends as exactly one of them; a harness error is never the implementation's fault.
 import type { CheckRecord, Observation } from '../run/check.js';
+import type { TargetDescription } from '../target/target.js';
 import type { ProfileVerdict } from './coverage.js';
 import type { PeerCheck } from './peer.js';
 
@@ -34,6 +35,9 @@ export interface RunInfo {
   /** the expectation file applied, if any */
   expectationsFile: string | null;
   target: string;
+  /** where the implementation ran: kind, distribution, kernel, cgroup version, init; for VMs the
+   *  accelerator, guest profile and boot time */
+  targetInfo?: TargetDescription;
   specVersion: string;
   startedAt: string;
   durationMs: number;
@@ -52,7 +56,7 @@ export interface ResultsDocument extends RunInfo {
 }
 
 /** Errors whose class says the harness, not the implementation, failed. */
-const HARNESS_ERROR_NAMES = new Set(['HarnessError', 'UnknownClauseError', 'ManifestError']);
+const HARNESS_ERROR_NAMES = new Set(['HarnessError', 'UnknownClauseError', 'ManifestError', 'TargetUnavailableError', 'NoResultError', 'BootError']);
 
 export function isHarnessError(name: string | undefined): boolean {
   return name !== undefined && HARNESS_ERROR_NAMES.has(name);

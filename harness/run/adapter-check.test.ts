@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { openTarget } from '../target/index.js';
+import { HostTarget } from '../target/index.js';
 import { adapterCheck } from './adapter-check.js';
 import { defaultConfig } from './config.js';
 import { REF_CLI, REPO_ROOT } from './paths.js';
@@ -18,7 +18,7 @@ async function check(edit: (text: string) => string): Promise<{ code: number; li
   const path = join(dir, `cfg-${Math.random().toString(36).slice(2)}.yaml`);
   writeFileSync(path, edit(REF_YAML));
   const out: string[] = [];
-  const target = openTarget('host');
+  const target = new HostTarget();
   const code = await adapterCheck(target, { ...defaultConfig(), impl: 'generic', implConfig: path }, (l) => out.push(l));
   await target.dispose();
   const lines = Object.fromEntries(out.filter((l) => /^(OK|BROKEN)/.test(l)).map((l) => [/^\S+\s+([^:]+):/.exec(l)![1]!, l]));

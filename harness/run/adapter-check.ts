@@ -9,7 +9,8 @@ import { buildAci, type BuiltImage } from '../aci/index.js';
 import { createImplementation, preflight, type AppOutcome, type Implementation, type PodOutcome, type PodRequest } from '../impl/index.js';
 import { podManifest } from '../../fixtures/pods.js';
 import { probeImage } from '../../fixtures/images.js';
-import { openTarget, type Target } from '../target/index.js';
+import { guestProfileOf } from '../impl/index.js';
+import { abortStarting, startTarget, type StartedTarget, type Target } from '../target/index.js';
 import { parseCli, type RunConfig } from './config.js';
 import { UsageError } from './errors.js';
 import { FIXTURE_BUILD_DIR, PROBE_BINARY } from './paths.js';
@@ -218,13 +219,15 @@ async function main(): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  const target = openTarget(config.target);
+  let started: StartedTarget | undefined;
   try {
     process.on('SIGINT', () => {
       if (interrupted) process.exit(130); // a second Ctrl-C: stop waiting for clean-up
       interrupted = true;
+      void abortStarting();
     });
-    process.exitCode = await adapterCheck(target, config);
+    started = await startTarget(config, { guestProfile: guestProfileOf(config) });
+    process.exitCode = await adapterCheck(started.target, { ...config, targetHandle: started.handle });
   } catch (err) {
     if (err instanceof Interrupted) {
       console.error('adapter-check: interrupted (the pod that was running has been cleaned up)');
@@ -235,7 +238,7 @@ async function main(): Promise<void> {
     console.error(`adapter-check: ${(err as Error).message.split('\n')[0]}`);
     process.exitCode = err instanceof UsageError ? 2 : 1;
   } finally {
-    await target.dispose();
+    await started?.stop();
   }
 }
 

@@ -2,7 +2,9 @@
 // `provide`, so it stays plain JSON.
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { TARGET_KINDS, type TargetKind } from '../target/index.js';
+import type { GuestProfileName } from '../target/guest/guest-image.js';
+import type { TargetHandle } from '../target/lifecycle.js';
+import { TARGET_KINDS, type TargetKind } from '../target/target.js';
 import { UsageError } from './errors.js';
 import { REPO_ROOT } from './paths.js';
 
@@ -13,6 +15,12 @@ export interface RunConfig {
   /** --impl=generic: the adapter's config file (JSON or YAML), absolute */
   implConfig?: string;
   target: TargetKind;
+  /** --target=qemu: a directory holding the user's own guest (vmlinux or vmlinuz, initrd.img, rootfs.img) */
+  vmImage?: string;
+  /** --target=qemu: the guest profile; default: the one the implementation needs */
+  vmProfile?: GuestProfileName;
+  /** set by the run (main.ts) once the target is up: how test workers reach it */
+  targetHandle?: TargetHandle;
   /** absolute */
   reportDir: string;
   /** a pod that runs longer is killed and its test ends as a harness timeout */
@@ -57,6 +65,10 @@ export const USAGE = `usage: npm test -- [options] [file filter ...]
   --impl-config FILE   (generic only) how to drive the implementation's CLI (JSON or YAML)
   --flavor FLAVOR      stage1 flavor of rkt: ${FLAVORS.join(', ')} (default: rkt's own default)
   --target KIND        where it runs: ${TARGET_KINDS.join(', ')} (default: host)
+  --vm-image DIR       (qemu) boot your own guest: DIR holds vmlinux or vmlinuz, initrd.img,
+                       rootfs.img (default: a Debian 12 guest the harness builds and caches)
+  --vm-profile NAME    (qemu) lean (tini + our agent) or systemd (systemd as PID 1; rkt's host
+                       flavor); default: the one the implementation needs
   --report-dir DIR     where the reports go: results.json, clauses.json, junit.xml, report.html,
                        summary.md (default: reports/)
   --pod-timeout SECS   kill a pod that runs longer (default: 60)
@@ -88,6 +100,8 @@ export function parseCli(argv: readonly string[]): CliRequest {
         flavor: { type: 'string' },
         target: { type: 'string' },
         'report-dir': { type: 'string' },
+        'vm-image': { type: 'string' },
+        'vm-profile': { type: 'string' },
         'pod-timeout': { type: 'string' },
         mutant: { type: 'string' },
         expectations: { type: 'string' },
@@ -119,6 +133,14 @@ export function parseCli(argv: readonly string[]): CliRequest {
       throw new UsageError(`unknown --target ${JSON.stringify(v.target)} (known: ${TARGET_KINDS.join(', ')})`);
     }
     config.target = v.target as TargetKind;
+  }
+  if (v['vm-image'] !== undefined || v['vm-profile'] !== undefined) {
+    if (config.target !== 'qemu') throw new UsageError('--vm-image and --vm-profile apply to --target=qemu only');
+    if (v['vm-image'] !== undefined) config.vmImage = resolve(v['vm-image']);
+    if (v['vm-profile'] !== undefined) {
+      if (v['vm-profile'] !== 'lean' && v['vm-profile'] !== 'systemd') throw new UsageError(`unknown --vm-profile ${JSON.stringify(v['vm-profile'])} (lean or systemd)`);
+      config.vmProfile = v['vm-profile'];
+    }
   }
   if (v['report-dir'] !== undefined) config.reportDir = resolve(v['report-dir']);
   if (v['pod-timeout'] !== undefined) {

@@ -4,7 +4,7 @@ import { afterAll, describe, expect, inject, test as baseTest } from 'vitest';
 import { buildAci, type BuiltImage, type ImageSpec } from '../aci/index.js';
 import { createImplementation, type AppOutcome, type Feature, type Implementation, type PodOutcome, type PodRequest } from '../impl/index.js';
 import type { ProbeReport } from '../probe/index.js';
-import { openTarget, type Target } from '../target/index.js';
+import { attachTarget, type Target } from '../target/index.js';
 import { makeCheck, makeObserve, type Check, type Observe } from './check.js';
 import type { RunConfig } from './config.js';
 import { HarnessError } from './errors.js';
@@ -29,13 +29,14 @@ afterAll(async () => {
   const s = current;
   current = undefined;
   await s?.impl.dispose();
+  await s?.target.dispose();
 });
 
 /** The implementation and target of this run, made once per test file from the provided config. */
 export function session(): Session {
   if (!current) {
     const config = inject('config');
-    const target = openTarget(config.target);
+    const target = attachTarget(config);
     current = { config, target, impl: createImplementation(target, config) };
   }
   return current;

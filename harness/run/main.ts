@@ -9,7 +9,8 @@ import { createImplementation, openRun, preflight, type RunScope } from '../impl
 import { ConformanceReporter } from '../report/conformance-reporter.js';
 import { groupBy, type TestRecord } from '../report/result.js';
 import { clause, SPEC_VERSION } from '../spec/index.js';
-import { openTarget } from '../target/index.js';
+import { guestProfileOf } from '../impl/index.js';
+import { abortStarting, startTarget, type StartedTarget } from '../target/index.js';
 import { parseCli, USAGE, type CliRequest } from './config.js';
 import { HarnessError, UsageError } from './errors.js';
 import { PROBE_BINARY, REPO_ROOT } from './paths.js';
@@ -46,6 +47,8 @@ const REAL_EXIT: (code?: number) => never = process.exit.bind(process);
 
 class SignalGuard {
   private scope?: RunScope;
+  private scopeOpening = false;
+  private target?: StartedTarget;
   private closing?: Promise<void>;
   private signal?: NodeJS.Signals;
   private readonly onSignal = (signal: NodeJS.Signals) => {
@@ -55,12 +58,22 @@ class SignalGuard {
     process.exit = ((): void => undefined) as typeof process.exit;
     process.on('SIGINT', () => console.error('appc-conformance: still cleaning up'));
     this.signal = signal;
-    if (this.scope) void this.exitAfterClose();
+    // A scope being opened is closed as soon as it is open (opened() below).
+    if (!this.scopeOpening || this.scope) void this.exitAfterClose();
   };
 
   constructor() {
     process.once('SIGINT', this.onSignal);
     process.once('SIGTERM', this.onSignal);
+  }
+
+  /** Takes the started target; it is stopped last, after the scope. */
+  started(target: StartedTarget): void {
+    this.target = target;
+  }
+
+  opening(): void {
+    this.scopeOpening = true;
   }
 
   /** Takes the opened scope; if a signal came meanwhile, closes it and exits. */
@@ -75,7 +88,15 @@ class SignalGuard {
   }
 
   close(): Promise<void> {
-    this.closing ??= this.scope ? this.scope.close() : Promise.resolve();
+    this.closing ??= (async () => {
+      try {
+        await this.scope?.close();
+      } finally {
+        // A target still starting (a guest build, a booting VM) is ended too.
+        await abortStarting();
+        await this.target?.stop();
+      }
+    })();
     return this.closing;
   }
 
@@ -89,16 +110,21 @@ class SignalGuard {
 async function run(request: CliRequest): Promise<number> {
   const { selection } = request;
   let { config } = request;
-  const target = openTarget(config.target);
   const wallStart = performance.now();
   const guard = new SignalGuard();
+  let started: StartedTarget | undefined;
   try {
     if (request.mode !== 'list') {
-      await preflight(target, config);
       if (!existsSync(PROBE_BINARY)) throw new UsageError('the probe is not built: run npm run setup');
+      started = await startTarget(config, { guestProfile: guestProfileOf(config) });
+      guard.started(started);
+      config = { ...config, targetHandle: started.handle };
+      await preflight(started.target, config);
     }
+    const target = started?.target;
     if (request.mode === 'run') {
-      const scope = await openRun(target, config);
+      guard.opening();
+      const scope = await openRun(target!, config);
       guard.opened(scope);
       config = scope.config;
     }
@@ -124,13 +150,13 @@ async function run(request: CliRequest): Promise<number> {
       return !skip;
     });
 
-    const impl = createImplementation(target, config);
+    const impl = createImplementation(target!, config);
     const info = await impl.info();
     await impl.dispose();
     const startedAt = new Date().toISOString();
     const reporter = new ConformanceReporter({
       reportDir: config.reportDir,
-      info: () => ({ implementation: info, target: config.target, specVersion: SPEC_VERSION, startedAt, expectationsFile: expectationsPath ?? null }),
+      info: () => ({ implementation: info, target: config.target, targetInfo: started?.description, specVersion: SPEC_VERSION, startedAt, expectationsFile: expectationsPath ?? null }),
       expectations,
       catalog,
       disabled,
@@ -167,11 +193,7 @@ async function run(request: CliRequest): Promise<number> {
     if (doc.counts.error > 0 || doc.harnessErrors.length > 0) return EXIT.harness;
     return doc.counts.fail + doc.counts.xpass > 0 ? EXIT.failures : EXIT.ok;
   } finally {
-    try {
-      await guard.dispose();
-    } finally {
-      await target.dispose();
-    }
+    await guard.dispose();
   }
 }
 

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import type { ExecOptions, ExecResult, Target } from './target.js';
+import { localFacts } from './agent/facts.js';
+import { TargetUnavailableError, type ExecOptions, type ExecResult, type Target, type TargetFacts } from './target.js';
 
 const KILL_GRACE_MS = 5_000;
 
@@ -36,7 +37,7 @@ export class HostTarget implements Target {
     });
     if (result.failed && result.exitCode === undefined && !result.timedOut && !result.isTerminated) {
       // The command could not be started at all (e.g. ENOENT).
-      throw new Error(result.shortMessage);
+      throw new TargetUnavailableError(result.shortMessage);
     }
     return {
       exitCode: result.exitCode ?? null,
@@ -56,6 +57,10 @@ export class HostTarget implements Target {
     return copyFile(localPath, remotePath);
   }
 
+  copyOut(remotePath: string, localPath: string): Promise<void> {
+    return copyFile(remotePath, localPath);
+  }
+
   writeFile(remotePath: string, content: string): Promise<void> {
     return writeFile(remotePath, content);
   }
@@ -68,8 +73,12 @@ export class HostTarget implements Target {
     return rm(remotePath, { recursive: true, force: true });
   }
 
-  reachable(port: number) {
+  async reachable(port: number) {
     return { host: '127.0.0.1', port };
+  }
+
+  async facts(): Promise<TargetFacts> {
+    return localFacts();
   }
 
   async freePorts(count: number): Promise<number> {

@@ -1,11 +1,4 @@
 export * from './target.js';
 export * from './host-target.js';
-import { HostTarget } from './host-target.js';
-import type { Target, TargetKind } from './target.js';
-
-export function openTarget(kind: TargetKind): Target {
-  switch (kind) {
-    case 'host':
-      return new HostTarget();
-  }
-}
+export * from './lifecycle.js';
+export { abortStarting } from './abort.js';

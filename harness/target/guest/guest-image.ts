@@ -1,0 +1,158 @@
+// Guest images for VM targets, built by build-guest.sh from Debian's archive alone and kept in a
+// content-addressed cache: the key covers every input (release, mirror, package list, kernel
+// package and version, init, the build script's text), so a second run boots at once and any
+// change of input builds anew. A user may bring their own image instead (--vm-image).
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { execa } from 'execa';
+import { HarnessError, UsageError } from '../../run/errors.js';
+import { whileStarting } from '../abort.js';
+import { REPO_ROOT } from '../../run/paths.js';
+
+const run = promisify(execFile);
+export const BUILD_SCRIPT = join(REPO_ROOT, 'harness', 'target', 'guest', 'build-guest.sh');
+const RELEASE = 'bookworm';
+
+/** The files of a guest: what QEMU boots. */
+export interface GuestImage {
+  dir: string;
+  kernel: string;
+  initrd: string;
+  rootfs: string;
+  /** the init the image boots into (lean: tini + our init; systemd) */
+  init: 'lean' | 'systemd';
+  /** for reports: profile name, or "user image" */
+  label: string;
+}
+
+export type GuestProfileName = 'lean' | 'systemd';
+
+/** What each profile installs. lean: what ref needs (crun, ip/tc, unshare); systemd: what rkt's
+ *  host flavor needs besides (systemd as PID 1, dbus, machined, iptables). */
+export const GUEST_PROFILES: Record<GuestProfileName, { init: 'lean' | 'systemd'; packages: string[] }> = {
+  lean: { init: 'lean', packages: ['busybox-static', 'crun', 'iproute2', 'kmod', 'procps', 'tini', 'util-linux'] },
+  systemd: {
+    init: 'systemd',
+    packages: ['busybox-static', 'crun', 'dbus', 'iproute2', 'iptables', 'kmod', 'procps', 'systemd', 'systemd-container', 'systemd-sysv', 'tini', 'util-linux'],
+  },
+};
+
+/** Packages the host needs to build and boot a guest. */
+export const HOST_PACKAGES = ['qemu-system-x86', 'qemu-utils', 'debootstrap', 'cpio', 'e2fsprogs', 'xz-utils'];
+
+export function defaultCacheDir(): string {
+  return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'appc-conformance', 'guests');
+}
+
+/** The Debian mirror the host's apt uses (so a local mirror or proxy is honoured), else Debian's own. */
+export function hostMirror(): string {
+  for (const f of ['/etc/apt/sources.list.d/debian.sources', '/etc/apt/sources.list']) {
+    if (!existsSync(f)) continue;
+    const text = readFileSync(f, 'utf8');
+    const uri = /^URIs:\s*(\S+)/m.exec(text)?.[1] ?? /^deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+bookworm\s/m.exec(text)?.[1];
+    if (uri && !uri.includes('security')) return uri;
+  }
+  return 'http://deb.debian.org/debian';
+}
+
+/** The versioned kernel package Debian's linux-image-amd64 points at (from the host's apt lists). */
+export async function kernelPackage(): Promise<{ name: string; version: string }> {
+  const deps = await run('apt-cache', ['depends', 'linux-image-amd64']).catch(() => undefined);
+  const name = /Depends:\s*(linux-image-\S+)/.exec(deps?.stdout ?? '')?.[1];
+  if (!name) throw new UsageError('cannot find Debian\'s kernel package (apt-cache depends linux-image-amd64): run apt-get update');
+  const policy = await run('apt-cache', ['policy', name]);
+  const version = /Candidate:\s*(\S+)/.exec(policy.stdout)?.[1] ?? 'unknown';
+  return { name, version };
+}
+
+export function cacheKey(profile: GuestProfileName, mirror: string, kernel: { name: string; version: string }): string {
+  const p = GUEST_PROFILES[profile];
+  const inputs = { release: RELEASE, mirror, packages: [...p.packages].sort(), init: p.init, kernel, script: readFileSync(BUILD_SCRIPT, 'utf8') };
+  return createHash('sha256').update(JSON.stringify(inputs)).digest('hex').slice(0, 16);
+}
+
+function imageIn(dir: string, init: 'lean' | 'systemd', label: string): GuestImage {
+  return { dir, kernel: join(dir, 'vmlinux'), initrd: join(dir, 'initrd.img'), rootfs: join(dir, 'rootfs.img'), init, label };
+}
+
+/** Checks a user's image directory (vmlinux or vmlinuz, initrd.img, rootfs.img) before any pod runs. */
+export function userImage(dir: string): GuestImage {
+  const kernel = ['vmlinux', 'vmlinuz'].map((k) => join(dir, k)).find((k) => existsSync(k));
+  const missing = [kernel ? undefined : 'vmlinux or vmlinuz', ...['initrd.img', 'rootfs.img'].filter((f) => !existsSync(join(dir, f)))].filter(Boolean);
+  if (missing.length > 0) throw new UsageError(`--vm-image ${dir}: missing ${missing.join(', ')} (see docs/targets.md)`);
+  let init: 'lean' | 'systemd' = 'lean';
+  try {
+    init = (JSON.parse(readFileSync(join(dir, 'guest.json'), 'utf8')) as { init?: 'lean' | 'systemd' }).init ?? 'lean';
+  } catch {
+    // no guest.json: a lean init is assumed
+  }
+  return { ...imageIn(dir, init, 'user image'), kernel: kernel! };
+}
+
+export interface EnsureOptions {
+  profile: GuestProfileName;
+  cacheDir?: string;
+  /** one line per build step */
+  progress?: (line: string) => void;
+}
+
+/** The cached guest of a profile, built first when missing. */
+export async function ensureGuest(opts: EnsureOptions): Promise<GuestImage> {
+  const cacheDir = opts.cacheDir ?? defaultCacheDir();
+  const mirror = hostMirror();
+  const kernel = await kernelPackage();
+  const key = cacheKey(opts.profile, mirror, kernel);
+  const dir = join(cacheDir, `${opts.profile}-${key}`);
+  const profile = GUEST_PROFILES[opts.profile];
+  if (existsSync(join(dir, 'guest.json'))) return imageIn(dir, profile.init, opts.profile);
+
+  for (const tool of ['debootstrap', 'mkfs.ext4', 'cpio', 'dpkg-deb']) {
+    if ((await run('sh', ['-c', `command -v ${tool}`]).catch(() => undefined)) === undefined) {
+      throw new UsageError(`building the ${opts.profile} guest needs ${tool}: run npm run setup -- --vm`);
+    }
+  }
+  await mkdir(cacheDir, { recursive: true });
+  const progress = opts.progress ?? ((line: string) => console.error(line));
+  progress(`guest: building the ${opts.profile} guest (${RELEASE}, ${kernel.name} ${kernel.version}) into ${dir}; once per change of inputs`);
+  const started = performance.now();
+  const build = execa('bash', [BUILD_SCRIPT, dir, RELEASE, mirror, kernel.name, profile.init, ...profile.packages], {
+    reject: false,
+    stdin: 'ignore',
+    all: true,
+    // its own process group, so an abort ends debootstrap and everything else it started
+    detached: true,
+  });
+  const done = whileStarting(async () => {
+    if (build.pid) {
+      try {
+        process.kill(-build.pid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+    }
+    // build-guest.sh unmounts and removes its work directory on the way out.
+    await build.catch(() => undefined);
+  });
+  build.all?.on('data', (d: Buffer) => {
+    for (const line of d.toString('utf8').split('\n')) if (line.startsWith('guest: ')) progress(line);
+  });
+  const res = await build;
+  done();
+  if (res.exitCode !== 0) {
+    await rm(dir, { recursive: true, force: true });
+    throw new HarnessError(`building the ${opts.profile} guest failed (exit ${res.exitCode ?? res.signal}): ${String(res.all ?? '').trim().split('\n').slice(-8).join(' | ')}`);
+  }
+  progress(`guest: built in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  // Older builds of the same profile are stale now.
+  for (const old of await readdir(cacheDir)) {
+    if (old.startsWith(`${opts.profile}-`) && old !== `${opts.profile}-${key}` && !old.includes('.build-')) {
+      await rm(join(cacheDir, old), { recursive: true, force: true });
+    }
+  }
+  return imageIn(dir, profile.init, opts.profile);
+}
