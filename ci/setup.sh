@@ -1,8 +1,20 @@
 #!/usr/bin/env bash
 # One-time set-up on Debian 12 (as root): system packages, actool, the probe, the TypeScript build
 # and the fixture images. Safe to run again; it only does what is missing or stale.
+#   npm run setup                   everything for --target=host
+#   npm run setup -- --vm           also QEMU and the lean guest of --target=qemu (for ref, generic)
+#   npm run setup -- --vm=all       also the systemd guest (rkt's host flavor)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+vm=""
+for arg in "$@"; do
+  case "$arg" in
+    --vm) vm=lean ;;
+    --vm=lean|--vm=systemd|--vm=all) vm=${arg#--vm=} ;;
+    *) printf 'setup: unknown option %s (--vm, --vm=lean|systemd|all)\n' "$arg" >&2; exit 2 ;;
+  esac
+done
 
 say() { printf 'setup: %s\n' "$*"; }
 die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
@@ -13,6 +25,8 @@ command -v apt-get >/dev/null || die "apt-get not found: this set-up supports De
 # crun runs the ref executor's apps; musl-tools builds the static probe; golang + the appc spec
 # source build actool (an independent check of our images) and the ACE validator; util-linux/iproute2 give unshare and ip.
 PACKAGES=(crun musl-tools make gcc libc6-dev golang-go golang-github-appc-spec-dev util-linux iproute2 ca-certificates)
+# --target=qemu: QEMU, and what builds its guest from Debian's archive (harness/target/guest/).
+[ -n "$vm" ] && PACKAGES+=(qemu-system-x86 qemu-utils debootstrap cpio e2fsprogs xz-utils)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -53,5 +67,12 @@ npx tsc -p tsconfig.json
 
 say "building fixture images"
 node dist/harness/aci/build-fixtures.js
+
+if [ -n "$vm" ]; then
+  # The guest's kernel package is looked up in apt's lists.
+  apt-cache depends linux-image-amd64 >/dev/null 2>&1 || apt-get update -qq
+  say "building the $vm guest of --target=qemu (cached: once per change of its inputs)"
+  node dist/harness/target/guest/build.js --profile "$vm"
+fi
 
 say "done"

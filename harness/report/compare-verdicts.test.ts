@@ -30,6 +30,12 @@ describe('compare-verdicts', () => {
     ]);
   });
 
+  test('--subset compares only the tests the second run ran (a VM smoke run against a full host run)', () => {
+    const full = { tests: [rec('t1', 'pass'), rec('t2', 'pass'), rec('t3', 'skip', 'host')], harnessErrors: [] };
+    expect(compareVerdicts(full, { tests: [rec('t1', 'pass'), rec('t3', 'skip', 'host')], harnessErrors: [] }, ['host', 'qemu'], true)).toEqual([]);
+    expect(compareVerdicts(full, { tests: [rec('t1', 'pass'), rec('t3', 'pass')], harnessErrors: [] }, ['host', 'qemu'], true)).toEqual(['t3: host skip (host), qemu pass']);
+  });
+
   test('the CLI exits 0 on same verdicts, 1 on differences, 2 on bad input', () => {
     const log = vi.spyOn(console, 'log').mockImplementation(() => {});
     const err = vi.spyOn(console, 'error').mockImplementation(() => {});

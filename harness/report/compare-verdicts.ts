@@ -1,6 +1,8 @@
 // `node dist/harness/report/compare-verdicts.js A/results.json B/results.json`: are two runs'
 // verdicts the same, test by test? CI uses it to show that the generic adapter driving ref's CLI
-// judges exactly as the ref adapter does. One line per difference; exit 0 same, 1 different, 2 bad input.
+// judges exactly as the ref adapter does, and that a VM target judges as the host does. With
+// --subset, only the tests B ran are compared (B ran a selection of A's tests: CI's smoke run in a
+// VM). One line per difference; exit 0 same, 1 different, 2 bad input.
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import type { ResultsDocument, TestRecord } from './result.js';
@@ -12,10 +14,11 @@ function verdict(t: Pick<TestRecord, 'status' | 'skipKind'>): string {
   return t.status === 'skip' && t.skipKind ? `skip (${t.skipKind})` : t.status;
 }
 
-export function compareVerdicts(a: Verdicts, b: Verdicts, names: [string, string] = ['A', 'B']): string[] {
+export function compareVerdicts(a: Verdicts, b: Verdicts, names: [string, string] = ['A', 'B'], subset = false): string[] {
   const [na, nb] = names;
   const byId = (doc: Verdicts) => new Map(doc.tests.map((t) => [t.id, t]));
-  const ta = byId(a);
+  const tb0 = byId(b);
+  const ta = new Map([...byId(a)].filter(([id]) => !subset || tb0.has(id)));
   const tb = byId(b);
   const diffs: string[] = [];
   for (const [id, x] of ta) {
@@ -42,9 +45,11 @@ function load(path: string): Verdicts {
   return { tests: doc.tests, harnessErrors: doc.harnessErrors ?? [] };
 }
 
-export function main(argv: readonly string[]): number {
+export function main(args: readonly string[]): number {
+  const subset = args.includes('--subset');
+  const argv = args.filter((a) => a !== '--subset');
   if (argv.length !== 2) {
-    console.error('usage: compare-verdicts.js A/results.json B/results.json');
+    console.error('usage: compare-verdicts.js [--subset] A/results.json B/results.json');
     return 2;
   }
   const [pa, pb] = argv as [string, string];
@@ -56,9 +61,13 @@ export function main(argv: readonly string[]): number {
     console.error(`compare-verdicts: ${(err as Error).message}`);
     return 2;
   }
-  const diffs = compareVerdicts(a, b, [pa, pb]);
+  if (subset && b.tests.length === 0) {
+    console.error(`compare-verdicts: ${pb} ran no test`);
+    return 1;
+  }
+  const diffs = compareVerdicts(a, b, [pa, pb], subset);
   for (const d of diffs) console.log(d);
-  console.log(diffs.length === 0 ? `same verdicts: ${a.tests.length} tests` : `${diffs.length} difference(s) in verdicts`);
+  console.log(diffs.length === 0 ? `same verdicts: ${subset ? b.tests.length : a.tests.length} tests` : `${diffs.length} difference(s) in verdicts`);
   return diffs.length === 0 ? 0 : 1;
 }
 

@@ -2,7 +2,7 @@
 // area and level, every clause with its status, and every test with its result.
 import { LEVELS } from '../spec/index.js';
 import type { ClauseCoverage } from './coverage.js';
-import { groupBy, type ResultsDocument } from './result.js';
+import { describeTarget, groupBy, type ResultsDocument } from './result.js';
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
@@ -27,7 +27,7 @@ export function renderHtml(doc: ResultsDocument, coverage: readonly ClauseCovera
   const parts: string[] = [];
   parts.push(`<h1>appc ${esc(doc.specVersion)} conformance: ${esc(impl.name)} ${esc(impl.version)}</h1>`);
   parts.push(
-    `<p>Target <b>${esc(doc.target)}</b>; ${Object.entries(impl.details)
+    `<p>Target <b>${esc(describeTarget(doc))}</b>; ${Object.entries(impl.details)
       .map(([k, v]) => `${esc(k)} <code>${esc(v)}</code>`)
       .join(', ')}; started ${esc(doc.startedAt)}, ${(doc.durationMs / 1000).toFixed(1)} s.</p>`,
   );

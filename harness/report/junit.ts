@@ -17,6 +17,7 @@ export function writeJunit(doc: ResultsDocument, path: string): void {
       .property('target', doc.target)
       .property('spec.version', doc.specVersion);
     for (const [k, v] of Object.entries(doc.implementation.details)) suite.property(`implementation.${k}`, v);
+    for (const [k, v] of Object.entries(doc.targetInfo ?? {})) if (k !== 'kind') suite.property(`target.${k}`, String(v));
     for (const t of tests) {
       const tc = suite
         .testCase()

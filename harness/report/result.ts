@@ -55,6 +55,17 @@ export interface ResultsDocument extends RunInfo {
   peerChecks?: PeerCheck[];
 }
 
+/** One line on where the run happened: "qemu (Debian GNU/Linux 12 (bookworm), kernel 6.1.0-57-amd64, cgroup v2, init tini, TCG, lean guest)". */
+export function describeTarget(doc: Pick<RunInfo, 'target' | 'targetInfo'>): string {
+  const t = doc.targetInfo;
+  if (!t) return doc.target;
+  const parts = [t.distribution, `kernel ${t.kernel}`, `cgroup v${t.cgroup}`, `init ${t.init}`];
+  if (t.accel) parts.push(t.accel.toUpperCase());
+  if (t.guest) parts.push(`${t.guest} guest`);
+  if (t.bootMs !== undefined) parts.push(`ready in ${(t.bootMs / 1000).toFixed(1)} s`);
+  return `${t.kind} (${parts.join(', ')})`;
+}
+
 /** Errors whose class says the harness, not the implementation, failed. */
 const HARNESS_ERROR_NAMES = new Set(['HarnessError', 'UnknownClauseError', 'ManifestError', 'TargetUnavailableError', 'NoResultError', 'BootError']);
 

@@ -3,7 +3,7 @@
 import { LEVELS } from '../spec/index.js';
 import { REQUIRED_LEVELS, type ClauseCoverage } from './coverage.js';
 import { renderPeerChecks } from './peer.js';
-import { groupBy, type ResultsDocument, type ResultStatus } from './result.js';
+import { describeTarget, groupBy, type ResultsDocument, type ResultStatus } from './result.js';
 
 const pct = (n: number, d: number) => (d === 0 ? '–' : `${((100 * n) / d).toFixed(1)}%`);
 
@@ -13,7 +13,7 @@ export function renderSummary(doc: ResultsDocument, coverage: readonly ClauseCov
   const details = Object.entries(impl.details)
     .map(([k, v]) => `${k} ${v}`)
     .join(', ');
-  lines.push('', `## appc ${doc.specVersion} conformance: ${impl.name} ${impl.version}${details ? ` (${details})` : ''} on ${doc.target}`, '');
+  lines.push('', `## appc ${doc.specVersion} conformance: ${impl.name} ${impl.version}${details ? ` (${details})` : ''} on ${describeTarget(doc)}`, '');
   lines.push('| suite | pass | fail | xfail | xpass | skip | error | observed |', '|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const [file, tests] of groupBy(doc.tests, (t) => t.file)) {
     const n = (s: ResultStatus) => tests.filter((t) => t.status === s).length;

@@ -32,7 +32,8 @@ export class AgentClient {
   /** Opens a connection to the agent in `mode`; resolves once the hello is sent. */
   open(mode: Hello['mode'], port?: number): Promise<Socket> {
     return new Promise((resolve, reject) => {
-      const s = connect({ host: this.endpoint.host, port: this.endpoint.port, allowHalfOpen: true });
+      // Half-open only for tunnels (a client may finish sending before the answer comes back).
+      const s = connect({ host: this.endpoint.host, port: this.endpoint.port, allowHalfOpen: mode === 'connect' });
       s.once('error', reject);
       s.once('connect', () => {
         s.off('error', reject);

@@ -69,7 +69,7 @@ export async function startQemuTarget(config: RunConfig, profile: GuestProfileNa
     await vm.stop();
     throw err;
   });
-  log(`qemu: guest ready in ${((vm.bootMs ?? 0) / 1000).toFixed(1)} s (${facts.distribution}, kernel ${facts.kernel}, cgroup v${facts.cgroup}, init ${facts.init}, ${accel.accel.toUpperCase()})`);
+  log(`qemu: guest ready in ${((vm.bootMs ?? 0) / 1000).toFixed(1)} s (${facts.distribution}, kernel ${facts.kernel}, cgroup v${facts.cgroup}, init ${facts.init}, ${accel.accel.toUpperCase()}; agent on 127.0.0.1:${endpoint.port})`);
   return {
     target,
     handle: { kind: 'qemu', agent: endpoint },

@@ -80,6 +80,8 @@ export class QemuVm {
       'panic=-1',
       'loglevel=4',
       'raid=noautodetect',
+      // Under TCG every barrier and retpoline is emulated: a test VM needs no speculation defences.
+      'mitigations=off',
       `appc.init=${o.image.init}`,
       `appc.shares=${[RUN_SHARE, ...o.shares].join(',')}`,
       `appc.node=${RUN_SHARE}/node`,

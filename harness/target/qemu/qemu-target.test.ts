@@ -1,0 +1,132 @@
+// --target=qemu as a user meets it, through `npm test`'s own entry point: a guest that does not
+// come up is a harness error with its console log; Ctrl-C and a pod timeout inside the guest leave
+// no QEMU process, no forwarded port and no temp files on this machine. Needs QEMU and the lean
+// guest (npm run setup -- --vm); boots real VMs under TCG, so each test takes tens of seconds.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { REPO_ROOT } from '../../run/paths.js';
+import { ensureGuest, type GuestImage } from '../guest/guest-image.js';
+
+const MAIN = join(REPO_ROOT, 'dist', 'harness', 'run', 'main.js');
+const hasQemu = spawnSync('sh', ['-c', 'command -v qemu-system-x86_64 && command -v debootstrap']).status === 0;
+
+/** QEMU processes of VMs of this checkout (another checkout's run on the machine is not ours). */
+function allQemu(): string[] {
+  const r = spawnSync('pgrep', ['-af', 'qemu-system']);
+  return r.stdout.toString().split('\n').filter((l) => l.trim() && !l.includes('pgrep'));
+}
+function qemuProcesses(): string[] {
+  return allQemu().filter((l) => l.includes(`appc.agent=${REPO_ROOT}/`));
+}
+
+/** VM run directories that no running QEMU uses. */
+function vmDirs(): string[] {
+  const inUse = allQemu().join(' ');
+  return readdirSync(tmpdir()).filter((d) => (d.startsWith('appc-qemu-') || d.startsWith('appc-kvmcheck-')) && !inUse.includes(join(tmpdir(), d)));
+}
+
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ host: '127.0.0.1', port });
+    s.once('connect', () => (s.destroy(), resolve(true)));
+    s.once('error', () => resolve(false));
+  });
+}
+
+interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs npm test's entry point; `onLine` may act on its output (e.g. send a signal). */
+function runMain(args: string[], onLine?: (line: string, child: ReturnType<typeof spawn>) => void): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [MAIN, ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    const feed = (chunk: string) => chunk.split('\n').forEach((l) => onLine?.(l, child));
+    child.stdout.on('data', (d: Buffer) => ((stdout += d), feed(d.toString())));
+    child.stderr.on('data', (d: Buffer) => ((stderr += d), feed(d.toString())));
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+describe.runIf(hasQemu && process.getuid?.() === 0)('--target=qemu lifecycle', () => {
+  let dir: string;
+  let guest: GuestImage;
+
+  beforeAll(async () => {
+    guest = await ensureGuest({ profile: 'lean', progress: () => undefined });
+    dir = await mkdtemp(join(tmpdir(), 'qemu-target-test-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('a guest that cannot mount its root is a harness error with its console log, and nothing is left', async () => {
+    const image = join(dir, 'broken');
+    await rm(image, { recursive: true, force: true });
+    await spawnSync('mkdir', ['-p', image]);
+    await copyFile(guest.kernel, join(image, 'vmlinux'));
+    await copyFile(guest.initrd, join(image, 'initrd.img'));
+    await writeFile(join(image, 'rootfs.img'), Buffer.alloc(1 << 20));
+    const reports = join(dir, 'reports-broken');
+    const run = await runMain(['--target=qemu', `--vm-image=${image}`, `--report-dir=${reports}`, 'suites/ace-exit-status']);
+    expect(run.code).toBe(3);
+    expect(run.stderr).toMatch(/harness error: the VM ended before its agent answered.*console log: .*target-console\.log/);
+    expect(run.stderr).toContain('appc-initramfs: cannot mount /dev/vda');
+    expect(run.stderr).not.toMatch(/^\s+at /m);
+    expect(readFileSync(join(reports, 'target-console.log'), 'utf8')).toContain('appc-initramfs: cannot mount /dev/vda');
+    expect(qemuProcesses()).toEqual([]);
+    expect(vmDirs()).toEqual([]);
+  });
+
+  test('Ctrl-C while a pod runs in the guest ends the run, the VM, its forward and its files', async () => {
+    let agentPort = 0;
+    let sent = false;
+    const started = performance.now();
+    let signalledAt = 0;
+    const run = await runMain(['--target=qemu', `--report-dir=${join(dir, 'reports-sigint')}`, 'suites/ace-exit-status'], (line, child) => {
+      const m = /agent on 127\.0\.0\.1:(\d+)/.exec(line);
+      if (m) agentPort = Number(m[1]);
+      // Once the guest is up, give the first pods a few seconds to be under way, then interrupt.
+      if (m && !sent) {
+        sent = true;
+        setTimeout(() => ((signalledAt = performance.now()), child.kill('SIGINT')), 8_000);
+      }
+    });
+    expect(agentPort).toBeGreaterThan(0);
+    expect(run.code).toBe(130);
+    expect(performance.now() - signalledAt).toBeLessThan(30_000);
+    expect(performance.now() - started).toBeGreaterThan(8_000);
+    expect(await portOpen(agentPort)).toBe(false);
+    expect(qemuProcesses()).toEqual([]);
+    expect(vmDirs()).toEqual([]);
+  });
+
+  test('a pod timeout inside the guest is a harness error, and the run still leaves nothing', async () => {
+    let agentPort = 0;
+    const reports = join(dir, 'reports-timeout');
+    // Under emulation no pod of ref finishes within a second.
+    const run = await runMain(['--target=qemu', '--pod-timeout=1', `--report-dir=${reports}`, 'suites/ace-exit-status', '-t', 'exit code 42'], (line) => {
+      const m = /agent on 127\.0\.0\.1:(\d+)/.exec(line);
+      if (m) agentPort = Number(m[1]);
+    });
+    expect(run.code).toBe(3);
+    const results = JSON.parse(readFileSync(join(reports, 'results.json'), 'utf8')) as { tests: { status: string; reason?: string }[]; targetInfo?: { kind: string } };
+    expect(results.tests.map((t) => t.status)).toEqual(['error']);
+    expect(results.tests[0]!.reason).toMatch(/timed out after 1s \(harness timeout\)/);
+    expect(results.targetInfo?.kind).toBe('qemu');
+    expect(await portOpen(agentPort)).toBe(false);
+    expect(qemuProcesses()).toEqual([]);
+    expect(vmDirs()).toEqual([]);
+    expect(existsSync(guest.rootfs)).toBe(true);
+  });
+});
