@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { UsageError } from '../run/errors.js';
-import { loadExpectations } from './expectations.js';
+import { entriesFor, loadExpectations } from './expectations.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -37,6 +37,22 @@ describe('expectation files', () => {
     expect(doc.entries).toHaveLength(2);
   });
 
+  test('an entry with targets applies on those targets only', async () => {
+    const doc = (
+      await load(
+        JSON.stringify({
+          implementation: 'rkt',
+          entries: [
+            { clause: 'ACE-ENV-001', expect: 'fail', reason: 'observed on the host only', targets: ['host'] },
+            { clause: 'ACE-ENV-002', expect: 'fail', reason: 'observed everywhere so far' },
+          ],
+        }),
+      )
+    )();
+    expect(entriesFor(doc, 'host').map((e) => e.clause)).toEqual(['ACE-ENV-001', 'ACE-ENV-002']);
+    expect(entriesFor(doc, 'qemu').map((e) => e.clause)).toEqual(['ACE-ENV-002']);
+  });
+
   test.each([
     ['not JSON', '{', /expectation file .*: /],
     ['no entries', '{"implementation":"ref"}', /must have required property 'entries'/],
@@ -46,6 +62,7 @@ describe('expectation files', () => {
     ['an unknown clause', '{"implementation":"ref","entries":[{"clause":"ACE-NOPE-1","expect":"fail","reason":"long enough reason"}]}', /unknown clause "ACE-NOPE-1"/],
     ['an unknown test', '{"implementation":"ref","entries":[{"test":"suites/a.test.ts > nope","expect":"fail","reason":"long enough reason"}]}', /no test "suites\/a.test.ts > nope"/],
     ['an extra field', '{"implementation":"ref","entries":[],"extra":1}', /additional properties/],
+    ['an unknown target', '{"implementation":"ref","entries":[{"clause":"ACE-ENV-001","expect":"fail","reason":"long enough reason","targets":["moon"]}]}', /\/entries\/0\/targets\/0/],
   ])('refuses %s with one line', async (_what, content, message) => {
     const fn = await load(content);
     expect(fn).toThrow(UsageError);

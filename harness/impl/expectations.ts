@@ -8,6 +8,7 @@ import { Ajv } from 'ajv';
 import { CLAUSES } from '../spec/index.js';
 import { UsageError } from '../run/errors.js';
 import { REPO_ROOT } from '../run/paths.js';
+import { TARGET_KINDS, type TargetKind } from '../target/target.js';
 
 export interface Expectation {
   /** a test ID ("suites/file.test.ts > describe > test") … */
@@ -18,6 +19,8 @@ export interface Expectation {
   /** what was observed, or why the test cannot run */
   reason: string;
   link?: string;
+  /** the targets it was observed on (host, qemu); absent: every target */
+  targets?: TargetKind[];
 }
 
 export interface ExpectationFile {
@@ -46,6 +49,7 @@ const schema = {
           expect: { enum: ['fail', 'skip'] },
           reason: { type: 'string', minLength: 10 },
           link: { type: 'string', pattern: '^https?://' },
+          targets: { type: 'array', minItems: 1, uniqueItems: true, items: { enum: [...TARGET_KINDS] } },
         },
       },
     },
@@ -82,6 +86,11 @@ export function loadExpectations(path: string, knownTests: ReadonlySet<string>):
     }
   });
   return doc;
+}
+
+/** The entries that apply on `target` (an entry without targets applies everywhere). */
+export function entriesFor(file: ExpectationFile, target: TargetKind): Expectation[] {
+  return file.entries.filter((e) => !e.targets || e.targets.includes(target));
 }
 
 export class Expectations {

@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createVitest } from 'vitest/node';
-import { defaultExpectationsPath, Expectations, loadExpectations } from '../impl/expectations.js';
+import { defaultExpectationsPath, entriesFor, Expectations, loadExpectations } from '../impl/expectations.js';
 import { createImplementation, openRun, preflight, type RunScope } from '../impl/index.js';
 import { ConformanceReporter } from '../report/conformance-reporter.js';
 import { groupBy, type TestRecord } from '../report/result.js';
@@ -138,7 +138,7 @@ async function run(request: CliRequest): Promise<number> {
 
     const expectationsPath = config.expectationsPath ?? defaultExpectationsPath(config.impl, config.flavor);
     const expectations = new Expectations(
-      expectationsPath ? loadExpectations(expectationsPath, new Set(catalog.map((t) => t.id))).entries : [],
+      expectationsPath ? entriesFor(loadExpectations(expectationsPath, new Set(catalog.map((t) => t.id))), config.target) : [],
     );
     // Tests an expectation file skips are reported as disabled without running.
     const disabled: TestRecord[] = [];
