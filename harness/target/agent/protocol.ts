@@ -2,6 +2,7 @@
 // is for. `rpc`: newline-delimited JSON requests and answers, matched by id, many at a time.
 // `connect`: the agent joins the connection to a TCP port on the guest's loopback (how a guest
 // port reaches 127.0.0.1 on the host). File contents and command output travel base64-encoded.
+import type { ExecResult } from '../target.js';
 
 export interface Hello {
   token: string;
@@ -19,14 +20,8 @@ export type Request =
   | { id: number; op: 'freePorts'; count: number }
   | { id: number; op: 'facts' };
 
-export interface ExecAnswer {
-  exitCode: number | null;
-  signal: string | null;
-  stdout: string;
-  stderr: string;
-  timedOut: boolean;
-  durationMs: number;
-}
+/** An exec's outcome as the target gives it, with stdout and stderr base64-encoded on the wire. */
+export type ExecAnswer = ExecResult;
 
 /** `spawn`: the command could not be started; `fs`: a file operation failed; `protocol`: a bad request. */
 export type ErrorKind = 'spawn' | 'fs' | 'protocol';
