@@ -49,6 +49,7 @@ class SignalGuard {
   private scope?: RunScope;
   private scopeOpening = false;
   private target?: StartedTarget;
+  private reportDir?: string;
   private closing?: Promise<void>;
   private signal?: NodeJS.Signals;
   private readonly onSignal = (signal: NodeJS.Signals) => {
@@ -67,9 +68,10 @@ class SignalGuard {
     process.once('SIGTERM', this.onSignal);
   }
 
-  /** Takes the started target; it is stopped last, after the scope. */
-  started(target: StartedTarget): void {
+  /** Takes the started target; it is stopped last, after the scope, its console log kept in `reportDir`. */
+  started(target: StartedTarget, reportDir: string): void {
     this.target = target;
+    this.reportDir = reportDir;
   }
 
   opening(): void {
@@ -94,6 +96,9 @@ class SignalGuard {
       } finally {
         // A target still starting (a guest build, a booting VM) is ended too.
         await abortStarting();
+        if (this.target?.saveConsole && this.reportDir && existsSync(this.reportDir)) {
+          await this.target.saveConsole(join(this.reportDir, 'target-console.log'));
+        }
         await this.target?.stop();
       }
     })();
@@ -117,7 +122,7 @@ async function run(request: CliRequest): Promise<number> {
     if (request.mode !== 'list') {
       if (!existsSync(PROBE_BINARY)) throw new UsageError('the probe is not built: run npm run setup');
       started = await startTarget(config, { guestProfile: guestProfileOf(config) });
-      guard.started(started);
+      guard.started(started, config.reportDir);
       config = { ...config, targetHandle: started.handle };
       await preflight(started.target, config);
     }

@@ -18,7 +18,7 @@ export interface StartedTarget {
   target: Target;
   handle: TargetHandle;
   description: TargetDescription;
-  /** copies the target's console log, where it has one, to a local file */
+  /** copies the target's console log, where it has one, to a local file (kept with the reports) */
   saveConsole?(to: string): Promise<void>;
   /** releases the target and everything it made on this machine; safe to call twice */
   stop(): Promise<void>;

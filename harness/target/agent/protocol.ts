@@ -39,5 +39,3 @@ export interface TargetFacts {
   /** the command name of PID 1 (systemd, tini, …) */
   init: string;
 }
-
-export const AGENT_PROTOCOL_VERSION = 1;

@@ -157,11 +157,6 @@ export class QemuVm {
     throw new BootError(`the VM's agent did not answer within ${this.opts.bootTimeoutMs / 1000} s`, '');
   }
 
-  /** True while QEMU runs. */
-  get running(): boolean {
-    return this.qemu !== undefined && this.qemu.exitCode === null && !this.qemu.killed;
-  }
-
   /** Ends QEMU (the guest's disk is a throw-away overlay) and removes the VM's files. */
   async stop(): Promise<void> {
     const q = this.qemu;
