@@ -1,10 +1,11 @@
 // spec/ace.md § Isolators: Linux capabilities, no-new-privileges, memory and CPU limits.
-// Evidence from inside the app: /proc/self/status masks and the cgroup limits it can read.
+// Evidence from inside the app: /proc/self/status masks and the cgroup limits it can read (cgroup v1
+// files, or v2's memory.max, cpu.max, cpu.weight and io.max: harness/probe/cgroup.ts).
 import { afterAll } from 'vitest';
 import { clauses, describe, expect, image, podRun, session, test } from '../harness/run/conformance.js';
 import { capabilityNames, DEFAULT_CAPABILITY_SET } from '../harness/probe/caps.js';
 import type { App, Isolator } from '../harness/aci/index.js';
-import type { ProbeReport } from '../harness/probe/index.js';
+import { cpuShare, effectiveMemoryLimitV2, memoryLimit, nearestShareRatio, parseIoMax, weightOfShares, type ProbeReport } from '../harness/probe/index.js';
 import { probeImage, USER_DB } from '../fixtures/images.js';
 import { podManifest } from '../fixtures/pods.js';
 import { download as downloadFrom, upload as uploadTo } from '../harness/run/tcp.js';
@@ -87,14 +88,15 @@ describe('ACE § Linux Isolators: no-new-privileges', () => {
 
 describe('ACE § Resource Isolators', () => {
   test('limits the memory of the app to resource/memory limit', clauses('ACE-ISO-MEM-002'), async ({ skip, check }) => {
-    const limits = (await isolatorPod(skip)).report('memory').cgroupLimits;
-    if (limits.memoryLimitBytes === null) skip('host: the app cannot read its memory cgroup, so the limit cannot be observed');
-    check('ACE-ISO-MEM-002', () => expect(limits.memoryLimitBytes).toBe(MEMORY_LIMIT));
+    // Infinity when the app's memory.max says "max": observed, and unlimited.
+    const limit = memoryLimit((await isolatorPod(skip)).report('memory'));
+    if (limit === null) skip('host: the app cannot read its memory cgroup (v1 memory.limit_in_bytes or v2 memory.max), so the limit cannot be observed');
+    check('ACE-ISO-MEM-002', () => expect(limit).toBe(MEMORY_LIMIT));
   });
 
   test('limits the CPU time of the app to resource/cpu limit', clauses('ACE-ISO-CPU-002'), async ({ skip, check }) => {
     const limits = (await isolatorPod(skip)).report('cpu').cgroupLimits;
-    if (limits.cpuPeriodUs === null) skip('host: the app cannot read its cpu cgroup, so the quota cannot be observed');
+    if (limits.cpuPeriodUs === null) skip('host: the app cannot read its cpu cgroup (v1 cpu.cfs_*, or v2 cpu.max), so the quota cannot be observed');
     check('ACE-ISO-CPU-002', () => expect((limits.cpuQuotaUs ?? Infinity) / limits.cpuPeriodUs!).toBe(0.5));
   });
 });
@@ -107,16 +109,18 @@ describe('ACE § Linux Isolators: oom-score-adj and cpu-shares (schema code)', (
   });
 
   test("sets the app's cpu.shares to the isolator value", clauses('ACE-ISO-CPUSH-002'), async ({ skip, check }) => {
-    const limits = (await isolatorPod(skip)).report('shares').cgroupLimits;
-    if (limits.cpuShares === null) skip('host: the app cannot read cpu.shares (no cgroup v1 cpu controller visible)');
-    check('ACE-ISO-CPUSH-002', () => expect(limits.cpuShares).toBe(123));
+    const share = cpuShare((await isolatorPod(skip)).report('shares'));
+    if (share === null) return skip('host: the app can read neither cpu.shares (cgroup v1) nor cpu.weight (v2)');
+    // v2 has no shares: the runtime sets the weight the shares map to (crun, runc: 123 → 5).
+    check('ACE-ISO-CPUSH-002', () => expect(share.value, share.file).toBe(share.file === 'cpu.weight' ? weightOfShares(123) : 123));
   });
 });
 
 /** A pod-level memory limit and an app that sets none of its own. */
 const POD_LIMIT = 96 * 1024 * 1024;
+const V1_MEMORY_STAT = '/sys/fs/cgroup/memory/memory.stat';
 const podLevelPod = podRun(['pod-manifest', 'isolator/resource/memory'], async () => {
-  const img = await image(await probeImage({ name: 'pod-isolators', app: { exec: ['/probe', 'file=/sys/fs/cgroup/memory/memory.stat'] } }));
+  const img = await image(await probeImage({ name: 'pod-isolators', app: { exec: ['/probe', `file=${V1_MEMORY_STAT}`] } }));
   return {
     images: [img],
     manifest: podManifest([{ name: 'bounded', image: img }], { isolators: [{ name: 'resource/memory', value: { limit: '96Mi' } }] }),
@@ -126,11 +130,13 @@ const podLevelPod = podRun(['pod-manifest', 'isolator/resource/memory'], async (
 describe('ACE § Isolators: pod-level isolators', () => {
   test('bounds an app by the memory limit of its pod', clauses('ACE-ISO-GEN-001', 'POD-ISO-001', 'ACE-ISO-MEM-002'), async ({ skip, check }) => {
     const r = (await podLevelPod(skip)).report('bounded');
-    const stat = r.files.find((f) => f.path === '/sys/fs/cgroup/memory/memory.stat')?.content;
-    const effective = stat?.match(/^hierarchical_memory_limit (\d+)$/m)?.[1];
-    if (effective === undefined) skip('host: the app cannot read memory.stat of a cgroup v1 memory controller, so the effective limit cannot be observed');
+    const stat = r.files.find((f) => f.path === V1_MEMORY_STAT)?.content;
+    const v1 = stat?.match(/^hierarchical_memory_limit (\d+)$/m)?.[1];
+    // v2 keeps no hierarchical figure: the smallest memory.max of the app's cgroup and its parents binds it.
+    const effective = v1 !== undefined ? Number(v1) : effectiveMemoryLimitV2(r.cgroupV2);
+    if (effective === null) skip("host: the app can read neither memory.stat of a cgroup v1 memory controller nor v2 memory.max of its cgroup's parents, so the effective limit cannot be observed");
     // resource/memory at pod scope: ACE-ISO-MEM-002 as much as the pod-level rules.
-    check(['ACE-ISO-GEN-001', 'POD-ISO-001', 'ACE-ISO-MEM-002'], () => expect(Number(effective)).toBeLessThanOrEqual(POD_LIMIT));
+    check(['ACE-ISO-GEN-001', 'POD-ISO-001', 'ACE-ISO-MEM-002'], () => expect(effective).toBeLessThanOrEqual(POD_LIMIT));
   });
 });
 
@@ -332,15 +338,18 @@ describe('ACE § Resource Isolators: consumption and requests', () => {
 
   test('gives CPU requests proportional shares', clauses('ACE-ISO-CPU-003'), async ({ skip, check }) => {
     const pod = await resourcePod(skip);
-    const shares = (name: string) => pod.report(name).cgroupLimits.cpuShares;
-    if (shares('one') === null) skip('host: the app cannot read cpu.shares (no cgroup v1 cpu controller visible)');
-    check('ACE-ISO-CPU-003', () => expect(shares('one')! / shares('quarter')!).toBeCloseTo(4, 1));
+    const [one, quarter] = [cpuShare(pod.report('one')), cpuShare(pod.report('quarter'))];
+    if (one === null || quarter === null) return skip('host: the app can read neither cpu.shares (cgroup v1) nor cpu.weight (v2)');
+    // v1: the ratio of the shares. v2: weights are shares rounded down, so each stands for a range
+    // of shares; the ratio nearest 4 within those ranges (a 4:1 split fits, equal weights do not).
+    check('ACE-ISO-CPU-003', () => expect(nearestShareRatio(one, quarter, 4), `${one.file} ${one.value} : ${quarter.value}`).toBeCloseTo(4, 1));
   });
 
   test('takes an omitted CPU request to be the limit', clauses('ACE-ISO-RES-002'), async ({ skip, check }) => {
     const pod = await resourcePod(skip);
-    const shares = (name: string) => pod.report(name).cgroupLimits.cpuShares;
-    if (shares('half-request') === null) skip('host: the app cannot read cpu.shares (no cgroup v1 cpu controller visible)');
+    // cpu.shares on v1, cpu.weight on v2: either way the same request gives the same value.
+    const shares = (name: string) => cpuShare(pod.report(name))?.value ?? null;
+    if (shares('half-request') === null) skip('host: the app can read neither cpu.shares (cgroup v1) nor cpu.weight (v2)');
     check('ACE-ISO-RES-002', () => expect(shares('half-limit-only')).toBe(shares('half-request')));
     check('ACE-ISO-RES-002', () => expect(shares('half-limit-only')).not.toBe(shares('one')));
   });
@@ -377,13 +386,21 @@ describe('ACE § Resource Isolators: block-bandwidth and block-iops', () => {
   ] as const) {
     test(`caps ${clause === 'ACE-ISO-BLKBW-002' ? 'bytes' : 'operations'} per second on every block device at the limit`, clauses(clause), async ({ skip, check }) => {
       const r = (await blockPod(skip)).report('throttled');
-      for (const path of files) {
-        const content = r.files.find((f) => f.path === path)?.content;
-        if (content === undefined) return skip(`host: ${path} is not readable in the app (no cgroup v1 blkio controller visible), so the limit cannot be observed`);
-        const lines = content.trim().split('\n').filter(Boolean);
-        check(clause, () => expect(lines.length, `${path} lists the throttled devices`).toBeGreaterThan(0));
-        check(clause, () => expect(lines.map((l) => Number(l.split(' ')[1]))).toEqual(lines.map(() => limit)));
+      const v1 = files.map((path) => ({ path, content: r.files.find((f) => f.path === path)?.content }));
+      if (v1.every((f) => f.content !== undefined)) {
+        for (const { path, content } of v1) {
+          const lines = content!.trim().split('\n').filter(Boolean);
+          check(clause, () => expect(lines.length, `${path} lists the throttled devices`).toBeGreaterThan(0));
+          check(clause, () => expect(lines.map((l) => Number(l.split(' ')[1]))).toEqual(lines.map(() => limit)));
+        }
+        return;
       }
+      // cgroup v2: one io.max line per throttled device, "MAJ:MIN rbps=… wbps=… riops=… wiops=…".
+      const devices = parseIoMax(r.cgroupV2?.ioMax);
+      if (devices === null) return skip(`host: neither ${v1.find((f) => f.content === undefined)!.path} (cgroup v1 blkio) nor io.max (v2) is readable in the app, so the limit cannot be observed`);
+      const keys = clause === 'ACE-ISO-BLKBW-002' ? (['rbps', 'wbps'] as const) : (['riops', 'wiops'] as const);
+      check(clause, () => expect(devices.length, 'io.max lists the throttled devices').toBeGreaterThan(0));
+      for (const key of keys) check(clause, () => expect(devices.map((d) => d[key]), `io.max ${key}`).toEqual(devices.map(() => limit)));
     });
   }
 });

@@ -1,2 +1,3 @@
 export * from './report.js';
 export * from './parse.js';
+export * from './cgroup.js';

@@ -35,7 +35,7 @@ async function run(args: string[], opts: Options = {}) {
   return { exitCode: r.exitCode, stdout, stderr: String(r.stderr ?? ''), lines, report: JSON.parse(last) as ProbeReport };
 }
 
-type Kind = 'string' | 'number' | 'array' | 'object';
+type Kind = 'string' | 'number' | 'array' | 'object' | 'object|null';
 const kindOf = (v: unknown): string => (Array.isArray(v) ? 'array' : v === null ? 'null' : typeof v);
 
 // Record<keyof ProbeReport, …> makes the compiler reject a missing or extra key.
@@ -45,6 +45,8 @@ const shape: Record<keyof ProbeReport, Kind> = {
   ppid: 'number', uid: 'number', gid: 'number', euid: 'number', egid: 'number', groups: 'array',
   hostname: 'string', namespaces: 'object', mounts: 'array', capabilities: 'object', noNewPrivs: 'number',
   seccomp: 'number', oomScoreAdj: 'number', cgroups: 'array', cgroupLimits: 'object', interfaces: 'array',
+  // null where no cgroup2 hierarchy holds the probe's cgroup
+  cgroupV2: 'object|null',
   files: 'array', writes: 'array', fetches: 'array', transfers: 'array', errors: 'array',
 };
 
@@ -57,7 +59,7 @@ describe('report shape', () => {
     expect(stderr).toBe('');
     expect(lines).toHaveLength(1);
     expect(Object.keys(report).sort()).toEqual(Object.keys(shape).sort());
-    for (const [k, kind] of Object.entries(shape)) expect(kindOf(report[k as keyof ProbeReport]), k).toBe(kind);
+    for (const [k, kind] of Object.entries(shape)) expect(kind.split('|'), k).toContain(kindOf(report[k as keyof ProbeReport]));
     expect(report.probe).toBe('appc-probe');
     expect(report.protocol).toBe(PROBE_PROTOCOL);
     expect(report.errors).toEqual([]);
@@ -76,6 +78,17 @@ describe('report shape', () => {
     expect(report.cgroups.length).toBeGreaterThan(0);
     expect(Object.keys(report.cgroupLimits).sort()).toEqual(['cpuPeriodUs', 'cpuQuotaUs', 'cpuShares', 'memoryLimitBytes']);
     for (const v of Object.values(report.cgroupLimits)) expect(v === null || typeof v === 'number').toBe(true);
+    // Its own cgroup v2 directory: a cgroup2 mount point plus the "0::" path below that mount's root.
+    const v2 = report.cgroupV2;
+    if (v2) {
+      expect(report.cgroups).toContain(`0::${v2.path}`);
+      const m = report.mounts.find((x) => x.fsType === 'cgroup2' && v2.dir.startsWith(x.mountPoint));
+      expect(m, 'a cgroup2 mount holding dir').toBeDefined();
+      const rel = v2.path.slice(m!.root === '/' ? 0 : m!.root.length);
+      expect(v2.dir).toBe(rel === '/' ? m!.mountPoint : `${m!.mountPoint === '/' ? '' : m!.mountPoint}${rel}`);
+      for (const k of ['memoryMax', 'cpuMax', 'cpuWeight', 'ioMax'] as const) expect(v2[k] === null || typeof v2[k] === 'string', k).toBe(true);
+      expect(v2.ancestors.every((a) => v2.dir.startsWith(a.dir))).toBe(true);
+    }
     const lo = report.interfaces.find((i) => i.name === 'lo');
     expect(lo).toMatchObject({ up: true, loopback: true });
     expect(lo?.addresses).toContain('127.0.0.1');

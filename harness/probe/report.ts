@@ -108,6 +108,18 @@ export interface Transfer {
   error?: string;
 }
 
+export interface CgroupV2View {
+  /** from the "0::" line of /proc/self/cgroup */
+  path: string;
+  /** where the probe found that cgroup inside the container */
+  dir: string;
+  memoryMax: string | null;
+  cpuMax: string | null;
+  cpuWeight: string | null;
+  ioMax: string | null;
+  ancestors: { dir: string; memoryMax: string | null }[];
+}
+
 export interface ProbeReport {
   probe: 'appc-probe';
   protocol: number;
@@ -138,6 +150,13 @@ export interface ProbeReport {
     cpuPeriodUs: number | null;
     cpuShares: number | null;
   };
+  /**
+   * The app's own cgroup v2 directory, its files raw (null: unreadable), and its parents' memory.max
+   * up to the mount point, nearest first; null when the app sees no cgroup2 hierarchy holding its
+   * cgroup. An addition to protocol 1: absent from reports of a probe built before it. Parsed by
+   * cgroup.ts.
+   */
+  cgroupV2?: CgroupV2View | null;
   interfaces: NetInterface[];
   /** an addition to protocol 1: absent from reports of a probe built before it (and in old recordings) */
   activation?: SocketActivation;

@@ -72,16 +72,90 @@ export async function createPodCgroups(uuid: string, hs = hierarchies()): Promis
   }
 }
 
-/** Applies pod-level limits to /appc-ref/<uuid> on cgroup v1; returns what could not be applied. */
-export async function applyPodResources(uuid: string, res: Resources, hs = hierarchies()): Promise<string[]> {
-  const writes: { controller: string; file: string; value: string }[] = [];
-  if (res.memoryLimit !== undefined) writes.push({ controller: 'memory', file: 'memory.limit_in_bytes', value: String(res.memoryLimit) });
-  if (res.cpuQuota !== undefined) {
-    writes.push({ controller: 'cpu', file: 'cpu.cfs_period_us', value: String(CPU_PERIOD_US) });
-    writes.push({ controller: 'cpu', file: 'cpu.cfs_quota_us', value: String(res.cpuQuota) });
+export interface PodWrite {
+  controller: string;
+  file: string;
+  value: string;
+}
+
+/** crun's mapping of OCI cpu shares to cgroup v2 cpu.weight (crun 1.8.1), so pod and apps weigh alike. */
+export function weightOfShares(shares: number): number {
+  return 1 + Math.floor(((shares - 2) * 9999) / 262142);
+}
+
+/** The files that carry pod-level limits, in the interface of cgroup v1 or v2. */
+export function podResourceWrites(res: Resources, version: 1 | 2): PodWrite[] {
+  const w: PodWrite[] = [];
+  if (version === 1) {
+    if (res.memoryLimit !== undefined) w.push({ controller: 'memory', file: 'memory.limit_in_bytes', value: String(res.memoryLimit) });
+    if (res.cpuQuota !== undefined) {
+      w.push({ controller: 'cpu', file: 'cpu.cfs_period_us', value: String(CPU_PERIOD_US) });
+      w.push({ controller: 'cpu', file: 'cpu.cfs_quota_us', value: String(res.cpuQuota) });
+    }
+    if (res.cpuShares !== undefined) w.push({ controller: 'cpu', file: 'cpu.shares', value: String(res.cpuShares) });
+  } else {
+    if (res.memoryLimit !== undefined) w.push({ controller: 'memory', file: 'memory.max', value: String(res.memoryLimit) });
+    if (res.cpuQuota !== undefined) w.push({ controller: 'cpu', file: 'cpu.max', value: `${res.cpuQuota} ${CPU_PERIOD_US}` });
+    if (res.cpuShares !== undefined) w.push({ controller: 'cpu', file: 'cpu.weight', value: String(weightOfShares(res.cpuShares)) });
   }
-  if (res.cpuShares !== undefined) writes.push({ controller: 'cpu', file: 'cpu.shares', value: String(res.cpuShares) });
+  return w;
+}
+
+// Super options of a v1 mount mix controllers with flags (xattr, name=systemd): these are the limits'.
+const V1_RESOURCE_CONTROLLERS = new Set(['memory', 'cpu', 'cpuacct', 'cpuset', 'blkio', 'pids', 'hugetlb']);
+
+/**
+ * The cgroup v2 hierarchy that carries limits when no v1 hierarchy has a controller (a unified-only
+ * host). On a hybrid host crun runs with the v1 controllers (see crun.ts), so v1 it is there.
+ */
+export function unifiedOnly(hs: readonly Hierarchy[]): Hierarchy | undefined {
+  if (hs.some((h) => h.version === 1 && h.controllers.some((c) => V1_RESOURCE_CONTROLLERS.has(c)))) return undefined;
+  return hs.find((h) => h.version === 2);
+}
+
+async function writeOrInfra(file: string, value: string, what: string): Promise<void> {
+  try {
+    await writeFile(file, value);
+  } catch (err) {
+    throw new InfraError(`cannot set ${what}: ${messageOf(err)}`);
+  }
+}
+
+/**
+ * cgroup v2: enables `controllers` for the children of the root, /appc-ref and /appc-ref/<uuid>, so
+ * the pod level has the limit files and the apps' leaves inherit them. No process lives in those
+ * levels (crun puts apps in leaves), as v2's no-internal-process rule requires. Returns the
+ * controllers a level does not offer.
+ */
+async function enableControllers(h: Hierarchy, uuid: string, controllers: readonly string[]): Promise<string[]> {
+  const levels = [h.mountPoint, posix.join(h.mountPoint, CGROUP_PARENT), posix.join(h.mountPoint, podCgroupPath(uuid))];
+  const missing = new Set<string>();
+  for (const dir of levels) {
+    const offered = (await readFile(posix.join(dir, 'cgroup.controllers'), 'utf8').catch(() => '')).split(/\s+/);
+    const enabled = (await readFile(posix.join(dir, 'cgroup.subtree_control'), 'utf8').catch(() => '')).split(/\s+/);
+    for (const c of controllers) {
+      if (!offered.includes(c)) missing.add(c);
+      else if (!enabled.includes(c)) await writeOrInfra(posix.join(dir, 'cgroup.subtree_control'), `+${c}`, `${c} in ${dir}/cgroup.subtree_control`);
+    }
+  }
+  return [...missing];
+}
+
+/** Applies pod-level limits to /appc-ref/<uuid> (cgroup v1 or a unified v2 host); returns the files it could not write. */
+export async function applyPodResources(uuid: string, res: Resources, hs = hierarchies()): Promise<string[]> {
+  const v2 = unifiedOnly(hs);
+  const writes = podResourceWrites(res, v2 ? 2 : 1);
   const skipped: string[] = [];
+  if (v2) {
+    if (writes.length === 0) return skipped;
+    const missing = await enableControllers(v2, uuid, [...new Set(writes.map((w) => w.controller))]);
+    const dir = posix.join(v2.mountPoint, podCgroupPath(uuid));
+    for (const w of writes) {
+      if (missing.includes(w.controller)) skipped.push(w.file);
+      else await writeOrInfra(posix.join(dir, w.file), w.value, `pod ${w.file}`);
+    }
+    return skipped;
+  }
   for (const w of writes) {
     const h = hs.find((x) => x.version === 1 && x.controllers.includes(w.controller));
     if (!h) {
@@ -101,6 +175,8 @@ export async function applyPodResources(uuid: string, res: Resources, hs = hiera
 
 /** SIGKILLs whatever still runs in a cgroup directory of ours (a leaf or the pod level). */
 async function killMembers(dir: string): Promise<void> {
+  // cgroup v2 (5.14+) kills the whole subtree in one write, nested cgroups included.
+  if (await writeFile(posix.join(dir, 'cgroup.kill'), '1', { flag: 'r+' }).then(() => true, () => false)) return;
   const procs = await readFile(posix.join(dir, 'cgroup.procs'), 'utf8').catch(() => '');
   for (const pid of procs.split('\n').filter(Boolean)) {
     try {

@@ -234,7 +234,7 @@ export async function runPod(req: RunRequest): Promise<RunResult> {
       checkAborted();
       const podResources = resources(isMutant('ignore-pod-isolators') ? [] : (pod.isolators ?? []));
       const skipped = await applyPodResources(uuid, podResources);
-      for (const f of skipped) warn(`pod-level limit ${f} not applied (no cgroup v1 controller for it)`);
+      for (const f of skipped) warn(`pod-level limit ${f} not applied (no cgroup controller for it)`);
 
       trace('create pod link');
       const link = await createPodLink(h.init.pid, h.nsPath('net'), (hostIf) =>
