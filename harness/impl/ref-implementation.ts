@@ -56,7 +56,7 @@ export class RefImplementation implements Implementation {
   }
 
   async info(): Promise<ImplementationInfo> {
-    const res = await this.target.exec(this.cli(['version']), { timeoutMs: 10_000 });
+    const res = await this.target.exec(this.cli(['version']), { timeoutMs: 120_000 });
     if (res.exitCode !== 0) throw new HarnessError(`ref version failed: ${res.stderr.trim() || res.stdout.trim()}`);
     const v = JSON.parse(res.stdout) as { version: string; crun?: string };
     return {

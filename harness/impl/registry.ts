@@ -1,7 +1,7 @@
 // Known implementations: name → adapter factory and a preflight check that runs before any test.
 import { existsSync } from 'node:fs';
 import type { RunConfig } from '../run/config.js';
-import { UsageError } from '../run/errors.js';
+import { HarnessError, UsageError } from '../run/errors.js';
 import { REF_CLI } from '../run/paths.js';
 import type { GuestProfileName } from '../target/guest/guest-image.js';
 import type { Target } from '../target/index.js';
@@ -48,8 +48,14 @@ const REGISTRY: Record<string, Entry> = {
         if (!(await which(target, cmd))) return `ref needs ${cmd} on the target: run npm run setup`;
       }
       if (config.mutant !== undefined) {
-        const res = await target.exec(['node', REF_CLI, 'mutants'], { timeoutMs: 10_000 });
-        const names = (JSON.parse(res.stdout) as { name: string }[]).map((m) => m.name);
+        // ref's CLI starts in seconds under emulation (a TCG guest on a busy machine): a generous bound.
+        const res = await target.exec(['node', REF_CLI, 'mutants'], { timeoutMs: 120_000 });
+        let names: string[];
+        try {
+          names = (JSON.parse(res.stdout) as { name: string }[]).map((m) => m.name);
+        } catch {
+          throw new HarnessError(`ref mutants gave no list (exit ${res.exitCode ?? res.signal}${res.timedOut ? ', timed out' : ''}): ${res.stderr.trim().slice(-300)}`);
+        }
         if (!names.includes(config.mutant)) return `unknown --mutant ${JSON.stringify(config.mutant)} (known: ${names.join(', ')})`;
       }
       return undefined;
