@@ -1,5 +1,9 @@
 import { describe, expect, test } from 'vitest';
-import { countResults, groupBy, isHarnessError, skipKindOf, type TestRecord } from './result.js';
+import { countResults, describeTarget, groupBy, isHarnessError, skipKindOf, type TestRecord } from './result.js';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeJunit } from './junit.js';
 import { computeCoverage, mustCoverage, profileVerdicts } from './coverage.js';
 import { renderSummary } from './summary.js';
 
@@ -25,6 +29,9 @@ describe('result kinds', () => {
   test('harness errors are told apart by error class', () => {
     expect(isHarnessError('HarnessError')).toBe(true);
     expect(isHarnessError('UnknownClauseError')).toBe(true);
+    expect(isHarnessError('NoResultError')).toBe(true);
+    expect(isHarnessError('TargetUnavailableError')).toBe(true);
+    expect(isHarnessError('BootError')).toBe(true);
     expect(isHarnessError('AssertionError')).toBe(false);
     expect(isHarnessError(undefined)).toBe(false);
   });
@@ -54,6 +61,34 @@ describe('result kinds', () => {
     expect(text).toContain('harness errors: 1');
     expect(text).toMatch(/Conformance failures[^\n]*\n\s+- \[ACE-ENV-001\] f > fail: boom/);
     expect(text).toMatch(/MUST coverage: 0 of \d+ testable MUST\/MUST NOT clauses passed/);
+  });
+
+  test('reports name the target: kind, distribution, kernel, cgroup version, init, accelerator and guest', () => {
+    const targetInfo = { kind: 'qemu' as const, distribution: 'Debian GNU/Linux 12 (bookworm)', kernel: '6.1.0-57-amd64', cgroup: '2' as const, init: 'tini', accel: 'tcg' as const, guest: 'lean', bootMs: 9500 };
+    expect(describeTarget({ target: 'qemu', targetInfo })).toBe('qemu (Debian GNU/Linux 12 (bookworm), kernel 6.1.0-57-amd64, cgroup v2, init tini, TCG, lean guest, ready in 9.5 s)');
+    expect(describeTarget({ target: 'host' })).toBe('host');
+    const tests = [rec('pass')];
+    const coverage = computeCoverage(tests, []);
+    const dir = mkdtempSync(join(tmpdir(), 'junit-target-'));
+    writeJunit({
+      implementation: { name: 'ref', version: '0.1.0', details: {} },
+      expectationsFile: null,
+      target: 'qemu',
+      targetInfo,
+      specVersion: '0.8.11',
+      startedAt: '',
+      durationMs: 1000,
+      counts: countResults(tests),
+      mustCoverage: mustCoverage(coverage),
+      profiles: profileVerdicts(coverage),
+      tests,
+      harnessErrors: [],
+    }, join(dir, 'junit.xml'));
+    const xml = readFileSync(join(dir, 'junit.xml'), 'utf8');
+    rmSync(dir, { recursive: true });
+    for (const [k, v] of [['target.kernel', '6.1.0-57-amd64'], ['target.cgroup', '2'], ['target.accel', 'tcg'], ['target.guest', 'lean'], ['target.distribution', 'Debian GNU/Linux 12 (bookworm)']]) {
+      expect(xml).toContain(`<property name="${k}" value="${v}"/>`);
+    }
   });
 
   test('groupBy keeps first-seen order', () => {
