@@ -4,7 +4,7 @@
 // console in a file. QEMU dies with the harness (setpriv --pdeathsig), a guest panic ends QEMU
 // (panic=-1, -no-reboot), and stop() removes every file of the VM.
 import { randomBytes } from 'node:crypto';
-import { copyFile, link, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, link, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -112,7 +112,7 @@ export class QemuVm {
   async start(): Promise<AgentEndpoint> {
     this.dir = await mkdtemp(join(tmpdir(), 'appc-qemu-'));
     const share = join(this.dir, 'share');
-    await execa('mkdir', ['-m', '700', share]);
+    await mkdir(share, { mode: 0o700 });
     const token = randomBytes(24).toString('hex');
     await writeFile(join(share, 'token'), token, { mode: 0o600 });
     // The host's node runs ref and the agent in the guest: same version as the harness's.
