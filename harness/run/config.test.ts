@@ -26,6 +26,12 @@ describe('CLI flags', () => {
     expect(parseCli(['--impl=rkt']).config.flavor).toBeUndefined();
   });
 
+  test('takes the qemu target with its guest options', () => {
+    const c = parseCli(['--target=qemu', '--vm-profile=systemd', '--vm-image', 'guest']).config;
+    expect(c).toMatchObject({ target: 'qemu', vmProfile: 'systemd' });
+    expect(c.vmImage).toMatch(/\/guest$/);
+  });
+
   test('takes selection by clause and level, and the list and explain modes', () => {
     const r = parseCli(['--clause', 'ACE-ISO-*', '--clause=POD-CTX-002', '--level=MUST', '--explain']);
     expect(r.selection).toMatchObject({ clauseGlobs: ['ACE-ISO-*', 'POD-CTX-002'], level: 'must' });
@@ -43,6 +49,8 @@ describe('CLI flags', () => {
     [['--level=often'], /unknown --level "often"/],
     [['-t', '('], /not a regular expression/],
     [['--list', '--explain'], /exclude each other/],
+    [['--vm-image=x'], /apply to --target=qemu only/],
+    [['--target=qemu', '--vm-profile=fat'], /unknown --vm-profile "fat"/],
   ])('refuses %j with one line', (argv, message) => {
     expect(() => parseCli(argv)).toThrow(UsageError);
     try {

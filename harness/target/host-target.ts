@@ -1,21 +1,12 @@
 // The `host` target: the implementation runs on this machine, as root.
 import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { localFacts } from './agent/facts.js';
+import { freeLocalPorts, localFacts } from './agent/local.js';
 import { TargetUnavailableError, type ExecOptions, type ExecResult, type Target, type TargetFacts } from './target.js';
 
 const KILL_GRACE_MS = 5_000;
-
-function portIsFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
 
 export class HostTarget implements Target {
   readonly kind = 'host' as const;
@@ -81,13 +72,8 @@ export class HostTarget implements Target {
     return localFacts();
   }
 
-  async freePorts(count: number): Promise<number> {
-    for (let attempt = 0; attempt < 50; attempt++) {
-      const base = 20000 + Math.floor(Math.random() * (60000 - 20000 - count));
-      const free = await Promise.all(Array.from({ length: count }, (_, i) => portIsFree(base + i)));
-      if (free.every(Boolean)) return base;
-    }
-    throw new Error(`no ${count} consecutive free ports found on 127.0.0.1`);
+  freePorts(count: number): Promise<number> {
+    return freeLocalPorts(count);
   }
 
   async dispose(): Promise<void> {}

@@ -2,6 +2,7 @@
 // file and forward rests on, and the three outcomes kept apart (the command's own exit status,
 // "the target could not run it", "no result came back").
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -119,8 +120,11 @@ describe('guest agent', () => {
   test('a command whose agent dies meanwhile ends as "no result came back"', async () => {
     const other = await startAgent(dir, 'second');
     const t = new AgentTarget('qemu', other.endpoint);
-    const pending = t.exec(['sleep', '30']);
-    setTimeout(() => other.child.kill('SIGKILL'), 300);
+    // Killed only once the command surely runs (its marker exists), however slow the machine.
+    const marker = join(dir, 'running');
+    const pending = t.exec(['sh', '-c', `touch ${marker}; sleep 30`]);
+    while (!existsSync(marker)) await new Promise((r) => setTimeout(r, 20));
+    other.child.kill('SIGKILL');
     await expect(pending).rejects.toBeInstanceOf(NoResultError);
     await expect(t.exec(['true'])).rejects.toBeInstanceOf(TargetUnavailableError);
     await t.dispose();

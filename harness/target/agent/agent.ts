@@ -9,7 +9,7 @@ import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { localFacts } from './facts.js';
+import { freeLocalPorts, localFacts } from './local.js';
 import type { Answer, ErrorKind, ExecAnswer, Hello, Request } from './protocol.js';
 
 const KILL_GRACE_MS = 5_000;
@@ -69,23 +69,6 @@ function run(req: Extract<Request, { op: 'exec' }>): Promise<ExecAnswer> {
   });
 }
 
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
-
-async function freePorts(count: number): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20000 + Math.floor(Math.random() * (60000 - 20000 - count));
-    const free = await Promise.all(Array.from({ length: count }, (_, i) => portFree(base + i)));
-    if (free.every(Boolean)) return base;
-  }
-  throw new AgentError('protocol', `no ${count} consecutive free ports on the guest's 127.0.0.1`);
-}
-
 async function fsOp<T>(what: string, path: string, op: () => Promise<T>): Promise<T> {
   try {
     return await op();
@@ -107,7 +90,9 @@ async function handle(req: Request): Promise<unknown> {
     case 'remove':
       return fsOp('remove', req.path, () => rm(req.path, { recursive: true, force: true }));
     case 'freePorts':
-      return freePorts(req.count);
+      return freeLocalPorts(req.count).catch((e: Error) => {
+        throw new AgentError('protocol', e.message);
+      });
     case 'facts':
       return localFacts();
   }
