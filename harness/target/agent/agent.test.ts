@@ -124,8 +124,12 @@ describe('guest agent', () => {
     const marker = join(dir, 'running');
     const pending = t.exec(['sh', '-c', `touch ${marker}; sleep 30`]);
     while (!existsSync(marker)) await new Promise((r) => setTimeout(r, 20));
+    const exited = new Promise((r) => other.child.once('exit', r));
     other.child.kill('SIGKILL');
     await expect(pending).rejects.toBeInstanceOf(NoResultError);
+    // Only once the agent has surely exited is its port closed for the next call (the kernel may
+    // still accept a connection on it while the process is being torn down).
+    await exited;
     await expect(t.exec(['true'])).rejects.toBeInstanceOf(TargetUnavailableError);
     await t.dispose();
   });
