@@ -38,6 +38,8 @@ export interface PodRequest {
   manifest?: PodManifest;
   /** overrides the run's pod timeout */
   timeoutMs?: number;
+  /** aborted when the run is interrupted: the adapter stops the pod, cleans up, and throws the reason */
+  signal?: AbortSignal;
 }
 
 export interface AppOutcome {

@@ -87,7 +87,9 @@ export class RefImplementation implements Implementation {
       if (this.config.mutant) args.push('--mutant', this.config.mutant);
 
       const timeoutMs = request.timeoutMs ?? this.config.podTimeoutMs;
-      const res = await t.exec(this.cli(args), { timeoutMs });
+      const res = await t.exec(this.cli(args), { timeoutMs, ...(request.signal ? { signal: request.signal } : {}) });
+      // Stopped because the run was interrupted: ref cleaned up on its SIGTERM; gc below makes sure.
+      if (request.signal?.aborted) throw request.signal.reason as Error;
       if (res.timedOut) {
         await t.exec(this.cli(['gc', '--data-dir', `${work}/data`]), { timeoutMs: 30_000 });
         swept = true;

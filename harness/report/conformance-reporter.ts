@@ -1,16 +1,17 @@
 // A vitest Reporter that turns test results into our result kinds (applying the expectation file)
 // and writes results.json, clauses.json, junit.xml, report.html and the Markdown summary.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, renameSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { SerializedError } from 'vitest';
-import type { Reporter, TestCase, TestModule } from 'vitest/node';
+import type { Reporter, TestCase, TestModule, TestRunEndReason } from 'vitest/node';
 import type { Expectations } from '../impl/expectations.js';
 import { REPO_ROOT } from '../run/paths.js';
+import { makeReportDir } from '../run/preflight.js';
 import { computeCoverage, mustCoverage, profileVerdicts, type CatalogEntry, type ClauseCoverage } from './coverage.js';
 import { renderHtml } from './html.js';
 import { peerChecks } from './peer.js';
 import { writeJunit } from './junit.js';
-import { countResults, isHarnessError, skipKindOf, type ResultsDocument, type RunInfo, type TestRecord } from './result.js';
+import { countResults, isHarnessError, isInterruption, skipKindOf, type ResultsDocument, type RunInfo, type TestRecord } from './result.js';
 import { renderSummary } from './summary.js';
 
 /** Stable test ID: file and full name. Expectation files and coverage use it. */
@@ -58,8 +59,8 @@ export interface ReporterOptions {
   reportDir: string;
   info: () => Omit<RunInfo, 'durationMs'>;
   expectations: Expectations;
-  /** every test of the suite, run or not, for coverage */
-  catalog: CatalogEntry[];
+  /** every test of the suite, run or not, for coverage (and, in an interrupted run, the tests that never started) */
+  catalog: (CatalogEntry & { name: string; file: string })[];
   /** tests not run because the expectation file skips them */
   disabled: TestRecord[];
   /** IDs of the tests asked to run; vitest also reports the others of their files, as skipped */
@@ -96,12 +97,21 @@ export function recordOf(test: TestCase): TestRecord {
     }
     case 'failed': {
       const err = result.errors[0];
+      if (result.errors.some((e) => isInterruption(e.name))) return { ...base, status: 'skip', skipKind: 'interrupted', reason: firstLine(err?.message) };
       const reason = `${err?.name && err.name !== 'Error' && err.name !== 'AssertionError' ? `${err.name}: ` : ''}${firstLine(err?.message)}`;
       return { ...base, status: result.errors.some((e) => isHarnessError(e.name)) ? 'error' : 'fail', reason };
     }
     default:
       return { ...base, status: 'error', reason: 'the test did not finish' };
   }
+}
+
+/** In an interrupted run, a test that did not finish (cancelled, still pending, or errored because
+ *  its pod was stopped) is skipped (interrupted): neither the implementation's fault nor the harness's. */
+function asInterrupted(r: TestRecord, signal: string): TestRecord {
+  const unfinished =
+    (r.status === 'skip' && r.skipKind === 'unspecified' && /aborted|without a reason/.test(r.reason ?? '')) || (r.status === 'error' && r.reason === 'the test did not finish') || r.skipKind === 'interrupted';
+  return unfinished ? { ...r, status: 'skip', skipKind: 'interrupted', reason: `the run was interrupted (${signal}) before this test finished` } : r;
 }
 
 function firstLine(s: string | undefined): string {
@@ -116,11 +126,19 @@ export class ConformanceReporter implements Reporter {
 
   constructor(private readonly options: ReporterOptions) {}
 
-  onTestRunEnd(modules: ReadonlyArray<TestModule>, unhandled: ReadonlyArray<SerializedError>): void {
-    const { expectations, reportDir } = this.options;
+  /** the signal that interrupted the run */
+  private interruptedBy?: string;
+
+  onTestRunEnd(modules: ReadonlyArray<TestModule>, unhandled: ReadonlyArray<SerializedError>, reason?: TestRunEndReason): void {
+    const { expectations } = this.options;
+    if (reason === 'interrupted') this.interruptedBy ??= 'cancelled';
     // In suite order (as collected), whatever order the files finished in.
     const order = new Map(this.options.catalog.map((t, i) => [t.id, i]));
-    const ran = modules.flatMap((m) => [...m.children.allTests()].map(recordOf)).filter((r) => this.options.selected.has(r.id));
+    const ran = modules
+      .flatMap((m) => [...m.children.allTests()].map(recordOf))
+      .filter((r) => this.options.selected.has(r.id))
+      .map((r) => (this.interruptedBy ? asInterrupted(r, this.interruptedBy) : r));
+    if (this.interruptedBy) ran.push(...this.neverStarted(ran, this.interruptedBy));
     const tests = [...applyExpectations(ran, expectations), ...this.options.disabled].sort((a, b) => (order.get(a.id) ?? Infinity) - (order.get(b.id) ?? Infinity));
     const harnessErrors = [
       ...modules.flatMap((m) => m.errors().map((e) => `${relative(REPO_ROOT, m.moduleId)}: ${firstLine(e.message)}`)),
@@ -136,16 +154,53 @@ export class ConformanceReporter implements Reporter {
       tests,
       harnessErrors,
       peerChecks: peerChecks(tests),
+      ...(this.interruptedBy ? { interrupted: { signal: this.interruptedBy } } : {}),
     };
     this.document = doc;
     this.coverage = coverage;
-    if (!this.options.write) return;
-    mkdirSync(reportDir, { recursive: true });
-    writeFileSync(join(reportDir, 'results.json'), JSON.stringify(doc, null, 2) + '\n');
-    writeFileSync(join(reportDir, 'clauses.json'), JSON.stringify({ specVersion: doc.specVersion, clauses: coverage }, null, 1) + '\n');
-    writeJunit(doc, join(reportDir, 'junit.xml'));
-    writeFileSync(join(reportDir, 'summary.md'), renderSummary(doc, coverage) + '\n');
-    writeFileSync(join(reportDir, 'report.html'), renderHtml(doc, coverage));
+    this.write();
+  }
+
+  /** Selected tests of files that never started before the run was interrupted. */
+  private neverStarted(ran: readonly TestRecord[], signal: string): TestRecord[] {
+    const seen = new Set(ran.map((r) => r.id));
+    return this.options.catalog
+      .filter((t) => this.options.selected.has(t.id) && !seen.has(t.id))
+      .map((t) => ({ id: t.id, name: t.name, file: t.file, clauses: t.clauses, checks: [], status: 'skip', skipKind: 'interrupted', reason: `the run was interrupted (${signal}) before this test started`, durationMs: 0 }));
+  }
+
+  /** A signal stopped the run: the reports say so (rewritten if they were written already). */
+  markInterrupted(signal: string): void {
+    this.interruptedBy = signal;
+    if (this.document && !this.document.interrupted) {
+      this.document = { ...this.document, interrupted: { signal } };
+      this.write();
+    }
+  }
+
+  /** A forced exit: writes what the run has so far, unless the reports are written already. */
+  writePartial(modules: ReadonlyArray<TestModule>): void {
+    if (!this.document) this.onTestRunEnd(modules, [], 'interrupted');
+  }
+
+  /** Each report is written whole or not at all (temp file, then rename): a forced exit never
+   *  leaves half a file. */
+  private write(): void {
+    const doc = this.document;
+    if (!doc || !this.options.write) return;
+    const { reportDir } = this.options;
+    if (!existsSync(reportDir)) makeReportDir(reportDir);
+    const put = (name: string, write: (path: string) => void) => {
+      const tmp = join(reportDir, `.${name}.tmp`);
+      write(tmp);
+      renameSync(tmp, join(reportDir, name));
+    };
+    const text = (content: string) => (path: string) => writeFileSync(path, content);
+    put('results.json', text(JSON.stringify(doc, null, 2) + '\n'));
+    put('clauses.json', text(JSON.stringify({ specVersion: doc.specVersion, clauses: this.coverage }, null, 1) + '\n'));
+    put('junit.xml', (path) => writeJunit(doc, path));
+    put('summary.md', text(renderSummary(doc, this.coverage) + '\n'));
+    put('report.html', text(renderHtml(doc, this.coverage)));
   }
 
   results(): ResultsDocument | undefined {

@@ -10,7 +10,7 @@ const STYLE = `body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}tab
 td,th{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top}th{background:#f3f3f3}
 .pass,.covered-pass,.conformant{background:#e6f4e6}.fail,.covered-fail,.xpass,.not-conformant{background:#fbe3e3}
 .xfail{background:#fdf1dc}.skip,.untested,.incomplete{background:#f4f4f4}.error{background:#f6e0f6}.untestable{color:#777}
-code{font-size:12px}`;
+code{font-size:12px}.interrupted{background:#fbe3e3;padding:6px;border:2px solid #c33}`;
 
 const cls = (s: string) => s.replace(/\s+/g, '-');
 
@@ -31,6 +31,7 @@ export function renderHtml(doc: ResultsDocument, coverage: readonly ClauseCovera
       .map(([k, v]) => `${esc(k)} <code>${esc(v)}</code>`)
       .join(', ')}; started ${esc(doc.startedAt)}, ${(doc.durationMs / 1000).toFixed(1)} s.</p>`,
   );
+  if (doc.interrupted) parts.push(`<p class="interrupted"><b>Interrupted</b> by ${esc(doc.interrupted.signal)}: partial results; the tests that did not finish are skipped (interrupted).</p>`);
   parts.push(
     `<p><b>${c.pass}</b> passed, <b>${c.fail}</b> failed, <b>${c.xfail}</b> expected failures, <b>${c.xpass}</b> unexpected passes, <b>${c.skip}</b> skipped, <b>${c.error}</b> harness errors; ${c.checks} clause checks ran. MUST coverage: <b>${m.covered}</b> of ${m.testable} testable MUST/MUST NOT clauses passed.</p>`,
   );

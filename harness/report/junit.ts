@@ -16,6 +16,7 @@ export function writeJunit(doc: ResultsDocument, path: string): void {
       .property('implementation.version', doc.implementation.version)
       .property('target', doc.target)
       .property('spec.version', doc.specVersion);
+    if (doc.interrupted) suite.property('interrupted', doc.interrupted.signal);
     for (const [k, v] of Object.entries(doc.implementation.details)) suite.property(`implementation.${k}`, v);
     for (const [k, v] of Object.entries(doc.targetInfo ?? {})) if (k !== 'kind') suite.property(`target.${k}`, String(v));
     for (const t of tests) {

@@ -8,8 +8,8 @@ import type { PeerCheck } from './peer.js';
 export type ResultStatus = 'pass' | 'fail' | 'skip' | 'error' | 'xfail' | 'xpass' | 'observed';
 
 /** Why a test was skipped: the implementation declared the feature unsupported, the host lacks
- *  something, or configuration disabled it. */
-export type SkipKind = 'unsupported' | 'host' | 'disabled' | 'explain' | 'unspecified';
+ *  something, configuration disabled it, or the run was interrupted before the test finished. */
+export type SkipKind = 'unsupported' | 'host' | 'disabled' | 'explain' | 'interrupted' | 'unspecified';
 
 export interface TestRecord {
   /** file + full name: stable across runs */
@@ -41,6 +41,8 @@ export interface RunInfo {
   specVersion: string;
   startedAt: string;
   durationMs: number;
+  /** set when a signal stopped the run: the results are partial */
+  interrupted?: { signal: string };
 }
 
 export interface ResultsDocument extends RunInfo {
@@ -73,8 +75,13 @@ export function isHarnessError(name: string | undefined): boolean {
   return name !== undefined && HARNESS_ERROR_NAMES.has(name);
 }
 
+/** Errors that say the run was interrupted while the test ran: the test is skipped (interrupted). */
+export function isInterruption(name: string | undefined): boolean {
+  return name === 'InterruptedError' || name === 'TestRunAbortError';
+}
+
 export function skipKindOf(note: string | undefined): { kind: SkipKind; reason: string } {
-  const m = note?.match(/^(unsupported|host|disabled|explain):\s*(.*)$/s);
+  const m = note?.match(/^(unsupported|host|disabled|explain|interrupted):\s*(.*)$/s);
   if (m) return { kind: m[1] as SkipKind, reason: m[2]! };
   return { kind: 'unspecified', reason: note ?? 'skipped without a reason' };
 }

@@ -14,6 +14,7 @@ export function renderSummary(doc: ResultsDocument, coverage: readonly ClauseCov
     .map(([k, v]) => `${k} ${v}`)
     .join(', ');
   lines.push('', `## appc ${doc.specVersion} conformance: ${impl.name} ${impl.version}${details ? ` (${details})` : ''} on ${describeTarget(doc)}`, '');
+  if (doc.interrupted) lines.push(interruptedLine(doc), '');
   lines.push('| suite | pass | fail | xfail | xpass | skip | error | observed |', '|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const [file, tests] of groupBy(doc.tests, (t) => t.file)) {
     const n = (s: ResultStatus) => tests.filter((t) => t.status === s).length;
@@ -72,4 +73,10 @@ export function renderSummary(doc: ResultsDocument, coverage: readonly ClauseCov
   if (c.error + doc.harnessErrors.length > 0) lines.push(`harness errors: ${c.error + doc.harnessErrors.length}`);
   lines.push(`${c.pass} passed, ${c.fail + c.xpass} failed, ${c.skip} skipped`);
   return lines.join('\n');
+}
+
+/** The line that says a run's results are partial. */
+export function interruptedLine(doc: ResultsDocument): string {
+  const unfinished = doc.tests.filter((t) => t.skipKind === 'interrupted').length;
+  return `**INTERRUPTED** by ${doc.interrupted!.signal}: partial results; ${unfinished} selected tests did not finish (skipped, interrupted).`;
 }

@@ -1,13 +1,13 @@
 // What suites import: vitest's test API extended with clause-carrying checks, feature gates,
 // fixture images and pod runs whose evidence is collected once and asserted many times.
-import { afterAll, describe, expect, inject, test as baseTest } from 'vitest';
+import { afterAll, beforeEach, describe, expect, inject, test as baseTest } from 'vitest';
 import { buildAci, type BuiltImage, type ImageSpec } from '../aci/index.js';
 import { createImplementation, type AppOutcome, type Feature, type Implementation, type PodOutcome, type PodRequest } from '../impl/index.js';
 import type { ProbeReport } from '../probe/index.js';
 import { attachTarget, type Target } from '../target/index.js';
 import { makeCheck, makeObserve, type Check, type Observe } from './check.js';
 import type { RunConfig } from './config.js';
-import { HarnessError } from './errors.js';
+import { HarnessError, InterruptedError } from './errors.js';
 import { FIXTURE_BUILD_DIR } from './paths.js';
 
 export { describe, expect };
@@ -22,7 +22,8 @@ let current: Session | undefined;
 
 /** Pod runs still going. A test that fails early (e.g. one of two concurrent pods) must not end the
  *  file while another pod still runs: its clean-up would never happen. */
-const inflight = new Set<Promise<unknown>>();
+const perProcess = globalThis as { appcInterruption?: AbortController; appcInflight?: Set<Promise<unknown>> };
+const inflight = (perProcess.appcInflight ??= new Set<Promise<unknown>>());
 afterAll(async () => {
   await Promise.allSettled([...inflight]);
   // The adapter's own resources of this file (e.g. a private rkt data dir when run without npm test).
@@ -31,6 +32,39 @@ afterAll(async () => {
   await s?.impl.dispose();
   await s?.target.dispose();
 });
+
+/**
+ * Aborted when the run is interrupted: vitest cancels the run (the main process got Ctrl-C or
+ * SIGTERM), or this worker gets the signal itself (Ctrl-C reaches the terminal's whole process
+ * group). Pods in flight are stopped through their adapter, which cleans up; no new pod starts.
+ * One per worker process, whichever test file loaded this module.
+ */
+const interruption = (perProcess.appcInterruption ??= hookSignals());
+
+function hookSignals(): AbortController {
+  const controller = new AbortController();
+  process.on('SIGINT', () => interrupt('SIGINT'));
+  // SIGTERM also comes from vitest ending this worker: stop the pods, let their clean-up finish, then go.
+  process.on('SIGTERM', () => {
+    interrupt('SIGTERM');
+    void Promise.race([Promise.allSettled([...inflight]), new Promise((r) => setTimeout(r, 15_000))]).then(() => process.exit(143));
+  });
+  return controller;
+}
+
+function interrupt(signal: string): void {
+  if (!interruption.signal.aborted) interruption.abort(new InterruptedError(signal));
+}
+beforeEach(({ signal }) => {
+  signal.addEventListener('abort', () => {
+    const reason = signal.reason as Error | undefined;
+    if (reason?.name === 'TestRunAbortError') interrupt('cancelled');
+  });
+});
+
+function throwIfInterrupted(): void {
+  if (interruption.signal.aborted) throw interruption.signal.reason as InterruptedError;
+}
 
 /** The implementation and target of this run, made once per test file from the provided config. */
 export function session(): Session {
@@ -67,6 +101,7 @@ export const test = baseTest.extend<{ check: Check; observe: Observe; needs: (..
 
 /** Builds a fixture image (content-addressed under fixtures/build); a failure is the harness's. */
 export async function image(spec: ImageSpec): Promise<BuiltImage> {
+  throwIfInterrupted();
   try {
     return await buildAci(spec, FIXTURE_BUILD_DIR);
   } catch (err) {
@@ -125,8 +160,11 @@ export function podRun<T = undefined>(features: Feature[], build: () => Promise<
     if (!run) {
       run = (async () => {
         const request = await build();
+        throwIfInterrupted();
         const ended = new AbortController();
-        const pod = session().impl.runPod(request).finally(() => ended.abort());
+        const pod = session()
+          .impl.runPod({ ...request, signal: interruption.signal })
+          .finally(() => ended.abort());
         const [outcome, seen] = await Promise.all([pod, during?.(ended.signal)]);
         return new PodEvidence<T>(outcome, seen);
       })();

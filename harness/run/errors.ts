@@ -9,3 +9,12 @@ export class HarnessError extends Error {
 export class UsageError extends Error {
   override name = 'UsageError';
 }
+
+/** The run was interrupted (Ctrl-C, SIGTERM) while this work went on: neither the implementation's
+ *  fault nor the harness's; the test is reported as skipped (interrupted). */
+export class InterruptedError extends Error {
+  override name = 'InterruptedError';
+  constructor(readonly signal: string) {
+    super(`the run was interrupted (${signal})`);
+  }
+}

@@ -20,6 +20,7 @@ export class HostTarget implements Target {
       timeout: opts.timeoutMs,
       killSignal: 'SIGTERM',
       forceKillAfterDelay: KILL_GRACE_MS,
+      ...(opts.signal ? { cancelSignal: opts.signal } : {}),
       cwd: opts.cwd,
       env: opts.env,
       stdin: 'ignore',

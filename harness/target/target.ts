@@ -10,6 +10,8 @@ export interface ExecOptions {
   timeoutMs?: number;
   cwd?: string;
   env?: Record<string, string>;
+  /** when aborted, the command is stopped as on a timeout (SIGTERM, then SIGKILL); targets that cannot stop a command early ignore it */
+  signal?: AbortSignal;
 }
 
 /** The command's own outcome: it ran, and this is how it ended. */

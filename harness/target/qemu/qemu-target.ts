@@ -1,9 +1,9 @@
 // --target=qemu: one VM per run, booted before the first pod and stopped after the last (also on
 // failure and Ctrl-C). Every test worker reaches it through its agent (AgentTarget).
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
-import { execa } from 'execa';
 import type { RunConfig } from '../../run/config.js';
 import { UsageError } from '../../run/errors.js';
 import { REPO_ROOT } from '../../run/paths.js';
@@ -28,13 +28,18 @@ export function sharesFor(config: RunConfig): string[] {
   return dirs;
 }
 
-export async function startQemuTarget(config: RunConfig, profile: GuestProfileName, log: (line: string) => void): Promise<StartedTarget> {
+/** What this machine lacks to start the qemu target, as one line; undefined when nothing. */
+export function qemuPrerequisite(): string | undefined {
   for (const tool of ['qemu-system-x86_64', 'setpriv']) {
-    if ((await execa('sh', ['-c', `command -v ${tool}`], { reject: false })).exitCode !== 0) {
-      throw new UsageError(`--target=qemu needs ${tool}: run npm run setup -- --vm`);
-    }
+    if (spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status !== 0) return `--target=qemu needs ${tool}: run npm run setup -- --vm`;
   }
-  if (!existsSync(AGENT_SCRIPT)) throw new UsageError(`the guest agent is not built (${AGENT_SCRIPT}): run npm run build`);
+  if (!existsSync(AGENT_SCRIPT)) return `the guest agent is not built (${AGENT_SCRIPT}): run npm run build`;
+  return undefined;
+}
+
+export async function startQemuTarget(config: RunConfig, profile: GuestProfileName, log: (line: string) => void): Promise<StartedTarget> {
+  const problem = qemuPrerequisite();
+  if (problem) throw new UsageError(problem);
   const image = config.vmImage ? userImage(config.vmImage) : await ensureGuest({ profile, progress: log });
   const accel = await chooseAccel(image, join(defaultCacheDir(), 'accel.json'));
   const vm = new QemuVm({

@@ -1,0 +1,149 @@
+// Ctrl-C and SIGTERM at each point of a real run (npm test's entry against ref): while fixtures are
+// built, while a pod runs, while reports are written. The run must end within 30 s with its
+// clean-up done and a partial report marked as interrupted; a second Ctrl-C forces the exit after a
+// clean-up attempt. These start pods: run them under the suite lock (flock /work/.suite.lock).
+import { execa, type ResultPromise } from 'execa';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { ResultsDocument } from '../report/result.js';
+import { FIXTURE_BUILD_DIR, PROBE_BINARY, REPO_ROOT } from './paths.js';
+
+const MAIN = join(REPO_ROOT, 'dist', 'harness', 'run', 'main.js');
+const SUITE = 'suites/ace-exit-status';
+let dir: string;
+
+beforeAll(async () => {
+  // The CLI and ref run compiled: build once so this test sees the current source.
+  await execa('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: REPO_ROOT });
+  dir = mkdtempSync(join(tmpdir(), 'appc-interrupt-'));
+}, 300_000);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+type Point = 'fixtures' | 'pod' | 'reports';
+
+interface Run {
+  child: ResultPromise<{ all: true; reject: false }>;
+  reportDir: string;
+  /** the run's TMPDIR: where ref's pod run dirs go; it must end empty */
+  work: string;
+}
+
+function start(name: string): Run {
+  const reportDir = join(dir, name, 'reports');
+  const work = join(dir, name, 'tmp');
+  rmSync(join(dir, name), { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+  // detached: the run leads its own process group, as a shell job does; a terminal's Ctrl-C is a
+  // SIGINT to that whole group.
+  const child = execa(process.execPath, [MAIN, '--report-dir', reportDir, SUITE], { cwd: REPO_ROOT, reject: false, detached: true, env: { TMPDIR: work }, all: true, lines: false });
+  return { child, reportDir, work };
+}
+
+/** Commands still running that belong to this run (ref, its pods' holders, workers). */
+function processesOf(run: Run): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      if (cmd.includes(run.work) || cmd.includes(run.reportDir)) found.push(`${pid} ${cmd}`);
+    } catch {
+      // gone
+    }
+  }
+  return found;
+}
+
+async function waitFor(what: string, ok: () => boolean, withinMs = 180_000): Promise<void> {
+  const deadline = Date.now() + withinMs;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`never saw ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const podRunning = (run: Run) => () => processesOf(run).some((p) => / run --data-dir /.test(p));
+
+async function reach(run: Run, point: Point): Promise<void> {
+  if (point === 'fixtures') await waitFor('a fixture being built', () => existsSync(FIXTURE_BUILD_DIR));
+  if (point === 'pod') await waitFor('a pod running', podRunning(run));
+  if (point === 'reports') await waitFor('the reports being written', () => existsSync(run.reportDir) && readdirSync(run.reportDir).some((f) => /results\.json/.test(f)), 300_000);
+}
+
+function send(run: Run, signal: NodeJS.Signals, to: 'process' | 'group'): void {
+  try {
+    process.kill(to === 'group' ? -run.child.pid! : run.child.pid!, signal);
+  } catch {
+    // already gone
+  }
+}
+
+/** What a run may leak on this machine, as in .ci/run's leftover check. */
+function leftovers(run: Run): string[] {
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .filter((l) => /appc-(ref|vol)/.test(l) && l.includes(run.work));
+  return [...processesOf(run), ...readdirSync(run.work).map((f) => join(run.work, f)), ...mounts, ...(existsSync(run.reportDir) ? readdirSync(run.reportDir).filter((f) => f.endsWith('.tmp')) : [])];
+}
+
+function results(run: Run): ResultsDocument {
+  return JSON.parse(readFileSync(join(run.reportDir, 'results.json'), 'utf8')) as ResultsDocument;
+}
+
+const CASES: [Point, NodeJS.Signals, 'process' | 'group'][] = [
+  ['fixtures', 'SIGINT', 'group'],
+  ['pod', 'SIGINT', 'group'],
+  ['pod', 'SIGTERM', 'process'],
+  ['reports', 'SIGTERM', 'process'],
+];
+
+describe.runIf(existsSync(PROBE_BINARY) && process.getuid?.() === 0)('a signal stops the run in order', () => {
+  test.each(CASES)('%s: %s to the %s ends the run within 30 s, cleaned up, with a partial report marked interrupted', async (point, signal, to) => {
+    // A cold fixture cache, so the run builds fixtures (the cache is put back afterwards).
+    const kept = `${FIXTURE_BUILD_DIR}.kept-${process.pid}`;
+    if (point === 'fixtures') renameSync(FIXTURE_BUILD_DIR, kept);
+    try {
+      const run = start(`${point}-${signal}`);
+      await reach(run, point);
+      const sent = performance.now();
+      send(run, signal, to);
+      const res = await run.child;
+      const seconds = (performance.now() - sent) / 1000;
+      expect(seconds).toBeLessThan(30);
+      expect(res.exitCode, res.all).toBe(signal === 'SIGINT' ? 130 : 143);
+      expect(res.all).not.toMatch(/^\s+at /m);
+      expect(leftovers(run)).toEqual([]);
+      const doc = results(run);
+      expect(doc.interrupted).toEqual({ signal });
+      expect(readFileSync(join(run.reportDir, 'summary.md'), 'utf8')).toContain(`**INTERRUPTED** by ${signal}`);
+      expect(readFileSync(join(run.reportDir, 'report.html'), 'utf8')).toContain('Interrupted</b> by');
+      // No test is blamed: what did not finish is skipped (interrupted), never failed or errored.
+      expect(doc.tests.filter((t) => t.status === 'fail' || t.status === 'error')).toEqual([]);
+      if (point !== 'reports') expect(doc.tests.some((t) => t.skipKind === 'interrupted')).toBe(true);
+      if (point === 'fixtures') expect(readdirSync(FIXTURE_BUILD_DIR).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    } finally {
+      if (point === 'fixtures') {
+        rmSync(FIXTURE_BUILD_DIR, { recursive: true, force: true });
+        renameSync(kept, FIXTURE_BUILD_DIR);
+      }
+    }
+  });
+
+  test('a second Ctrl-C forces the exit after a clean-up attempt', async () => {
+    const run = start('second-ctrl-c');
+    await reach(run, 'pod');
+    const sent = performance.now();
+    send(run, 'SIGINT', 'group');
+    await new Promise((r) => setTimeout(r, 200));
+    send(run, 'SIGINT', 'group');
+    const res = await run.child;
+    expect((performance.now() - sent) / 1000).toBeLessThan(30);
+    expect(res.exitCode, res.all).toBe(130);
+    expect(res.all).not.toMatch(/^\s+at /m);
+    // Either the orderly stop was already done, or the second signal forced it.
+    if (/forcing the exit/.test(res.all ?? '')) expect(res.all).toMatch(/second signal \(SIGINT\): forcing the exit after one clean-up attempt/);
+    expect(leftovers(run)).toEqual([]);
+    expect(results(run).interrupted).toEqual({ signal: 'SIGINT' });
+  });
+});
