@@ -7,6 +7,7 @@ import type { Reporter, TestCase, TestModule, TestRunEndReason } from 'vitest/no
 import type { Expectations } from '../impl/expectations.js';
 import { REPO_ROOT } from '../run/paths.js';
 import { makeReportDir } from '../run/preflight.js';
+import { writeArtifacts } from './artifacts.js';
 import { computeCoverage, mustCoverage, profileVerdicts, type CatalogEntry, type ClauseCoverage } from './coverage.js';
 import { renderHtml } from './html.js';
 import { peerChecks } from './peer.js';
@@ -67,6 +68,8 @@ export interface ReporterOptions {
   selected: ReadonlySet<string>;
   /** false for --explain: nothing is written */
   write: boolean;
+  /** the command that reruns exactly one test */
+  repro?: (t: TestRecord) => string | undefined;
 }
 
 export function recordOf(test: TestCase): TestRecord {
@@ -139,14 +142,17 @@ export class ConformanceReporter implements Reporter {
       .filter((r) => this.options.selected.has(r.id))
       .map((r) => (this.interruptedBy ? asInterrupted(r, this.interruptedBy) : r));
     if (this.interruptedBy) ran.push(...this.neverStarted(ran, this.interruptedBy));
-    const tests = [...applyExpectations(ran, expectations), ...this.options.disabled].sort((a, b) => (order.get(a.id) ?? Infinity) - (order.get(b.id) ?? Infinity));
+    const sorted = [...applyExpectations(ran, expectations), ...this.options.disabled].sort((a, b) => (order.get(a.id) ?? Infinity) - (order.get(b.id) ?? Infinity));
+    const info = this.options.info();
+    const podRuns = new Map(modules.flatMap((m) => [...m.children.allTests()].map((t) => [testIdOf(m.moduleId, t.fullName), t.meta().podRuns ?? []] as const)));
+    const tests = this.options.write ? writeArtifacts({ reportDir: this.options.reportDir, tests: sorted, podRuns, run: info, repro: this.options.repro }) : sorted;
     const harnessErrors = [
       ...modules.flatMap((m) => m.errors().map((e) => `${relative(REPO_ROOT, m.moduleId)}: ${firstLine(e.message)}`)),
       ...unhandled.map((e) => `unhandled: ${firstLine(e.message)}`),
     ];
     const coverage = computeCoverage(tests, this.options.catalog);
     const doc: ResultsDocument = {
-      ...this.options.info(),
+      ...info,
       durationMs: Math.round(performance.now() - this.startedMs),
       counts: countResults(tests),
       mustCoverage: mustCoverage(coverage),

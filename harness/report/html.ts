@@ -70,7 +70,7 @@ export function renderHtml(doc: ResultsDocument, coverage: readonly ClauseCovera
       ['result', 'test', 'clauses', 'reason'],
       doc.tests.map((t) => [
         esc(t.status + (t.skipKind ? ` (${t.skipKind})` : '')),
-        esc(t.id),
+        esc(t.id) + (t.artifacts ? `<br><a href="${esc(t.artifacts)}/">artifacts</a>` : '') + (t.repro ? `<br><code>${esc(t.repro)}</code>` : ''),
         t.clauses.map((id) => `<code>${esc(id)}</code>`).join(' '),
         esc(t.reason ?? '') +
           (t.expected ? `<br><i>expected: ${esc(t.expected.reason)}</i>` : '') +

@@ -30,6 +30,8 @@ export function writeJunit(doc: ResultsDocument, path: string): void {
       if (t.status === 'fail') tc.failure(t.reason, 'conformance');
       else if (t.status === 'error') tc.error(t.reason, 'harness');
       for (const o of t.observations ?? []) tc.property(`observation.${o.topic}`, o.value);
+      if (t.artifacts) tc.property('artifacts', t.artifacts);
+      if (t.repro) tc.property('repro', t.repro);
       if (t.status === 'skip') tc.skipped().property('skip.kind', t.skipKind ?? 'unspecified').property('skip.reason', t.reason ?? '');
     }
   }

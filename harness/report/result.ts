@@ -27,6 +27,10 @@ export interface TestRecord {
   reason?: string;
   /** for xfail and xpass: the expectation file's reason and link */
   expected?: { reason: string; link?: string };
+  /** failed, errored or xpass tests: their artifact folder, relative to the report dir (artifacts.ts) */
+  artifacts?: string;
+  /** failed, errored or xpass tests: the command that reruns exactly this test */
+  repro?: string;
   durationMs: number;
 }
 

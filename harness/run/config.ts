@@ -50,6 +50,10 @@ export interface Selection {
   clauseGlobs: string[];
   /** lowest RFC 2119 level to run: must (MUST, MUST NOT), should (and SHOULD, SHOULD NOT), may (all) */
   level?: 'must' | 'should' | 'may';
+  /** --rerun-failed DIR: an earlier run's report dir (absolute); its failed and errored tests run */
+  rerunFailed?: string;
+  /** test IDs to run (set from rerunFailed by the preflight) */
+  testIds?: string[];
 }
 
 export interface CliRequest {
@@ -78,6 +82,8 @@ export const USAGE = `usage: npm test -- [options] [file filter ...]
   --clause ID          run only tests checking this clause; globs allowed (ACE-ISO-*); repeatable
   --level LEVEL        run only tests checking a clause at or above must, should or may
   -t, --test-name-pattern PATTERN   run only tests whose name matches
+  --rerun-failed DIR   run the tests that failed, errored or passed unexpectedly in the run that
+                       wrote its reports to DIR
   --list               print the selected tests with their clauses; run nothing
   --explain            say per test whether it would run or skip here, and why; run no pod
   -h, --help           this text`;
@@ -107,6 +113,7 @@ export function parseCli(argv: readonly string[]): CliRequest {
         expectations: { type: 'string' },
         clause: { type: 'string', multiple: true },
         level: { type: 'string' },
+        'rerun-failed': { type: 'string' },
         list: { type: 'boolean' },
         explain: { type: 'boolean' },
         'test-name-pattern': { type: 'string', short: 't' },
@@ -166,7 +173,13 @@ export function parseCli(argv: readonly string[]): CliRequest {
   config.dryRun = v.explain ?? false;
   return {
     config,
-    selection: { fileFilters: parsed.positionals, testNamePattern: pattern, clauseGlobs: v.clause ?? [], level },
+    selection: {
+      fileFilters: parsed.positionals,
+      testNamePattern: pattern,
+      clauseGlobs: v.clause ?? [],
+      level,
+      ...(v['rerun-failed'] !== undefined ? { rerunFailed: resolve(v['rerun-failed']) } : {}),
+    },
     mode: v.help ? 'help' : v.list ? 'list' : v.explain ? 'explain' : 'run',
   };
 }

@@ -1,6 +1,6 @@
 // What suites import: vitest's test API extended with clause-carrying checks, feature gates,
 // fixture images and pod runs whose evidence is collected once and asserted many times.
-import { afterAll, beforeEach, describe, expect, inject, test as baseTest } from 'vitest';
+import { afterAll, beforeEach, describe, expect, inject, test as baseTest, type TaskMeta } from 'vitest';
 import { buildAci, type BuiltImage, type ImageSpec } from '../aci/index.js';
 import { createImplementation, type AppOutcome, type Feature, type Implementation, type PodOutcome, type PodRequest } from '../impl/index.js';
 import type { ProbeReport } from '../probe/index.js';
@@ -8,6 +8,7 @@ import { attachTarget, type Target } from '../target/index.js';
 import { makeCheck, makeObserve, type Check, type Observe } from './check.js';
 import type { RunConfig } from './config.js';
 import { HarnessError, InterruptedError } from './errors.js';
+import { newEvidence, recordingInto, recordingTarget, writeEvidence } from './evidence.js';
 import { FIXTURE_BUILD_DIR } from './paths.js';
 
 export { describe, expect };
@@ -55,6 +56,13 @@ function hookSignals(): AbortController {
 function interrupt(signal: string): void {
   if (!interruption.signal.aborted) interruption.abort(new InterruptedError(signal));
 }
+/** Which test a `skip` function belongs to: pod runs are asked for with it, and note their
+ *  evidence in that test's meta (the reporter keeps the evidence of tests that fail). */
+const metaOfSkip = new WeakMap<object, TaskMeta>();
+beforeEach(({ skip, task }) => {
+  metaOfSkip.set(skip, task.meta);
+});
+
 beforeEach(({ signal }) => {
   signal.addEventListener('abort', () => {
     const reason = signal.reason as Error | undefined;
@@ -70,7 +78,7 @@ function throwIfInterrupted(): void {
 export function session(): Session {
   if (!current) {
     const config = inject('config');
-    const target = attachTarget(config);
+    const target = recordingTarget(attachTarget(config));
     current = { config, target, impl: createImplementation(target, config) };
   }
   return current;
@@ -152,19 +160,34 @@ export interface PodRun<T = undefined> {
  * pod runs (e.g. connecting to its host ports); it must end by itself, and should stop waiting
  * once `podEnded` fires (a refused or failed pod never opens its ports).
  */
+let podRuns = 0;
+
 export function podRun<T = undefined>(features: Feature[], build: () => Promise<PodRequest>, during?: (podEnded: AbortSignal) => Promise<T>): PodRun<T> {
   let run: Promise<PodEvidence<T>> | undefined;
+  const runId = `${process.pid}-${++podRuns}`;
   return async (skip) => {
     needs(skip, ...features);
     if (session().config.dryRun) skip('explain: would run');
+    const meta = metaOfSkip.get(skip);
+    if (meta) (meta.podRuns ??= []).push(runId);
     if (!run) {
       run = (async () => {
         const request = await build();
         throwIfInterrupted();
         const ended = new AbortController();
-        const pod = session()
-          .impl.runPod({ ...request, signal: interruption.signal })
-          .finally(() => ended.abort());
+        const evidence = newEvidence(runId, request);
+        const pod = recordingInto(evidence, () => session().impl.runPod({ ...request, signal: interruption.signal }))
+          .then(
+            (outcome) => (evidence.outcome = outcome),
+            (err: Error) => {
+              evidence.error = { name: err.name, message: err.message };
+              throw err;
+            },
+          )
+          .finally(() => {
+            ended.abort();
+            writeEvidence(session().config.reportDir, evidence);
+          });
         const [outcome, seen] = await Promise.all([pod, during?.(ended.signal)]);
         return new PodEvidence<T>(outcome, seen);
       })();

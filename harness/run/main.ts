@@ -6,6 +6,7 @@ import { createVitest } from 'vitest/node';
 import { defaultExpectationsPath, entriesFor, Expectations, loadExpectations } from '../impl/expectations.js';
 import { createImplementation, guestProfileOf, openRun, preflight } from '../impl/index.js';
 import { ConformanceReporter } from '../report/conformance-reporter.js';
+import { rerunFailedCommand, reproCommand } from '../report/repro.js';
 import { groupBy, type TestRecord } from '../report/result.js';
 import { clause, SPEC_VERSION } from '../spec/index.js';
 import { startTarget, type StartedTarget } from '../target/index.js';
@@ -48,7 +49,7 @@ async function run(request: CliRequest, guard: RunGuard): Promise<number> {
   let started: StartedTarget | undefined;
   try {
     const catalog = await collectTests(config);
-    const selected = selectTests(catalog, selection);
+    const selected = selectTests(catalog, prepared.rerunIds ? { ...selection, testIds: prepared.rerunIds } : selection);
     if (selected.length === 0) throw new UsageError('no test matches the selection');
     if (request.mode === 'list') {
       printList(selected);
@@ -92,6 +93,7 @@ async function run(request: CliRequest, guard: RunGuard): Promise<number> {
       disabled,
       selected: new Set(toRun.map((t) => t.id)),
       write: request.mode === 'run',
+      repro: (t) => reproCommand(request.config, t),
     });
     const vitest = await createVitest('test', {
       root: REPO_ROOT,
@@ -121,6 +123,9 @@ async function run(request: CliRequest, guard: RunGuard): Promise<number> {
     console.log(reporter.summary());
     console.log(`wall time: ${((performance.now() - wallStart) / 1000).toFixed(1)} s (${info.name} ${info.version}${info.details.flavor ? `, ${info.details.flavor} flavor` : ''})`);
     console.log(`reports: ${['results.json', 'clauses.json', 'junit.xml', 'report.html', 'summary.md'].map((f) => join(config.reportDir, f)).join(', ')}`);
+    const failed = doc.tests.filter((t) => t.repro);
+    for (const t of failed) console.log(`rerun ${t.status}: ${t.repro}  (artifacts: ${join(config.reportDir, t.artifacts ?? '')})`);
+    if (failed.length > 1) console.log(`rerun all ${failed.length}: ${rerunFailedCommand(request.config)}`);
     if (doc.interrupted) console.log(`interrupted by ${doc.interrupted.signal}: the reports hold the tests that finished`);
     if (doc.counts.error > 0 || doc.harnessErrors.length > 0) return EXIT.harness;
     return doc.counts.fail + doc.counts.xpass > 0 ? EXIT.failures : EXIT.ok;

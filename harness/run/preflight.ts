@@ -3,7 +3,7 @@
 // target's own tools, free disk space, and the report dir (made here, with a bounded loop of our own).
 // Each problem is one UsageError line (exit 2); a report dir made here is removed again when the run
 // stops before anything was written into it.
-import { accessSync, constants, mkdirSync, rmdirSync, statfsSync, statSync, unlinkSync, writeFileSync, type Stats } from 'node:fs';
+import { accessSync, constants, mkdirSync, readFileSync, rmdirSync, statfsSync, statSync, unlinkSync, writeFileSync, type Stats } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { loadGenericConfig } from '../impl/generic/config.js';
@@ -25,6 +25,8 @@ export const MIN_WORK_FREE_BYTES = 256 * 1024 * 1024;
 const MAX_DIR_DEPTH = 64;
 
 export interface Prepared {
+  /** --rerun-failed: the IDs of the earlier run's failed, errored and unexpectedly passing tests */
+  readonly rerunIds?: string[];
   /** directories the preflight made (outermost first) */
   readonly createdDirs: readonly string[];
   /** removes what the preflight made, where still empty: the run ended before writing anything */
@@ -42,7 +44,9 @@ export function preflightInput(request: CliRequest): Prepared {
     if (![...CLAUSES.keys()].some((id) => re.test(id))) throw new UsageError(`--clause ${glob} matches no clause of the registry`);
   }
   if (config.expectationsPath !== undefined) loadExpectations(config.expectationsPath); // test IDs are checked once the suites are collected
-  if (mode === 'list') return { createdDirs: [], undo: () => undefined };
+  const rerunIds = selection.rerunFailed !== undefined ? failedTestsOf(selection.rerunFailed) : undefined;
+  const prepared = (createdDirs: string[]): Prepared => ({ createdDirs, undo: () => removeEmptyDirs(createdDirs), ...(rerunIds ? { rerunIds } : {}) });
+  if (mode === 'list') return prepared([]);
 
   checkImplementationFlags(request);
   if (!fileExists(PROBE_BINARY)) throw new UsageError('the probe is not built: run npm run setup');
@@ -52,7 +56,7 @@ export function preflightInput(request: CliRequest): Prepared {
     if (config.vmImage !== undefined && !statOf(config.vmImage, '--vm-image')?.isDirectory()) throw new UsageError(`--vm-image ${config.vmImage}: not a directory`);
   }
   for (const dir of new Set([tmpdir(), FIXTURE_BUILD_DIR])) checkFreeSpace(dir, MIN_WORK_FREE_BYTES, 'work dir');
-  if (mode === 'explain') return { createdDirs: [], undo: () => undefined };
+  if (mode === 'explain') return prepared([]);
   const createdDirs = makeReportDir(config.reportDir);
   try {
     checkFreeSpace(config.reportDir, MIN_REPORT_FREE_BYTES, '--report-dir');
@@ -60,7 +64,22 @@ export function preflightInput(request: CliRequest): Prepared {
     removeEmptyDirs(createdDirs);
     throw err;
   }
-  return { createdDirs, undo: () => removeEmptyDirs(createdDirs) };
+  return prepared(createdDirs);
+}
+
+/** The tests an earlier run failed, errored or passed unexpectedly, from its results.json. */
+function failedTestsOf(dir: string): string[] {
+  const path = join(dir, 'results.json');
+  let doc: { tests?: { id: string; status: string }[] };
+  try {
+    doc = JSON.parse(readFileSync(path, 'utf8')) as typeof doc;
+  } catch (err) {
+    throw new UsageError(`--rerun-failed ${dir}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message.split('\n')[0]})`);
+  }
+  if (!Array.isArray(doc.tests)) throw new UsageError(`--rerun-failed ${dir}: ${path} is not a results file`);
+  const ids = doc.tests.filter((t) => t.status === 'fail' || t.status === 'error' || t.status === 'xpass').map((t) => t.id);
+  if (ids.length === 0) throw new UsageError(`--rerun-failed ${dir}: no test failed, errored or passed unexpectedly in that run`);
+  return ids;
 }
 
 /** Flags that name the implementation's files, or apply to one implementation only. */

@@ -71,8 +71,10 @@ export function selectTests(catalog: readonly TestEntry[], selection: Selection)
   });
   const name = selection.testNamePattern !== undefined ? new RegExp(selection.testNamePattern) : undefined;
   const levels = selection.level ? LEVELS_AT[selection.level] : undefined;
+  const ids = selection.testIds ? new Set(selection.testIds) : undefined;
   return catalog.filter(
     (t) =>
+      (!ids || ids.has(t.id)) &&
       (selection.fileFilters.length === 0 || selection.fileFilters.some((f) => t.file.includes(f))) &&
       (!name || name.test(t.name)) &&
       (globs.length === 0 || t.clauses.some((id) => globs.some((re) => re.test(id)))) &&

@@ -14,5 +14,7 @@ declare module 'vitest' {
     peer?: string;
     /** what the implementation did where the spec is silent (recorded, not judged) */
     observations?: Observation[];
+    /** the pod runs whose evidence the test used (evidence.ts), for its artifact folder */
+    podRuns?: string[];
   }
 }

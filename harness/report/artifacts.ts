@@ -1,0 +1,69 @@
+// One artifact folder per failed, errored or unexpectedly passing test, under <report dir>/artifacts:
+// what a maintainer needs to file a bug. test.json (the result, its clause checks and reason),
+// fingerprint.json (harness host, target, implementation), pod-N.json (each pod run the test used:
+// pod manifest, image manifests and IDs, outcome with the probe's evidence, every command the adapter
+// ran with its output, exit code and timing, and timeout forensics), repro.txt (a command that reruns
+// exactly this test).
+import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { release } from 'node:os';
+import { basename, join } from 'node:path';
+import { STAGING_DIR } from '../run/evidence.js';
+import type { ResultsDocument, TestRecord } from './result.js';
+
+export const ARTIFACTS_DIR = 'artifacts';
+
+const KEPT: ReadonlySet<TestRecord['status']> = new Set(['fail', 'error', 'xpass']);
+
+export function needsArtifacts(t: TestRecord): boolean {
+  return KEPT.has(t.status);
+}
+
+function slug(i: number, t: TestRecord): string {
+  const file = basename(t.file).replace(/\.test\.ts$/, '');
+  const name = t.name.replace(/[^A-Za-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 80);
+  return `${String(i + 1).padStart(3, '0')}-${file}-${name}`;
+}
+
+export interface ArtifactInput {
+  reportDir: string;
+  tests: readonly TestRecord[];
+  /** test ID → the pod runs whose evidence it used */
+  podRuns: ReadonlyMap<string, readonly string[]>;
+  run: Pick<ResultsDocument, 'implementation' | 'target' | 'targetInfo' | 'specVersion' | 'startedAt'>;
+  repro?: (t: TestRecord) => string | undefined;
+}
+
+/** Writes the folders (replacing those of an earlier run in the same dir), then drops the staged
+ *  evidence; returns the records with their `artifacts` folder and `repro` command set. */
+export function writeArtifacts({ reportDir, tests, podRuns, run, repro }: ArtifactInput): TestRecord[] {
+  const root = join(reportDir, ARTIFACTS_DIR);
+  const staging = join(reportDir, STAGING_DIR);
+  rmSync(root, { recursive: true, force: true });
+  const fingerprint = {
+    harness: { node: process.version, hostKernel: release(), platform: process.platform },
+    target: run.target,
+    targetInfo: run.targetInfo,
+    implementation: run.implementation,
+    specVersion: run.specVersion,
+    startedAt: run.startedAt,
+  };
+  let n = 0;
+  const out = tests.map((t) => {
+    if (!needsArtifacts(t)) return t;
+    const rel = join(ARTIFACTS_DIR, slug(n++, t));
+    const dir = join(reportDir, rel);
+    mkdirSync(dir, { recursive: true }); // below the report dir, which exists
+    const command = repro?.(t);
+    const record: TestRecord = { ...t, artifacts: rel, ...(command ? { repro: command } : {}) };
+    writeFileSync(join(dir, 'test.json'), JSON.stringify(record, null, 2) + '\n');
+    writeFileSync(join(dir, 'fingerprint.json'), JSON.stringify(fingerprint, null, 2) + '\n');
+    if (command) writeFileSync(join(dir, 'repro.txt'), command + '\n');
+    (podRuns.get(t.id) ?? []).forEach((runId, i) => {
+      const staged = join(staging, `${runId}.json`);
+      if (existsSync(staged)) copyFileSync(staged, join(dir, `pod-${i + 1}.json`));
+    });
+    return record;
+  });
+  rmSync(staging, { recursive: true, force: true });
+  return out;
+}

@@ -1,0 +1,104 @@
+// The evidence of each pod run, kept so that a failed test can be filed as a bug: the pod request
+// (manifest, images), the outcome (each app's exit, output and probe report), every command the
+// adapter ran on the target with its output, exit code and timing, and on a timeout the forensics
+// taken before the pod was killed. Test workers write one file per pod run into the report dir's
+// staging folder; the reporter moves those of failed and errored tests into their artifact folders.
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { PodOutcome, PodRequest } from '../impl/implementation.js';
+import type { ExecOptions, ExecResult, Target } from '../target/target.js';
+
+/** Where workers put the evidence of every pod run until the reporter sorts it. */
+export const STAGING_DIR = '.evidence';
+/** Each command's output is kept up to this many characters (its tail). */
+const OUTPUT_KEEP = 64 * 1024;
+
+export interface CommandRecord {
+  argv: string[];
+  startedAt: string;
+  durationMs: number;
+  exitCode: number | null;
+  signal: string | null;
+  timedOut: boolean;
+  stdout: string;
+  stderr: string;
+  /** the target could not run it, or gave no result */
+  error?: string;
+}
+
+export interface PodEvidenceFile {
+  runId: string;
+  request: { manifest?: unknown; images: { name: string; id: string; file: string; manifest: unknown }[]; timeoutMs?: number };
+  outcome?: PodOutcome;
+  error?: { name: string; message: string };
+  commands: CommandRecord[];
+  /** taken on a pod timeout, before the pod was killed */
+  forensics?: string;
+}
+
+/** The pod run in progress, in the async context of its adapter call. */
+const current = new AsyncLocalStorage<PodEvidenceFile>();
+
+/** Runs the adapter's pod run with its commands recorded into `file`. */
+export function recordingInto<T>(file: PodEvidenceFile, work: () => Promise<T>): Promise<T> {
+  return current.run(file, work);
+}
+
+/** Adapters call this on a pod timeout, before they kill the pod. */
+export function recordForensics(text: string): void {
+  const file = current.getStore();
+  if (file) file.forensics = (file.forensics ? `${file.forensics}\n` : '') + text;
+}
+
+export function newEvidence(runId: string, request: PodRequest): PodEvidenceFile {
+  return {
+    runId,
+    request: {
+      manifest: request.manifest,
+      images: request.images.map((i) => ({ name: i.name, id: i.id, file: i.path, manifest: i.manifest })),
+      ...(request.timeoutMs !== undefined ? { timeoutMs: request.timeoutMs } : {}),
+    },
+    commands: [],
+  };
+}
+
+/** Stages the file; only when the report dir exists (npm test's preflight made it): a suite run
+ *  straight through vitest keeps no evidence. Never fails the pod run. */
+export function writeEvidence(reportDir: string, file: PodEvidenceFile): void {
+  if (!existsSync(reportDir)) return;
+  try {
+    const dir = join(reportDir, STAGING_DIR);
+    mkdirSync(dir, { recursive: true }); // one level below a dir that exists: workers race to make it
+    writeFileSync(join(dir, `${file.runId}.json`), JSON.stringify(file, null, 1));
+  } catch (err) {
+    console.error(`evidence of pod run ${file.runId} not kept: ${(err as Error).message}`);
+  }
+}
+
+const tail = (s: string) => (s.length > OUTPUT_KEEP ? `[… ${s.length - OUTPUT_KEEP} characters cut]${s.slice(-OUTPUT_KEEP)}` : s);
+
+/** The target, with each exec recorded into the pod run it belongs to (if any). */
+export function recordingTarget(target: Target): Target {
+  const exec = async (argv: readonly string[], opts?: ExecOptions): Promise<ExecResult> => {
+    const file = current.getStore();
+    if (!file) return target.exec(argv, opts);
+    const startedAt = new Date().toISOString();
+    const started = performance.now();
+    try {
+      const res = await target.exec(argv, opts);
+      file.commands.push({ argv: [...argv], startedAt, durationMs: Math.round(res.durationMs), exitCode: res.exitCode, signal: res.signal, timedOut: res.timedOut, stdout: tail(res.stdout), stderr: tail(res.stderr) });
+      return res;
+    } catch (err) {
+      file.commands.push({ argv: [...argv], startedAt, durationMs: Math.round(performance.now() - started), exitCode: null, signal: null, timedOut: false, stdout: '', stderr: '', error: (err as Error).message });
+      throw err;
+    }
+  };
+  return new Proxy(target, {
+    get(t, prop) {
+      if (prop === 'exec') return exec;
+      const v = Reflect.get(t, prop, t) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
+    },
+  });
+}
