@@ -4,10 +4,10 @@
 // pod manifest, image manifests and IDs, outcome with the probe's evidence, every command the adapter
 // ran with its output, exit code and timing, and timeout forensics), repro.txt (a command that reruns
 // exactly this test).
-import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { basename, join } from 'node:path';
-import { STAGING_DIR } from '../run/evidence.js';
+import { STAGING_DIR, type PodEvidenceFile } from '../run/evidence.js';
 import type { ResultsDocument, TestRecord } from './result.js';
 
 export const ARTIFACTS_DIR = 'artifacts';
@@ -31,6 +31,23 @@ export interface ArtifactInput {
   podRuns: ReadonlyMap<string, readonly string[]>;
   run: Pick<ResultsDocument, 'implementation' | 'target' | 'targetInfo' | 'specVersion' | 'startedAt'>;
   repro?: (t: TestRecord) => string | undefined;
+}
+
+/** Pod runs of the whole run, as the adapters measured them (from the staged evidence). */
+export function podStats(reportDir: string): { runs: number; implementationMs: number } {
+  const staging = join(reportDir, STAGING_DIR);
+  let runs = 0;
+  let implementationMs = 0;
+  for (const f of existsSync(staging) ? readdirSync(staging) : []) {
+    try {
+      const e = JSON.parse(readFileSync(join(staging, f), 'utf8')) as PodEvidenceFile;
+      runs++;
+      implementationMs += e.outcome?.durationMs ?? 0;
+    } catch {
+      // a file a forced exit cut short
+    }
+  }
+  return { runs, implementationMs: Math.round(implementationMs) };
 }
 
 /** Writes the folders (replacing those of an earlier run in the same dir), then drops the staged

@@ -45,6 +45,8 @@ export interface RunInfo {
   specVersion: string;
   startedAt: string;
   durationMs: number;
+  /** pod runs, and the implementation's own time: the sum of pod run times as the adapter measured them */
+  pods?: { runs: number; implementationMs: number };
   /** set when a signal stopped the run: the results are partial */
   interrupted?: { signal: string };
 }

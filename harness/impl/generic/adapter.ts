@@ -149,10 +149,10 @@ export class GenericImplementation implements Implementation {
   }
 
   /** Runs one configured command; a command that cannot start is a HarnessError naming the field. */
-  private async exec(what: string, argv: string[], vars: Vars, timeoutMs = AUX_TIMEOUT_MS): Promise<ExecResult> {
+  private async exec(what: string, argv: string[], vars: Vars, timeoutMs = AUX_TIMEOUT_MS, signal?: AbortSignal): Promise<ExecResult> {
     const cwd = this.cfg.cwd !== undefined ? substitute(this.cfg.cwd, vars) : vars.work;
     try {
-      return await this.target.exec(argv, { timeoutMs, ...(cwd !== undefined ? { cwd } : {}), ...(this.cfg.env ? { env: this.cfg.env } : {}) });
+      return await this.target.exec(argv, { timeoutMs, ...(cwd !== undefined ? { cwd } : {}), ...(this.cfg.env ? { env: this.cfg.env } : {}), ...(signal ? { signal } : {}) });
     } catch (err) {
       throw new HarnessError(`${what}: cannot start \`${describe(argv)}\`: ${(err as Error).message.split('\n')[0]}`);
     }
@@ -232,7 +232,9 @@ export class GenericImplementation implements Implementation {
 
       const timeoutMs = request.timeoutMs ?? this.config.podTimeoutMs;
       const argv = expandArgv(runArgv, vars, images);
-      const run = await this.exec('run', argv, vars, timeoutMs);
+      const run = await this.exec('run', argv, vars, timeoutMs, request.signal);
+      // Stopped because the run was interrupted: the stop and cleanup commands below still run.
+      if (request.signal?.aborted) throw request.signal.reason as Error;
       if (run.timedOut) {
         throw new HarnessError(`pod timed out after ${timeoutMs / 1000}s (harness timeout); run printed: ${tail(run.stderr + run.stdout)}`);
       }

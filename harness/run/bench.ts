@@ -1,0 +1,79 @@
+// `npm run bench -- [npm test flags and filters]`: where a run's time goes, as figures.
+//   fixture build (the image catalog into an empty cache, then again warm), then one run of the suite
+//   with the given flags: pod runs, the implementation's own time (the sum of its pod run times as the
+//   adapter measured them), suite wall time, the harness overhead ratio wall ÷ (implementation time ÷
+//   jobs), and for VM targets boot-to-ready. Starts pods: run it under the suite lock.
+import { execa } from 'execa';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildAci } from '../aci/index.js';
+import { catalog } from '../../fixtures/images.js';
+import type { ResultsDocument } from '../report/result.js';
+import { REPO_ROOT } from './paths.js';
+
+const MAIN = join(REPO_ROOT, 'dist', 'harness', 'run', 'main.js');
+const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+async function fixtureBuild(): Promise<{ coldMs: number; warmMs: number; images: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'appc-bench-fixtures-'));
+  try {
+    const specs = await catalog();
+    const timed = async () => {
+      const t0 = performance.now();
+      for (const spec of specs) await buildAci(spec, dir);
+      return performance.now() - t0;
+    };
+    const coldMs = await timed();
+    const warmMs = await timed();
+    return { coldMs, warmMs, images: specs.length };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<number> {
+  const args = process.argv.slice(2);
+  const fixtures = await fixtureBuild();
+  const reportDir = mkdtempSync(join(tmpdir(), 'appc-bench-'));
+  try {
+    const t0 = performance.now();
+    const res = await execa(process.execPath, [MAIN, '--report-dir', reportDir, ...args], { cwd: REPO_ROOT, reject: false, stdout: 'ignore', stderr: 'pipe' });
+    const wallMs = performance.now() - t0;
+    let doc: ResultsDocument;
+    try {
+      doc = JSON.parse(readFileSync(join(reportDir, 'results.json'), 'utf8')) as ResultsDocument;
+    } catch {
+      console.error(`bench: the run wrote no results (exit ${res.exitCode}): ${res.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+      return 3;
+    }
+    // vitest's default for a run: one worker per core but one (test files run side by side).
+    const jobs = Math.max(availableParallelism() - 1, 1);
+    const implMs = doc.pods?.implementationMs ?? 0;
+    const c = doc.counts;
+    const rows: [string, string][] = [
+      ['date', new Date().toISOString().slice(0, 10)],
+      ['implementation', `${doc.implementation.name} ${doc.implementation.version}`],
+      ['target', doc.target],
+      ['flags', args.join(' ') || '(none)'],
+      ['verdicts', `${c.pass} passed, ${c.fail + c.xpass} failed, ${c.skip} skipped, ${c.error} errors (exit ${res.exitCode})`],
+      ['fixture build, cold', `${s(fixtures.coldMs)} (${fixtures.images} images)`],
+      ['fixture build, warm', s(fixtures.warmMs)],
+      ['pod runs', String(doc.pods?.runs ?? 0)],
+      ['implementation time (sum of pod runs)', s(implMs)],
+      ['jobs (test files side by side)', String(jobs)],
+      ['suite time (vitest)', s(doc.durationMs)],
+      ['wall time (whole CLI)', s(wallMs)],
+      ['harness overhead ratio wall ÷ (impl ÷ jobs)', implMs > 0 ? (wallMs / (implMs / jobs)).toFixed(2) : '–'],
+      ['mean pod run', doc.pods?.runs ? `${Math.round(implMs / doc.pods.runs)} ms` : '–'],
+    ];
+    if (doc.targetInfo?.bootMs !== undefined) rows.push(['boot to ready', s(doc.targetInfo.bootMs)]);
+    const w = Math.max(...rows.map(([k]) => k.length));
+    for (const [k, v] of rows) console.log(`${k.padEnd(w)}  ${v}`);
+    return 0;
+  } finally {
+    rmSync(reportDir, { recursive: true, force: true });
+  }
+}
+
+process.exitCode = await main();
