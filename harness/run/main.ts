@@ -48,7 +48,23 @@ async function run(request: CliRequest, guard: RunGuard): Promise<number> {
   const prepared = preflightInput(request);
   let started: StartedTarget | undefined;
   try {
-    const catalog = await collectTests(config);
+    // The suites are collected while the target starts and the implementation's own preflight runs:
+    // a bad selection or a broken implementation is found without waiting for the other.
+    const startConfig = config;
+    const [collected, starting] = await Promise.allSettled([
+      collectTests(config),
+      request.mode === 'list'
+        ? undefined
+        : (async () => {
+            const s = await startTarget(startConfig, { guestProfile: guestProfileOf(startConfig) });
+            guard.started(s, startConfig.reportDir);
+            await preflight(s.target, { ...startConfig, targetHandle: s.handle });
+            return s;
+          })(),
+    ]);
+    if (collected.status === 'rejected') throw collected.reason;
+    if (starting.status === 'rejected') throw starting.reason;
+    const catalog = collected.value;
     const selected = selectTests(catalog, prepared.rerunIds ? { ...selection, testIds: prepared.rerunIds } : selection);
     if (selected.length === 0) throw new UsageError('no test matches the selection');
     if (request.mode === 'list') {
@@ -60,10 +76,8 @@ async function run(request: CliRequest, guard: RunGuard): Promise<number> {
       expectationsPath ? entriesFor(loadExpectations(expectationsPath, new Set(catalog.map((t) => t.id))), config.target) : [],
     );
 
-    started = await startTarget(config, { guestProfile: guestProfileOf(config) });
-    guard.started(started, config.reportDir);
+    started = starting.value!;
     config = { ...config, targetHandle: started.handle };
-    await preflight(started.target, config);
     const target = started.target;
     if (request.mode === 'run') {
       guard.opening();
