@@ -1,7 +1,11 @@
 // Validation of image and pod manifests: the JSON schemas (schema.ts) plus the rules across
 // fields that the reference schema code enforces. Errors name the offending field.
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import addFormatsModule from 'ajv-formats';
+import { createHash } from 'node:crypto';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import type { Ajv, ErrorObject, ValidateFunction } from 'ajv';
+import { REPO_ROOT } from '../run/paths.js';
 import type { ImageManifest, Isolator, NameValue, PodManifest } from './manifest.js';
 import { imageManifestSchema, podManifestSchema } from './schema.js';
 
@@ -9,12 +13,53 @@ export class ManifestError extends Error {
   override name = 'ManifestError';
 }
 
-// ajv-formats is CommonJS; under nodenext its default export arrives wrapped.
-const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
-const ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true });
-addFormats(ajv);
-const validateImage = ajv.compile(imageManifestSchema);
-const validatePod = ajv.compile(podManifestSchema);
+
+/**
+ * The compiled schemas. Compiling them costs a process about 200 ms, and ref is one process per pod:
+ * the validators are kept as standalone code in the build's cache, keyed by the schemas, and loaded
+ * from there by later processes. Where the cache cannot be written (a read-only share), each process
+ * compiles its own.
+ */
+let compiled: { image: ValidateFunction; pod: ValidateFunction } | undefined;
+const VALIDATOR_CACHE = join(REPO_ROOT, 'dist', '.cache');
+
+function validators(): { image: ValidateFunction; pod: ValidateFunction } {
+  if (compiled) return compiled;
+  const key = createHash('sha256').update(JSON.stringify([imageManifestSchema, podManifestSchema, AJV_CACHE_VERSION])).digest('hex').slice(0, 16);
+  const file = join(VALIDATOR_CACHE, `manifest-validators-${key}.cjs`);
+  const require = createRequire(import.meta.url);
+  try {
+    compiled = require(file) as { image: ValidateFunction; pod: ValidateFunction };
+    return compiled;
+  } catch {
+    // not cached yet
+  }
+  // Loaded only to compile: a process that finds the cache never loads ajv's compiler.
+  const { Ajv: AjvClass, _ } = require('ajv') as typeof import('ajv');
+  const addFormats = require('ajv-formats') as (ajv: Ajv) => Ajv;
+  const standaloneCode = (require('ajv/dist/standalone') as { default: (ajv: Ajv, refs: Record<string, string>) => string }).default;
+  const ajv = new AjvClass({
+    allErrors: true,
+    strict: true,
+    strictRequired: false,
+    allowUnionTypes: true,
+    code: { source: true, formats: _`require("ajv-formats/dist/formats").fullFormats` },
+  });
+  addFormats(ajv);
+  ajv.addSchema(imageManifestSchema, 'image').addSchema(podManifestSchema, 'pod');
+  compiled = { image: ajv.getSchema('image')!, pod: ajv.getSchema('pod')! };
+  try {
+    mkdirSync(VALIDATOR_CACHE, { recursive: true }); // below dist/, which exists
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, standaloneCode(ajv, { image: 'image', pod: 'pod' }));
+    renameSync(tmp, file);
+  } catch {
+    // a read-only build dir: compile per process
+  }
+  return compiled;
+}
+/** Bumped when the options above change. */
+const AJV_CACHE_VERSION = 1;
 
 /** Linux/FreeBSD/Darwin os/arch pairs accepted by the reference code (schema/types/labels.go). */
 export const VALID_OS_ARCH: Record<string, string[]> = {
@@ -160,7 +205,7 @@ function appProblems(app: ImageManifest['app'], where: string): string[] {
 
 /** All problems of an image manifest; empty when valid. */
 export function imageManifestProblems(doc: unknown): string[] {
-  const schemaErrors = run(validateImage, doc, 'image manifest');
+  const schemaErrors = run(validators().image, doc, 'image manifest');
   if (schemaErrors.length > 0) return schemaErrors;
   const m = doc as ImageManifest;
   const labels = new Map((m.labels ?? []).map((l) => [l.name, l.value]));
@@ -178,7 +223,7 @@ export function imageManifestProblems(doc: unknown): string[] {
 
 /** All problems of a pod manifest; empty when valid. */
 export function podManifestProblems(doc: unknown): string[] {
-  const schemaErrors = run(validatePod, doc, 'pod manifest');
+  const schemaErrors = run(validators().pod, doc, 'pod manifest');
   if (schemaErrors.length > 0) return schemaErrors;
   const p = doc as PodManifest;
   const volumes = new Set((p.volumes ?? []).map((v) => v.name));
