@@ -26,6 +26,9 @@ export async function collectTests(config: RunConfig): Promise<TestEntry[]> {
     watch: false,
     provide: { config },
     reporters: [],
+    // Collecting runs no test: the files may share one module cache (isolate: false), which spares
+    // importing the harness once per file.
+    isolate: false,
   });
   try {
     const { testModules, unhandledErrors } = await vitest.collect();
