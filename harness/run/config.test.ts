@@ -40,6 +40,10 @@ describe('CLI flags', () => {
     expect(parseCli(['--list']).mode).toBe('list');
   });
 
+  test('takes --rerun-failed with the earlier report dir', () => {
+    expect(parseCli(['--rerun-failed', 'reports']).selection.rerunFailed).toMatch(/\/reports$/);
+  });
+
   test.each([
     [['--bogus'], /Unknown option '--bogus'/],
     [['--target=moon'], /unknown --target "moon"/],

@@ -1,0 +1,40 @@
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, test } from 'vitest';
+import { STAGING_DIR } from '../run/evidence.js';
+import { podStats, writeArtifacts } from './artifacts.js';
+import type { TestRecord } from './result.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'appc-artifacts-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const record = (name: string, status: TestRecord['status']): TestRecord => ({ id: `suites/x.test.ts > ${name}`, name, file: 'suites/x.test.ts', clauses: ['ACE-WD-001'], checks: [], status, durationMs: 1 });
+
+describe('artifact folders', () => {
+  test('hold, per failed or errored test, its pod runs, the fingerprint and the rerun command; passing tests get none', () => {
+    mkdirSync(join(dir, STAGING_DIR));
+    writeFileSync(join(dir, STAGING_DIR, '1-1.json'), JSON.stringify({ runId: '1-1', request: { images: [] }, commands: [{ argv: ['ref', 'run'] }], outcome: { durationMs: 120 } }));
+    writeFileSync(join(dir, STAGING_DIR, '1-2.json'), JSON.stringify({ runId: '1-2', request: { images: [] }, commands: [], outcome: { durationMs: 80 } }));
+    expect(podStats(dir)).toEqual({ runs: 2, implementationMs: 200 });
+    const tests = [record('fails (a)', 'fail'), record('passes', 'pass'), record('errs', 'error')];
+    const out = writeArtifacts({
+      reportDir: dir,
+      tests,
+      podRuns: new Map([
+        [tests[0]!.id, ['1-1']],
+        [tests[1]!.id, ['1-2']],
+        [tests[2]!.id, ['1-1', '1-2']],
+      ]),
+      run: { implementation: { name: 'ref', version: '0', details: {} }, target: 'host', specVersion: '0.8.11', startedAt: 'now' },
+      repro: (t) => `npm test -- -t '^${t.name}$'`,
+    });
+    expect(out.map((t) => t.artifacts)).toEqual(['artifacts/001-x-fails-a', undefined, 'artifacts/002-x-errs']);
+    expect(JSON.parse(readFileSync(join(dir, 'artifacts/001-x-fails-a/pod-1.json'), 'utf8')).commands[0].argv).toEqual(['ref', 'run']);
+    expect(existsSync(join(dir, 'artifacts/002-x-errs/pod-2.json'))).toBe(true);
+    expect(readFileSync(join(dir, 'artifacts/001-x-fails-a/repro.txt'), 'utf8')).toBe("npm test -- -t '^fails (a)$'\n");
+    expect(JSON.parse(readFileSync(join(dir, 'artifacts/001-x-fails-a/fingerprint.json'), 'utf8')).harness.hostKernel).toBeTruthy();
+    // The staged evidence is gone once sorted.
+    expect(existsSync(join(dir, STAGING_DIR))).toBe(false);
+  });
+});
