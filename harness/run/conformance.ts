@@ -23,7 +23,7 @@ let current: Session | undefined;
 
 /** Pod runs still going. A test that fails early (e.g. one of two concurrent pods) must not end the
  *  file while another pod still runs: its clean-up would never happen. */
-const perProcess = globalThis as { appcInterruption?: AbortController; appcInflight?: Set<Promise<unknown>> };
+const perProcess = globalThis as { appcInterruption?: AbortController; appcInflight?: Set<Promise<unknown>>; appcPodRuns?: number };
 const inflight = (perProcess.appcInflight ??= new Set<Promise<unknown>>());
 afterAll(async () => {
   await Promise.allSettled([...inflight]);
@@ -160,11 +160,10 @@ export interface PodRun<T = undefined> {
  * pod runs (e.g. connecting to its host ports); it must end by itself, and should stop waiting
  * once `podEnded` fires (a refused or failed pod never opens its ports).
  */
-let podRuns = 0;
-
 export function podRun<T = undefined>(features: Feature[], build: () => Promise<PodRequest>, during?: (podEnded: AbortSignal) => Promise<T>): PodRun<T> {
   let run: Promise<PodEvidence<T>> | undefined;
-  const runId = `${process.pid}-${++podRuns}`;
+  // Unique in the run: per worker process, whichever file's module instance declares it.
+  const runId = `${process.pid}-${(perProcess.appcPodRuns = (perProcess.appcPodRuns ?? 0) + 1)}`;
   return async (skip) => {
     needs(skip, ...features);
     if (session().config.dryRun) skip('explain: would run');
