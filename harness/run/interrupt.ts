@@ -3,7 +3,7 @@
 // are written marked as interrupted, then the run's scope and target are closed. A second signal, or
 // a run that has not wound down after WIND_DOWN_MS, forces the exit after one bounded clean-up
 // attempt. Exit codes: 130 (SIGINT), 143 (SIGTERM).
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { constants } from 'node:os';
 import type { Vitest } from 'vitest/node';
@@ -114,6 +114,12 @@ export class RunGuard {
       if (this.vitest && this.reporter) this.reporter.writePartial(this.vitest.state.getTestModules());
     } catch (err) {
       log(`partial report: ${(err as Error).message}`);
+    }
+    if (this.vitest) {
+      // vitest keeps a temp dir of its own until it is closed; if closing hangs, it is removed here.
+      const tmp = (this.vitest as unknown as { _tmpDir?: string })._tmpDir;
+      await bounded(this.vitest.close().catch(() => undefined), FORCED_STEP_MS);
+      if (tmp) rmSync(tmp, { recursive: true, force: true });
     }
     await bounded(
       this.close().catch((err: Error) => log(`clean-up: ${err.message}`)),
