@@ -90,7 +90,7 @@ export async function prepareApp(ctx: PodContext, rt: RuntimeApp): Promise<Prepa
   const supplementary = app.supplementaryGIDs ?? (app as { supplementaryGids?: number[] }).supplementaryGids ?? [];
   const env = appEnvironment(app.environment, name, image.manifest.name, ctx.metadataUrls?.get(name));
 
-  const cwd = isMutant('wrong-cwd') ? '/' : app.workingDirectory || '/';
+  const cwd = isMutant('wrong-cwd') ? '/' : app.workingDirectory || (isMutant('lost-default-cwd') ? '/dev' : '/');
   const wd = await resolveIn(view, cwd);
   if (!wd.stat?.isDirectory()) refuse(`app ${name}: working directory ${cwd} does not exist in the app's filesystem (ACE-WD-004)`);
 
@@ -132,11 +132,12 @@ export async function prepareApp(ctx: PodContext, rt: RuntimeApp): Promise<Prepa
       uid,
       gid,
       additionalGids: isMutant('drop-supp-gids') ? [] : supplementary,
-      capabilities: capabilities(isolators),
+      // caps-non-root: a non-root app without capability isolators loses the whole default set.
+      capabilities: isMutant('caps-non-root') && uid !== 0 && !isolators.some((i) => i.name.startsWith('os/linux/capabilities-')) ? [] : capabilities(isolators),
       seccomp: seccompProfile(isolators),
       sysctl: podSysctl(ctx.pod.isolators),
       security: securityOf(isolators, name),
-      noNewPrivileges: nnp.length > 0 && nnp[nnp.length - 1] === true,
+      noNewPrivileges: nnp.length > 0 ? nnp[nnp.length - 1] === true : isMutant('nnp-non-root') && uid !== 0,
       ...(oom !== undefined && !isMutant('ignore-oom-score-adj') ? { oomScoreAdj: oom as number } : {}),
       readonlyRootfs: rt.readOnlyRootFS === true,
       volumes,

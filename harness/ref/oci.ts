@@ -110,7 +110,7 @@ export function resources(isolators: readonly Isolator[]): Resources {
       if (iso.name === 'resource/memory' && limitOf(iso) !== undefined && !isMutant('ignore-memory-limit')) {
         out.memoryLimit = Number(quantityUnits(limitOf(iso)));
       } else if (iso.name === 'resource/cpu') {
-        if (limitOf(iso) !== undefined && !isMutant('ignore-cpu-limit')) {
+        if (limitOf(iso) !== undefined && !isMutant('ignore-cpu-limit') && !isMutant('hidden-cgroups-cpu-limit')) {
           const milli = quantityMilli(limitOf(iso));
           out.cpuQuota = Math.max(MIN_CPU_QUOTA_US, Number((milli * BigInt(CPU_PERIOD_US)) / 1000n));
         }
@@ -272,7 +272,10 @@ export function standardMounts(): OciMount[] {
     // Lets an app read its own limits (the probe's cgroupLimits); read-only.
     { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] },
   ];
-  return isMutant('no-dev-shm') ? mounts.filter((m) => m.destination !== '/dev/shm') : mounts;
+  // The hidden-cgroups mutants leave the app blind to its limits, as rkt's host flavor does: only outside evidence sees them.
+  const hidden = isMutant('hidden-cgroups-cpu-limit') || isMutant('hidden-cgroups-pod-memory') ? ['/sys/fs/cgroup'] : [];
+  if (isMutant('no-dev-shm')) hidden.push('/dev/shm');
+  return mounts.filter((m) => !hidden.includes(m.destination));
 }
 
 /** Every whole block device of the host ("default": true means all of them). */
