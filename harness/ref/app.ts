@@ -92,7 +92,8 @@ export async function prepareApp(ctx: PodContext, rt: RuntimeApp): Promise<Prepa
 
   const cwd = isMutant('wrong-cwd') ? '/' : app.workingDirectory || (isMutant('lost-default-cwd') ? '/dev' : '/');
   const wd = await resolveIn(view, cwd);
-  if (!wd.stat?.isDirectory()) refuse(`app ${name}: working directory ${cwd} does not exist in the app's filesystem (ACE-WD-004)`);
+  // lost-default-cwd: /dev is mounted by the runtime, so the image need not have it.
+  if (!wd.stat?.isDirectory() && !(isMutant('lost-default-cwd') && !app.workingDirectory)) refuse(`app ${name}: working directory ${cwd} does not exist in the app's filesystem (ACE-WD-004)`);
 
   const exec = app.exec ?? [];
   if (exec.length === 0 || exec[0] === '') refuse(`app ${name}: no exec given`);
@@ -107,7 +108,8 @@ export async function prepareApp(ctx: PodContext, rt: RuntimeApp): Promise<Prepa
     handlers[h.name] = [prog, ...h.exec.slice(1)];
   }
 
-  const isolators = effectiveIsolators(isMutant('ignore-pod-isolators') ? [] : ctx.pod.isolators, app);
+  const podIsolators = isMutant('ignore-pod-isolators') ? [] : ctx.pod.isolators;
+  const isolators = effectiveIsolators(isMutant('hidden-cgroups-pod-memory') ? podIsolators?.filter((i) => i.name !== 'resource/memory') : podIsolators, app);
   if (!isMutant('silent-isolators')) for (const iso of isolators) if (!KNOWN_ISOLATORS.has(iso.name)) ctx.warn(`app ${name}: isolator ${iso.name} ignored`);
   const nnp = isolators.filter((i) => i.name === 'os/linux/no-new-privileges').map((i) => i.value);
   if (nnp.some((v) => typeof v !== 'boolean')) refuse(`app ${name}: os/linux/no-new-privileges must be a boolean`);
