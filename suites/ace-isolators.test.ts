@@ -30,6 +30,10 @@ interface Watched {
   tried: string;
 }
 
+/** Where an outside value came from: the app's pid and the files of one controller. */
+const outsideEvidence = (w: Watched, controller: 'memory' | 'cpu') =>
+  `read from outside the pod, ${w.tried.split(':')[0]}: ${(w.cgroups?.sources ?? []).filter((s) => s.includes(`/${controller}.`)).join('; ')}`;
+
 /** A marker argument per app (after "--", so the probe ignores it) that finds its process on the target. */
 const markerOf = (app: string) => `appc-watch-${app}-${randomUUID().slice(0, 8)}`;
 
@@ -184,7 +188,7 @@ describe('ACE § Resource Isolators', () => {
     const outside = inside === null ? (await resourceWatchPod(skip)).during!['memory']! : undefined;
     const limit = inside ?? outside?.cgroups?.memory?.limitBytes ?? null;
     if (limit === null) skip(`host: the app cannot read its memory cgroup (v1 memory.limit_in_bytes or v2 memory.max), and from outside: ${outside!.tried}`);
-    check('ACE-ISO-MEM-002', () => expect(limit, inside !== null ? "the app's own cgroup" : outside!.tried).toBe(MEMORY_LIMIT));
+    check('ACE-ISO-MEM-002', () => expect(limit, inside !== null ? "the app's own cgroup" : outsideEvidence(outside!, 'memory')).toBe(MEMORY_LIMIT));
   });
 
   test('limits the CPU time of the app to resource/cpu limit', clauses('ACE-ISO-CPU-002'), async ({ skip, check }) => {
@@ -197,7 +201,7 @@ describe('ACE § Resource Isolators', () => {
       limits.cpuPeriodUs !== null
         ? { ratio: (limits.cpuQuotaUs ?? Infinity) / limits.cpuPeriodUs, from: "the app's own cpu cgroup" }
         : outside?.periodUs
-          ? { ratio: (outside.quotaUs ?? Infinity) / outside.periodUs, from: watched.tried }
+          ? { ratio: (outside.quotaUs ?? Infinity) / outside.periodUs, from: outsideEvidence(watched, 'cpu') }
           : undefined;
     // The behaviour: the CPU time a busy app got, seen on the target.
     const used = watched.cpu ?? undefined;
@@ -262,7 +266,7 @@ describe('ACE § Isolators: pod-level isolators', () => {
     const effective = inside ?? outside?.cgroups?.memory?.effectiveLimitBytes ?? null;
     if (effective === null) skip(`host: the app can read neither memory.stat of a cgroup v1 memory controller nor v2 memory.max of its cgroup's parents, and from outside: ${outside!.tried}`);
     // resource/memory at pod scope: ACE-ISO-MEM-002 as much as the pod-level rules.
-    check(['ACE-ISO-GEN-001', 'POD-ISO-001', 'ACE-ISO-MEM-002'], () => expect(effective, inside !== null ? "the app's own cgroup" : outside!.tried).toBeLessThanOrEqual(POD_LIMIT));
+    check(['ACE-ISO-GEN-001', 'POD-ISO-001', 'ACE-ISO-MEM-002'], () => expect(effective, inside !== null ? "the app's own cgroup" : outsideEvidence(outside!, 'memory')).toBeLessThanOrEqual(POD_LIMIT));
   });
 
   test('ends an app that allocates beyond the memory limit of its pod', clauses('ACE-ISO-GEN-001', 'POD-ISO-001', 'ACE-ISO-MEM-002', 'ACE-ISO-RES-003'), async ({ skip, check }) => {

@@ -166,6 +166,11 @@ export const MUTANTS: readonly Mutant[] = [
     description: 'mounts no cgroup file system in the apps (they cannot read their limits) and ignores the resource/cpu limit',
   },
   {
+    name: 'hidden-cgroups-cpu-shares',
+    clauses: ['ACE-ISO-CPUSH-002', 'ACE-ISO-CPU-003', 'ACE-ISO-RES-002'],
+    description: 'mounts no cgroup file system in the apps (they cannot read their limits) and ignores os/linux/cpu-shares and resource/cpu requests',
+  },
+  {
     name: 'hidden-cgroups-pod-memory',
     clauses: ['ACE-ISO-GEN-001', 'POD-ISO-001', 'ACE-ISO-MEM-002'],
     description: 'mounts no cgroup file system in the apps (they cannot read their limits) and ignores the pod-level resource/memory limit',
@@ -247,6 +252,7 @@ export type MutantName =
   | 'sockets-to-every-app'
   | 'undeclared-sysctl-silent'
   | 'hidden-cgroups-cpu-limit'
+  | 'hidden-cgroups-cpu-shares'
   | 'hidden-cgroups-pod-memory'
   | 'nnp-non-root'
   | 'caps-non-root'

@@ -117,14 +117,14 @@ export function resources(isolators: readonly Isolator[]): Resources {
         // The request is the app's guaranteed share (ACE-ISO-CPU-003), the limit when omitted
         // (ACE-ISO-RES-002): 1024 shares per CPU, the kernel's weight of one plain task.
         const request = (iso.value as { request?: unknown }).request ?? (isMutant('cpu-request-ignored') ? undefined : limitOf(iso));
-        if (request !== undefined && !isMutant('cpu-request-ignored')) {
+        if (request !== undefined && !isMutant('cpu-request-ignored') && !isMutant('hidden-cgroups-cpu-shares')) {
           requestShares = Math.min(262144, Math.max(2, Number((quantityMilli(request) * 1024n) / 1000n)));
         }
       } else if (iso.name === 'os/linux/cpu-shares') {
         if (!Number.isInteger(iso.value) || (iso.value as number) < 2 || (iso.value as number) > 262144) {
           refuse('isolator os/linux/cpu-shares: value must be an integer in 2..262144');
         }
-        if (!isMutant('ignore-cpu-shares')) out.cpuShares = iso.value as number;
+        if (!isMutant('ignore-cpu-shares') && !isMutant('hidden-cgroups-cpu-shares')) out.cpuShares = iso.value as number;
       } else if (iso.name === 'resource/block-bandwidth' && !isMutant('ignore-block-limits')) {
         out.blockBps = Number(quantityUnits(limitOf(iso)));
       } else if (iso.name === 'resource/block-iops' && !isMutant('ignore-block-limits')) {
@@ -273,7 +273,7 @@ export function standardMounts(): OciMount[] {
     { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] },
   ];
   // The hidden-cgroups mutants leave the app blind to its limits, as rkt's host flavor does: only outside evidence sees them.
-  const hidden = isMutant('hidden-cgroups-cpu-limit') || isMutant('hidden-cgroups-pod-memory') ? ['/sys/fs/cgroup'] : [];
+  const hidden = isMutant('hidden-cgroups-cpu-limit') || isMutant('hidden-cgroups-cpu-shares') || isMutant('hidden-cgroups-pod-memory') ? ['/sys/fs/cgroup'] : [];
   if (isMutant('no-dev-shm')) hidden.push('/dev/shm');
   return mounts.filter((m) => !hidden.includes(m.destination));
 }

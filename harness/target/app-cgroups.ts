@@ -103,7 +103,9 @@ export function readLimits(pid: number, lines: readonly CgroupLine[], mounts: re
   const get = (dir: string, name: string) => {
     const path = posix.join(dir, name);
     const content = files.get(path);
-    if (content !== undefined) sources.push(`${path}: ${content.trim().split('\n')[0]}`);
+    // memory.stat: only its hierarchical limit matters here.
+    const shown = name === 'memory.stat' ? content?.match(/^hierarchical_memory_limit .*$/m)?.[0] : content?.trim().split('\n')[0];
+    if (content !== undefined) sources.push(`${path}: ${shown ?? '(no hierarchical_memory_limit)'}`);
     return content;
   };
   const mem = controllerDir('memory', lines, mounts);
