@@ -77,7 +77,8 @@ describe('ACE § Execution Environment: working directory', () => {
   });
 
   test('starts the app in / when no workingDirectory is given', clauses('ACE-WD-002'), async ({ skip, check }) => {
-    const r = (await pathPod(skip)).report('path-lookup');
+    // Its own pod: a failed PATH lookup elsewhere must not decide this clause.
+    const r = (await defaultWdPod(skip)).report('default-wd');
     check('ACE-WD-002', () => expect(r.cwd).toBe('/'));
   });
 
@@ -99,6 +100,12 @@ const pathPod = podRun(['pod-manifest'], async () => {
   return { images: [img], manifest: podManifest([{ name: 'path-lookup', image: img }]) };
 });
 
+/** An absolute exec[0] and no workingDirectory. */
+const defaultWdPod = podRun(['pod-manifest'], async () => {
+  const img = await image(await probeImage({ name: 'default-wd' }));
+  return { images: [img], manifest: podManifest([{ name: 'default-wd', image: img }]) };
+});
+
 const missingWdPod = podRun(['pod-manifest'], async () => {
   const img = await image(await probeImage({ name: 'missing-wd', app: { workingDirectory: '/does/not/exist' } }));
   return { images: [img], manifest: podManifest([{ name: 'missing-wd', image: img }]) };
@@ -106,8 +113,11 @@ const missingWdPod = podRun(['pod-manifest'], async () => {
 
 describe('ACI § app.exec: PATH lookup', () => {
   test('looks up an exec[0] without "/" in PATH', clauses('ACE-EXEC-001'), async ({ skip, check }) => {
-    const r = (await pathPod(skip)).report('path-lookup');
-    check('ACE-EXEC-001', () => expect(r.files.find((f) => f.path === '/proc/self/exe')?.linkTarget).toBe('/usr/bin/probe'));
+    const pod = await pathPod(skip);
+    // A refusal or an app that never ran fails this clause: the image has the program in PATH.
+    const app = pod.refused ? undefined : pod.app('path-lookup');
+    const seen = pod.refused ? `refused: ${pod.outcome.refusal}` : app!.report ? 'ran' : `no report (${app!.reportMissing}); exit ${app!.exitCode ?? app!.signal}; stderr: ${app!.stderr.trim().slice(-300)}`;
+    check('ACE-EXEC-001', () => expect(app?.report?.files.find((f) => f.path === '/proc/self/exe')?.linkTarget, seen).toBe('/usr/bin/probe'));
   });
 });
 

@@ -23,7 +23,8 @@ interface RefResult {
 
 export class RefImplementation implements Implementation {
   readonly name = 'ref';
-  readonly features: ReadonlySet<Feature> = new Set<Feature>([
+  readonly features: ReadonlySet<Feature>;
+  private static readonly FEATURES: readonly Feature[] = [
     'pod-manifest',
     'multi-app',
     'volumes/host',
@@ -48,12 +49,16 @@ export class RefImplementation implements Implementation {
     'metadata-service',
     'app-exit-status',
     'socket-activation',
-  ]);
+  ];
 
   constructor(
     private readonly target: Target,
     private readonly config: RunConfig,
-  ) {}
+  ) {
+    // The mutant of a declared gap: the adapter says sysctl is unsupported (and ref ignores it silently).
+    const gap: Feature | undefined = config.mutant === 'undeclared-sysctl-silent' ? 'isolator/os/unix/sysctl' : undefined;
+    this.features = new Set(RefImplementation.FEATURES.filter((f) => f !== gap));
+  }
 
   /** ref runs under the target's node (on a VM target: the harness's own node, shared in). */
   private cli(args: string[]): string[] {

@@ -83,9 +83,12 @@ export interface CpuShare {
 }
 
 export function cpuShare(r: ProbeReport): CpuShare | null {
-  const v1 = r.cgroupLimits.cpuShares;
+  return cpuShareOf(r.cgroupLimits.cpuShares, parseMax(r.cgroupV2?.cpuWeight));
+}
+
+/** The CPU weight from a v1 cpu.shares or, without one, a v2 cpu.weight (wherever they were read). */
+export function cpuShareOf(v1: number | null, weight: number | null): CpuShare | null {
   if (v1 !== null) return { file: 'cpu.shares', value: v1, shares: { min: v1, max: v1 } };
-  const weight = parseMax(r.cgroupV2?.cpuWeight);
   if (weight === null || !Number.isFinite(weight)) return null;
   // A weight no shares map to (set by something else) stands for no shares at all.
   return { file: 'cpu.weight', value: weight, shares: sharesOfWeight(weight) ?? { min: NaN, max: NaN } };

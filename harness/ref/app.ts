@@ -90,9 +90,10 @@ export async function prepareApp(ctx: PodContext, rt: RuntimeApp): Promise<Prepa
   const supplementary = app.supplementaryGIDs ?? (app as { supplementaryGids?: number[] }).supplementaryGids ?? [];
   const env = appEnvironment(app.environment, name, image.manifest.name, ctx.metadataUrls?.get(name));
 
-  const cwd = isMutant('wrong-cwd') ? '/' : app.workingDirectory || '/';
+  const cwd = isMutant('wrong-cwd') ? '/' : app.workingDirectory || (isMutant('lost-default-cwd') ? '/dev' : '/');
   const wd = await resolveIn(view, cwd);
-  if (!wd.stat?.isDirectory()) refuse(`app ${name}: working directory ${cwd} does not exist in the app's filesystem (ACE-WD-004)`);
+  // lost-default-cwd: /dev is mounted by the runtime, so the image need not have it.
+  if (!wd.stat?.isDirectory() && !(isMutant('lost-default-cwd') && !app.workingDirectory)) refuse(`app ${name}: working directory ${cwd} does not exist in the app's filesystem (ACE-WD-004)`);
 
   const exec = app.exec ?? [];
   if (exec.length === 0 || exec[0] === '') refuse(`app ${name}: no exec given`);
@@ -107,7 +108,8 @@ export async function prepareApp(ctx: PodContext, rt: RuntimeApp): Promise<Prepa
     handlers[h.name] = [prog, ...h.exec.slice(1)];
   }
 
-  const isolators = effectiveIsolators(isMutant('ignore-pod-isolators') ? [] : ctx.pod.isolators, app);
+  const podIsolators = isMutant('ignore-pod-isolators') ? [] : ctx.pod.isolators;
+  const isolators = effectiveIsolators(isMutant('hidden-cgroups-pod-memory') ? podIsolators?.filter((i) => i.name !== 'resource/memory') : podIsolators, app);
   if (!isMutant('silent-isolators')) for (const iso of isolators) if (!KNOWN_ISOLATORS.has(iso.name)) ctx.warn(`app ${name}: isolator ${iso.name} ignored`);
   const nnp = isolators.filter((i) => i.name === 'os/linux/no-new-privileges').map((i) => i.value);
   if (nnp.some((v) => typeof v !== 'boolean')) refuse(`app ${name}: os/linux/no-new-privileges must be a boolean`);
@@ -132,11 +134,12 @@ export async function prepareApp(ctx: PodContext, rt: RuntimeApp): Promise<Prepa
       uid,
       gid,
       additionalGids: isMutant('drop-supp-gids') ? [] : supplementary,
-      capabilities: capabilities(isolators),
+      // caps-non-root: a non-root app without capability isolators loses the whole default set.
+      capabilities: isMutant('caps-non-root') && uid !== 0 && !isolators.some((i) => i.name.startsWith('os/linux/capabilities-')) ? [] : capabilities(isolators),
       seccomp: seccompProfile(isolators),
       sysctl: podSysctl(ctx.pod.isolators),
       security: securityOf(isolators, name),
-      noNewPrivileges: nnp.length > 0 && nnp[nnp.length - 1] === true,
+      noNewPrivileges: nnp.length > 0 ? nnp[nnp.length - 1] === true : isMutant('nnp-non-root') && uid !== 0,
       ...(oom !== undefined && !isMutant('ignore-oom-score-adj') ? { oomScoreAdj: oom as number } : {}),
       readonlyRootfs: rt.readOnlyRootFS === true,
       volumes,

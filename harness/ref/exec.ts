@@ -31,6 +31,7 @@ export async function lookupExec(
 ): Promise<string | undefined> {
   if (name.includes('/')) return name;
   if (isMutant('exec-no-path-lookup')) return '/' + name;
+  if (isMutant('lost-default-cwd')) return undefined;
   for (const dir of (pathEnv ?? CS_PATH).split(':')) {
     const candidate = posix.join(dir === '' ? '.' : dir, name);
     const absolute = posix.isAbsolute(candidate) ? candidate : posix.join(cwd, candidate);

@@ -52,7 +52,7 @@ const NAMESPACED_SYSCTL = /^(net\.[a-z0-9_.-]+|kernel\.(shmmax|shmall|shmmni|shm
 /** The pod's os/unix/sysctl settings (pod scope only, ACE-ISO-SYSCTL-001). */
 export function podSysctl(podIsolators: readonly Isolator[] | undefined): Record<string, string> {
   const iso = (podIsolators ?? []).find((i) => i.name === 'os/unix/sysctl');
-  if (!iso || isMutant('ignore-sysctl')) return {};
+  if (!iso || isMutant('ignore-sysctl') || isMutant('undeclared-sysctl-silent')) return {};
   const value = iso.value as Record<string, string>;
   for (const key of Object.keys(value)) {
     if (!NAMESPACED_SYSCTL.test(key)) refuse(`os/unix/sysctl: ${key} is not a parameter of the pod's own namespaces`);

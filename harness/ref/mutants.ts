@@ -155,6 +155,33 @@ export const MUTANTS: readonly Mutant[] = [
     clauses: ['ACE-PORT-003', 'ACE-PORT-004'],
     description: "passes the sockets of every socket-activated port of the pod to every app, not only each app's own",
   },
+  {
+    name: 'undeclared-sysctl-silent',
+    clauses: ['ACE-ISO-GEN-003'],
+    description: "the adapter declares os/unix/sysctl unsupported, and ref ignores the pod's sysctl isolator without a word",
+  },
+  {
+    name: 'hidden-cgroups-cpu-limit',
+    clauses: ['ACE-ISO-CPU-002'],
+    description: 'mounts no cgroup file system in the apps (they cannot read their limits) and ignores the resource/cpu limit',
+  },
+  {
+    name: 'hidden-cgroups-cpu-shares',
+    clauses: ['ACE-ISO-CPUSH-002', 'ACE-ISO-CPU-003', 'ACE-ISO-RES-002'],
+    description: 'mounts no cgroup file system in the apps (they cannot read their limits) and ignores os/linux/cpu-shares and resource/cpu requests',
+  },
+  {
+    name: 'hidden-cgroups-pod-memory',
+    clauses: ['ACE-ISO-GEN-001', 'POD-ISO-001', 'ACE-ISO-MEM-002'],
+    description: 'mounts no cgroup file system in the apps (they cannot read their limits) and ignores the pod-level resource/memory limit',
+  },
+  { name: 'nnp-non-root', clauses: ['ACE-ISO-NNP-002'], description: 'sets no_new_privs by default for every non-root app' },
+  { name: 'caps-non-root', clauses: ['ACE-ISO-CAPRM-002'], description: 'gives a non-root app without capability isolators an empty bounding set' },
+  {
+    name: 'lost-default-cwd',
+    clauses: ['ACE-EXEC-001', 'ACE-WD-002'],
+    description: "refuses an exec[0] without '/' (as rkt does) and starts an app without workingDirectory in /dev",
+  },
 ];
 
 export type MutantName =
@@ -222,7 +249,14 @@ export type MutantName =
   | 'accept-invalid-manifest'
   | 'no-socket-activation'
   | 'listen-pid-one'
-  | 'sockets-to-every-app';
+  | 'sockets-to-every-app'
+  | 'undeclared-sysctl-silent'
+  | 'hidden-cgroups-cpu-limit'
+  | 'hidden-cgroups-cpu-shares'
+  | 'hidden-cgroups-pod-memory'
+  | 'nnp-non-root'
+  | 'caps-non-root'
+  | 'lost-default-cwd';
 
 let active: string | undefined;
 

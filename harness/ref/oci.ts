@@ -110,21 +110,21 @@ export function resources(isolators: readonly Isolator[]): Resources {
       if (iso.name === 'resource/memory' && limitOf(iso) !== undefined && !isMutant('ignore-memory-limit')) {
         out.memoryLimit = Number(quantityUnits(limitOf(iso)));
       } else if (iso.name === 'resource/cpu') {
-        if (limitOf(iso) !== undefined && !isMutant('ignore-cpu-limit')) {
+        if (limitOf(iso) !== undefined && !isMutant('ignore-cpu-limit') && !isMutant('hidden-cgroups-cpu-limit')) {
           const milli = quantityMilli(limitOf(iso));
           out.cpuQuota = Math.max(MIN_CPU_QUOTA_US, Number((milli * BigInt(CPU_PERIOD_US)) / 1000n));
         }
         // The request is the app's guaranteed share (ACE-ISO-CPU-003), the limit when omitted
         // (ACE-ISO-RES-002): 1024 shares per CPU, the kernel's weight of one plain task.
         const request = (iso.value as { request?: unknown }).request ?? (isMutant('cpu-request-ignored') ? undefined : limitOf(iso));
-        if (request !== undefined && !isMutant('cpu-request-ignored')) {
+        if (request !== undefined && !isMutant('cpu-request-ignored') && !isMutant('hidden-cgroups-cpu-shares')) {
           requestShares = Math.min(262144, Math.max(2, Number((quantityMilli(request) * 1024n) / 1000n)));
         }
       } else if (iso.name === 'os/linux/cpu-shares') {
         if (!Number.isInteger(iso.value) || (iso.value as number) < 2 || (iso.value as number) > 262144) {
           refuse('isolator os/linux/cpu-shares: value must be an integer in 2..262144');
         }
-        if (!isMutant('ignore-cpu-shares')) out.cpuShares = iso.value as number;
+        if (!isMutant('ignore-cpu-shares') && !isMutant('hidden-cgroups-cpu-shares')) out.cpuShares = iso.value as number;
       } else if (iso.name === 'resource/block-bandwidth' && !isMutant('ignore-block-limits')) {
         out.blockBps = Number(quantityUnits(limitOf(iso)));
       } else if (iso.name === 'resource/block-iops' && !isMutant('ignore-block-limits')) {
@@ -272,7 +272,10 @@ export function standardMounts(): OciMount[] {
     // Lets an app read its own limits (the probe's cgroupLimits); read-only.
     { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] },
   ];
-  return isMutant('no-dev-shm') ? mounts.filter((m) => m.destination !== '/dev/shm') : mounts;
+  // The hidden-cgroups mutants leave the app blind to its limits, as rkt's host flavor does: only outside evidence sees them.
+  const hidden = isMutant('hidden-cgroups-cpu-limit') || isMutant('hidden-cgroups-cpu-shares') || isMutant('hidden-cgroups-pod-memory') ? ['/sys/fs/cgroup'] : [];
+  if (isMutant('no-dev-shm')) hidden.push('/dev/shm');
+  return mounts.filter((m) => !hidden.includes(m.destination));
 }
 
 /** Every whole block device of the host ("default": true means all of them). */

@@ -232,7 +232,8 @@ export async function runPod(req: RunRequest): Promise<RunResult> {
     req.signal.addEventListener('abort', onAbort, { once: true });
     try {
       checkAborted();
-      const podResources = resources(isMutant('ignore-pod-isolators') ? [] : (pod.isolators ?? []));
+      const podIsolators = isMutant('ignore-pod-isolators') ? [] : (pod.isolators ?? []);
+      const podResources = resources(isMutant('hidden-cgroups-pod-memory') ? podIsolators.filter((i) => i.name !== 'resource/memory') : podIsolators);
       const skipped = await applyPodResources(uuid, podResources);
       for (const f of skipped) warn(`pod-level limit ${f} not applied (no cgroup controller for it)`);
 
