@@ -155,6 +155,16 @@ export const MUTANTS: readonly Mutant[] = [
     clauses: ['ACE-PORT-003', 'ACE-PORT-004'],
     description: "passes the sockets of every socket-activated port of the pod to every app, not only each app's own",
   },
+  {
+    name: 'lax-archive-layout',
+    clauses: ['ACI-ARCH-003', 'ACI-ARCH-004', 'ACI-ARCH-005', 'ACI-LAYOUT-001'],
+    description: 'takes archives with duplicate entries, stray top-level names, a manifest that is not a file or no rootfs',
+  },
+  { name: 'accept-escaping-entries', clauses: ['ACI-ARCH-005'], description: "skips archive entries and hard links that leave the rootfs instead of refusing the image" },
+  { name: 'follow-symlinks-in-rootfs', clauses: ['ACE-FS-007', 'ACE-FS-008'], description: 'extracts an entry below a symlink to where the link points (kept inside the rootfs) instead of replacing the link' },
+  { name: 'id-of-archive-file', clauses: ['ACI-ID-001'], description: 'reports the sha512 of the archive file as given (compressed) as the image ID' },
+  { name: 'lenient-tar-reader', clauses: ['ACI-ARCH-002'], description: 'takes the entries of a tar that breaks off in the middle, as far as they go' },
+  { name: 'short-image-id', clauses: ['ACI-ID-002'], description: 'reports image IDs cut to 64 hex digits' },
 ];
 
 export type MutantName =
@@ -222,7 +232,15 @@ export type MutantName =
   | 'accept-invalid-manifest'
   | 'no-socket-activation'
   | 'listen-pid-one'
-  | 'sockets-to-every-app';
+  | 'sockets-to-every-app'
+  | 'lax-archive-layout'
+  | 'accept-escaping-entries'
+  | 'follow-symlinks-in-rootfs'
+  | 'id-of-archive-file'
+  | 'short-image-id'
+  | 'lenient-tar-reader'
+  | 'accept-invalid-image-manifest'
+  | 'ignore-os-arch';
 
 let active: string | undefined;
 
