@@ -11,6 +11,7 @@ export function checkImageManifest(m: unknown, where: string): asserts m is Imag
   const labels = new Map(((m as ImageManifest).labels ?? []).map((l) => [l.name, l.value]));
   const os = labels.get('os');
   const arch = labels.get('arch');
+  if (isMutant('only-current-ac-version') && (m as ImageManifest).acVersion !== '0.8.11') refuse(`${where}: acVersion ${(m as ImageManifest).acVersion} is not 0.8.11`);
   if (isMutant('ignore-os-arch')) return;
   if (os !== undefined && os !== 'linux') refuse(`${where}: image is for os ${os}, this host runs linux`);
   if (arch !== undefined && arch !== appcArch()) refuse(`${where}: image is for arch ${arch}, this host is ${appcArch()}`);
