@@ -69,13 +69,15 @@ describe('valid twin', () => {
 
 refusals('ACI § Image Layout and § Image Archives: archives that are not images', [
   { title: 'a file that is not a tar archive', clause: ['ACI-ARCH-002'], mustNotRun: true, pod: imageRun(async () => rawImage(Buffer.from('PK\u0003\u0004 this is not a tar archive\n'.repeat(40)), (await twinSpec()).manifest)) },
-  // The manifest first (order is free), then the tar breaks off inside the probe: a reader that
+  // The manifest first (order is free), then the tar breaks off inside its last entry: a reader that
   // takes what it got has a manifest and a rootfs.
   { title: 'a tar that breaks off in the middle of an entry', clause: ['ACI-ARCH-002'], mustNotRun: true, pod: imageRun(async () => {
     const spec = await twinSpec();
     const es = imageEntries(spec);
-    const tar = await writeTar([manifestOf(es), ...without('manifest')(es)]);
-    return rawImage(tar.subarray(0, 8192 + 100), spec.manifest);
+    // …and a last entry after the probe, so that what comes before the break is a whole image.
+    const padding = entry('rootfs/padding', 'x'.repeat(64 * 1024));
+    const tar = await writeTar([manifestOf(es), ...without('manifest')(es), padding]);
+    return rawImage(tar.subarray(0, tar.length - 32 * 1024), spec.manifest);
   }) },
   { title: 'an archive holding the same rootfs path twice', clause: ['ACI-ARCH-003'], mustNotRun: true, pod: hostile(before('manifest', entry('rootfs/etc/twin', 'second copy\n'))) },
   { title: 'an archive holding the same path twice once spelled ./', clause: ['ACI-ARCH-003'], mustNotRun: true, pod: hostile(before('manifest', entry('./rootfs/etc/twin', 'second copy\n'))) },

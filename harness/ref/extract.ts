@@ -41,7 +41,7 @@ async function makeDir(host: string): Promise<void> {
  * Makes every component of `dir` (absolute, inside `root`) a real directory, creating missing ones
  * 0755 0:0 and replacing symlinks or files (ACE-FS-007/008: the link is not followed).
  */
-async function realDirs(root: string, dir: string): Promise<void> {
+async function realDirs(root: string, dir: string): Promise<string> {
   let cur = root;
   for (const c of dir.split('/').filter(Boolean)) {
     cur = posix.join(cur, c);
@@ -59,6 +59,7 @@ async function realDirs(root: string, dir: string): Promise<void> {
     if (st) await rm(cur, { force: true });
     await makeDir(cur);
   }
+  return cur;
 }
 
 /** The path of an existing entry inside root reached without any symlink, else undefined. */
@@ -124,8 +125,8 @@ async function extractEntries(tarPath: string, root: string, opts: ExtractOption
       await drain(entry);
       continue;
     }
-    await realDirs(root, posix.dirname(path));
-    const host = posix.join(root, path);
+    // The real directory the entry goes in (the path itself, but for the follow-symlinks mutant).
+    const host = posix.join(await realDirs(root, posix.dirname(path)), posix.basename(path));
     const existing = await lstatOrUndefined(host);
     if (isDir) {
       if (existing && !existing.isDirectory()) await rm(host, { force: true });

@@ -7,6 +7,8 @@ import { isMutant } from './mutants.js';
 
 export function checkImageManifest(m: unknown, where: string): asserts m is ImageManifest {
   const problems = isMutant('accept-invalid-image-manifest') ? [] : imageManifestProblems(m);
+  // The mutant still needs a name to call the app by.
+  if (isMutant('accept-invalid-image-manifest') && typeof (m as { name?: unknown }).name !== 'string') (m as { name: string }).name = 'unnamed';
   if (problems.length > 0) refuse(`${where}: ${problems.join('; ')}`);
   const labels = new Map(((m as ImageManifest).labels ?? []).map((l) => [l.name, l.value]));
   const os = labels.get('os');
