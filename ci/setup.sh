@@ -23,8 +23,9 @@ die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
 command -v apt-get >/dev/null || die "apt-get not found: this set-up supports Debian 12"
 
 # crun runs the ref executor's apps; musl-tools builds the static probe; golang + the appc spec
-# source build actool (an independent check of our images) and the ACE validator; util-linux/iproute2 give unshare and ip.
-PACKAGES=(crun musl-tools make gcc libc6-dev golang-go golang-github-appc-spec-dev util-linux iproute2 ca-certificates)
+# source build actool (an independent check of our images) and the ACE validator; util-linux/iproute2 give unshare and ip;
+# bzip2 and xz-utils compress fixture images (builder) and decompress them in ref.
+PACKAGES=(crun musl-tools make gcc libc6-dev golang-go golang-github-appc-spec-dev util-linux iproute2 ca-certificates bzip2 xz-utils)
 # --target=qemu: QEMU, and what builds its guest from Debian's archive (harness/target/guest/).
 [ -n "$vm" ] && PACKAGES+=(qemu-system-x86 qemu-utils debootstrap cpio e2fsprogs xz-utils)
 missing=()

@@ -148,11 +148,12 @@ describe('ACE § Filesystem Setup: rendering rules', () => {
     check('ACE-FS-009', () => expect({ order: content(r.files, '/order'), cd: content(r.files, '/cd') }).toEqual({ order: 'D', cd: 'C' }));
   });
 
-  test("removes every path the image's pathWhitelist does not list, also from its dependencies", clauses('ACE-FS-005'), async ({ skip, check }) => {
+  // The same rule from both sides: the executor's rendering (ace.md) and the manifest's meaning (aci.md).
+  test("removes every path the image's pathWhitelist does not list, also from its dependencies", clauses('ACE-FS-005', 'ACI-MAN-005'), async ({ skip, check }) => {
     const r = (await whitelistPod(skip)).report('whitelist');
     const exists = (path: string) => r.files.find((f) => f.path === path)?.exists;
-    check('ACE-FS-005', () => expect({ kept: exists('/kept'), depKept: exists('/dep-kept') }).toEqual({ kept: true, depKept: true }));
-    check('ACE-FS-005', () => expect({ dropped: exists('/dropped'), depDropped: exists('/dep-dropped') }).toEqual({ dropped: false, depDropped: false }));
+    check(['ACE-FS-005', 'ACI-MAN-005'], () => expect({ kept: exists('/kept'), depKept: exists('/dep-kept') }).toEqual({ kept: true, depKept: true }));
+    check(['ACE-FS-005', 'ACI-MAN-005'], () => expect({ dropped: exists('/dropped'), depDropped: exists('/dep-dropped') }).toEqual({ dropped: false, depDropped: false }));
   });
 
   test('replaces a symlink of a lower layer by the directory of a higher one, without following it', clauses('ACE-FS-007', 'ACE-FS-008'), async ({ skip, check }) => {

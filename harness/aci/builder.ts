@@ -1,10 +1,14 @@
 // Writes App Container Images (spec/aci.md § Image Archives) from data: a manifest object and a
 // declared file tree become a deterministic tar (optionally gzip), named by its image ID.
+import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { pack } from 'tar-stream';
+import { pack, type Header } from 'tar-stream';
+
+/** A tar header as tar-stream takes it: a name, the rest optional. */
+export type TarHeader = Partial<Header> & Pick<Header, 'name'>;
 import type { ImageManifest } from './manifest.js';
 import { assertValidImageManifest } from './validate.js';
 
@@ -28,7 +32,15 @@ export type FileEntry =
   | (EntryMeta & { type: 'symlink'; target: string })
   | (EntryMeta & { type: 'hardlink'; target: string });
 
-export type Compression = 'none' | 'gzip';
+/** gzip through zlib, bzip2 and xz through Debian's tools (never a hand-written codec). */
+export type Compression = 'none' | 'gzip' | 'bzip2' | 'xz';
+
+/** One tar entry as written: a tar-stream header and its body. Raw mode (hostile images) writes
+ *  these verbatim, whatever the spec forbids. */
+export interface RawEntry {
+  header: TarHeader;
+  body?: string | Uint8Array;
+}
 
 export interface ImageSpec {
   manifest: ImageManifest;
@@ -81,22 +93,9 @@ function compareComponents(a: string, b: string): number {
   return pa.length - pb.length;
 }
 
-/** The uncompressed tar of an image: `rootfs/` tree first, `manifest` last (like actool build). */
-export async function renderTar(spec: ImageSpec): Promise<Buffer> {
-  const tar = pack();
-  const chunks: Buffer[] = [];
-  tar.on('data', (chunk: unknown) => chunks.push(chunk as Buffer));
-  const done = new Promise<void>((resolve, reject) => {
-    tar.on('end', resolve);
-    tar.on('error', reject);
-  });
-  const add = (header: Parameters<typeof tar.entry>[0], body?: string | Uint8Array) =>
-    new Promise<void>((resolve, reject) => {
-      const cb = (err?: Error | null) => (err ? reject(err) : resolve());
-      if (body === undefined) tar.entry(header, cb);
-      else tar.entry(header, body, cb);
-    });
-
+/** The entries of an image in the order written: `rootfs` first, its tree, `manifest` last (like
+ *  actool build). The manifest is written as given, unchecked: raw mode edits these entries. */
+export function imageEntries(spec: ImageSpec): RawEntry[] {
   const base = (e: EntryMeta) => ({
     mode: e.mode,
     uid: e.uid ?? 0,
@@ -108,32 +107,100 @@ export async function renderTar(spec: ImageSpec): Promise<Buffer> {
       ? { pax: Object.fromEntries(Object.entries(e.xattrs).sort().map(([k, v]) => [`SCHILY.xattr.${k}`, v])) }
       : {}),
   });
-
-  await add({ name: 'rootfs', type: 'directory', mode: 0o755, uid: 0, gid: 0, mtime: new Date(DEFAULT_MTIME * 1000) });
+  const out: RawEntry[] = [{ header: { name: 'rootfs', type: 'directory', mode: 0o755, uid: 0, gid: 0, mtime: new Date(DEFAULT_MTIME * 1000) } }];
   for (const e of completeTree(spec.files)) {
     const name = 'rootfs' + e.path;
     switch (e.type) {
       case 'file':
-        await add({ ...base(e), name, type: 'file', mode: e.mode ?? 0o644 }, e.content);
+        out.push({ header: { ...base(e), name, type: 'file', mode: e.mode ?? 0o644 }, body: e.content });
         break;
       case 'dir':
-        await add({ ...base(e), name, type: 'directory', mode: e.mode ?? 0o755 });
+        out.push({ header: { ...base(e), name, type: 'directory', mode: e.mode ?? 0o755 } });
         break;
       case 'symlink':
-        await add({ ...base(e), name, type: 'symlink', mode: e.mode ?? 0o777, linkname: e.target });
+        out.push({ header: { ...base(e), name, type: 'symlink', mode: e.mode ?? 0o777, linkname: e.target } });
         break;
       case 'hardlink':
-        await add({ ...base(e), name, type: 'link', mode: e.mode ?? 0o644, linkname: 'rootfs' + posix.normalize(e.target) });
+        out.push({ header: { ...base(e), name, type: 'link', mode: e.mode ?? 0o644, linkname: 'rootfs' + posix.normalize(e.target) } });
         break;
     }
   }
-  await add(
-    { name: 'manifest', type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: new Date(DEFAULT_MTIME * 1000) },
-    JSON.stringify(spec.manifest, null, 2) + '\n',
-  );
+  out.push({ header: manifestHeader(), body: JSON.stringify(spec.manifest, null, 2) + '\n' });
+  return out;
+}
+
+/** The header of a `manifest` file entry. */
+export function manifestHeader(): TarHeader {
+  return { name: 'manifest', type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: new Date(DEFAULT_MTIME * 1000) };
+}
+
+/** A tar of exactly these entries, in this order. */
+export async function writeTar(entries: readonly RawEntry[]): Promise<Buffer> {
+  const tar = pack();
+  const chunks: Buffer[] = [];
+  tar.on('data', (chunk: unknown) => chunks.push(chunk as Buffer));
+  const done = new Promise<void>((resolve, reject) => {
+    tar.on('end', resolve);
+    tar.on('error', reject);
+  });
+  for (const { header, body } of entries) {
+    await new Promise<void>((resolve, reject) => {
+      const cb = (err?: Error | null) => (err ? reject(err) : resolve());
+      if (body === undefined) tar.entry(header, cb);
+      else tar.entry(header, body, cb);
+    });
+  }
   tar.finalize();
   await done;
   return Buffer.concat(chunks);
+}
+
+/** The uncompressed tar of an image. */
+export async function renderTar(spec: ImageSpec): Promise<Buffer> {
+  return writeTar(imageEntries(spec));
+}
+
+/** The archive bytes for a tar: gzip by zlib (its header carries no timestamp, so the bytes are
+ *  stable), bzip2 and xz by Debian's `bzip2` and `xz`. */
+export function compress(tar: Buffer, compression: Compression): Buffer {
+  switch (compression) {
+    case 'none':
+      return tar;
+    case 'gzip':
+      return gzipSync(tar, { level: 9 });
+    case 'bzip2':
+    case 'xz':
+      return execFileSync(compression, ['-c', '-9'], { input: tar, maxBuffer: 1 << 30 });
+  }
+}
+
+const SUFFIX: Record<Compression, string> = { none: '', gzip: '.gz', bzip2: '.bz2', xz: '.xz' };
+
+/** Writes `bytes` to `path` unless it exists (content-addressed names), atomically. */
+async function writeOnce(path: string, bytes: Uint8Array, outDir: string): Promise<void> {
+  if (await exists(path)) return;
+  await mkdir(outDir, { recursive: true });
+  // A unique temporary name: concurrent builds of the same image (in one process or several) must not collide.
+  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+  await writeFile(tmp, bytes);
+  await rename(tmp, path);
+}
+
+/** A file written as given: an .aci that need not even be a tar (hostile images). */
+export interface RawImage {
+  path: string;
+  /** "sha512-" + hex of the uncompressed bytes: the image ID an implementation would report */
+  id: string;
+  compression: Compression;
+}
+
+/** Raw mode: writes these entries (or these bytes) as an .aci, nothing checked. */
+export async function buildRawAci(content: readonly RawEntry[] | Buffer, outDir: string, compression: Compression = 'none'): Promise<RawImage> {
+  const tar = Buffer.isBuffer(content) ? content : await writeTar(content);
+  const id = imageIdOf(tar);
+  const path = join(outDir, `raw-${id.slice('sha512-'.length, 'sha512-'.length + 32)}${SUFFIX[compression]}.aci`);
+  await writeOnce(path, compress(tar, compression), outDir);
+  return { path, id, compression };
 }
 
 /**
@@ -145,17 +212,8 @@ export async function buildAci(spec: ImageSpec, outDir: string): Promise<BuiltIm
   const compression = spec.compression ?? 'none';
   const tar = await renderTar(spec);
   const id = imageIdOf(tar);
-  const suffix = compression === 'gzip' ? '.gz' : '';
-  const path = join(outDir, `${id.slice('sha512-'.length, 'sha512-'.length + 32)}${suffix}.aci`);
-  if (!(await exists(path))) {
-    await mkdir(outDir, { recursive: true });
-    // gzip headers carry no timestamp from zlib here (mtime 0), so the compressed bytes are stable too.
-    const bytes = compression === 'gzip' ? gzipSync(tar, { level: 9 }) : tar;
-    // A unique temporary name: concurrent builds of the same image (in one process or several) must not collide.
-    const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-    await writeFile(tmp, bytes);
-    await rename(tmp, path);
-  }
+  const path = join(outDir, `${id.slice('sha512-'.length, 'sha512-'.length + 32)}${SUFFIX[compression]}.aci`);
+  await writeOnce(path, compress(tar, compression), outDir);
   return { path, id, name: spec.manifest.name, manifest: spec.manifest, compression };
 }
 

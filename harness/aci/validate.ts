@@ -100,6 +100,27 @@ function uniqueNames(list: readonly NameValue[] | undefined, where: string): str
   return duplicates((list ?? []).map((e) => e.name)).map((n) => `${where}: duplicate name ${JSON.stringify(n)}`);
 }
 
+// RFC 3339 date-time, `T` between date and time (types.md § Timestamps; the schema code parses with Go's RFC3339).
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+
+/** The annotations aci.md § annotations defines a format for: created, homepage, documentation. */
+function knownAnnotationProblems(list: readonly NameValue[] | undefined, where: string): string[] {
+  const out: string[] = [];
+  for (const { name, value } of list ?? []) {
+    if (name === 'created' && (!RFC3339.test(value) || Number.isNaN(Date.parse(value)))) out.push(`${where}: created is not an RFC 3339 timestamp: ${JSON.stringify(value)}`);
+    if (name === 'homepage' || name === 'documentation') {
+      let scheme = '';
+      try {
+        scheme = new URL(value).protocol;
+      } catch {
+        // not a URL at all
+      }
+      if (scheme !== 'http:' && scheme !== 'https:') out.push(`${where}: ${name} is not an http or https URL: ${JSON.stringify(value)}`);
+    }
+  }
+  return out;
+}
+
 const isQuantity = (v: unknown) => (typeof v === 'number' && Number.isFinite(v)) || (typeof v === 'string' && QUANTITY.test(v));
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const nonEmptyStrings = (v: unknown) => Array.isArray(v) && v.length > 0 && v.every((s) => typeof s === 'string' && s !== '');
@@ -209,7 +230,11 @@ export function imageManifestProblems(doc: unknown): string[] {
   if (schemaErrors.length > 0) return schemaErrors;
   const m = doc as ImageManifest;
   const labels = new Map((m.labels ?? []).map((l) => [l.name, l.value]));
-  const out = [...uniqueNames(m.labels, 'image manifest /labels'), ...uniqueNames(m.annotations, 'image manifest /annotations')];
+  const out = [
+    ...uniqueNames(m.labels, 'image manifest /labels'),
+    ...uniqueNames(m.annotations, 'image manifest /annotations'),
+    ...knownAnnotationProblems(m.annotations, 'image manifest /annotations'),
+  ];
   if (labels.has('name')) out.push('image manifest /labels: "name" is not a label');
   const os = labels.get('os');
   const arch = labels.get('arch');

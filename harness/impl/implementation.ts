@@ -28,6 +28,7 @@ export const FEATURES = [
   'app-exit-status', // each app's own exit code comes back
   'metadata-service', // AC_METADATA_URL and its metadata service (ace.md § App Container Metadata Service)
   'socket-activation', // app ports with socketActivated get listening sockets (sd_listen_fds)
+  'image-import', // imports an image file on its own and reports the image ID (importImage)
 ] as const;
 
 export type Feature = (typeof FEATURES)[number];
@@ -67,6 +68,22 @@ export interface PodOutcome {
   messages?: string;
 }
 
+/** An image file handed over as it is: it may be hostile (not a tar, paths leaving the rootfs, an
+ *  invalid manifest), so nothing about it is trusted but its path. */
+export interface ImageFile {
+  path: string;
+}
+
+/** What became of an image import. A hang is not an outcome: the adapter throws a HarnessError
+ *  naming the harness timeout, as for pods. */
+export type ImportOutcome =
+  /** the implementation took the image and reports this image ID */
+  | { status: 'imported'; imageId: string; durationMs: number; messages?: string }
+  /** it declined the image, saying why (the expected end of a hostile image) */
+  | { status: 'refused'; refusal: string; durationMs: number }
+  /** it ended abnormally (a crash, an internal error): neither an import nor a clean refusal */
+  | { status: 'crashed'; message: string; durationMs: number };
+
 export interface ImplementationInfo {
   name: string;
   version: string;
@@ -79,5 +96,7 @@ export interface Implementation {
   readonly features: ReadonlySet<Feature>;
   info(): Promise<ImplementationInfo>;
   runPod(request: PodRequest): Promise<PodOutcome>;
+  /** Imports one image file into the implementation's store (feature 'image-import'). */
+  importImage?(file: ImageFile): Promise<ImportOutcome>;
   dispose(): Promise<void>;
 }

@@ -8,7 +8,7 @@ import { podForensics } from './forensics.js';
 import type { RunConfig } from '../run/config.js';
 import { REF_CLI } from '../run/paths.js';
 import type { Target } from '../target/index.js';
-import type { AppOutcome, Feature, Implementation, ImplementationInfo, PodOutcome, PodRequest } from './implementation.js';
+import type { AppOutcome, Feature, ImageFile, Implementation, ImplementationInfo, ImportOutcome, PodOutcome, PodRequest } from './implementation.js';
 
 /** Time for the forensics of a hanging pod before the exec's own timeout kills ref. */
 const FORENSICS_GRACE_MS = 20_000;
@@ -49,6 +49,7 @@ export class RefImplementation implements Implementation {
     'metadata-service',
     'app-exit-status',
     'socket-activation',
+    'image-import',
   ];
 
   constructor(
@@ -140,6 +141,28 @@ export class RefImplementation implements Implementation {
       return { uuid: result.uuid, status: 'exited', apps: result.apps.map(withReport), durationMs, messages: res.stderr };
     } finally {
       if (!swept) await t.exec(this.cli(['gc', '--data-dir', `${work}/data`]), { timeoutMs: 30_000 }).catch(() => undefined);
+      await t.remove(work);
+    }
+  }
+
+  /** `ref import`: exit 0 with {id} on stdout, 1 refused (one line on stderr), anything else a crash. */
+  async importImage(file: ImageFile): Promise<ImportOutcome> {
+    const t = this.target;
+    const work = await t.makeTempDir('appc-ref-import-');
+    const started = performance.now();
+    try {
+      const there = `${work}/${basename(file.path)}`;
+      await t.copyIn(file.path, there);
+      const args = ['import', '--image', there, ...(this.config.mutant ? ['--mutant', this.config.mutant] : [])];
+      const res = await t.exec(this.cli(args), { timeoutMs: this.config.podTimeoutMs });
+      const durationMs = performance.now() - started;
+      if (res.timedOut) throw new HarnessError(`ref import timed out after ${this.config.podTimeoutMs / 1000}s (harness timeout)`);
+      if (res.exitCode === 2) throw new HarnessError(`ref import: usage error: ${res.stderr.trim()}`);
+      if (res.exitCode === 1) return { status: 'refused', refusal: res.stderr.trim().replace(/^ref: refused: /, ''), durationMs };
+      if (res.exitCode !== 0) return { status: 'crashed', message: `exit ${res.exitCode ?? res.signal}: ${res.stderr.trim().slice(-2000)}`, durationMs };
+      const out = JSON.parse(res.stdout) as { id: string };
+      return { status: 'imported', imageId: out.id, durationMs, messages: res.stderr };
+    } finally {
       await t.remove(work);
     }
   }

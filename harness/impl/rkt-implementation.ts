@@ -8,7 +8,7 @@ import type { BuiltImage } from '../aci/index.js';
 import type { Flavor, RunConfig } from '../run/config.js';
 import { HarnessError } from '../run/errors.js';
 import type { Target } from '../target/index.js';
-import type { AppOutcome, Feature, Implementation, ImplementationInfo, PodOutcome, PodRequest } from './implementation.js';
+import type { AppOutcome, Feature, ImageFile, Implementation, ImplementationInfo, ImportOutcome, PodOutcome, PodRequest } from './implementation.js';
 import { withReport } from './ref-implementation.js';
 import {
   assignStreams,
@@ -89,6 +89,35 @@ export class RktImplementation implements Implementation {
       this.fetched.set(image.id, done);
     }
     return done;
+  }
+
+  /**
+   * `rkt fetch --full` of one file into the run's store (signature checks off, as for every fixture:
+   * --insecure-options=image). rkt prints the full image ID; it exits 254 when it declines the file.
+   * Any other end (a Go panic exits 2) is a crash.
+   */
+  async importImage(file: ImageFile): Promise<ImportOutcome> {
+    const p = await this.rkt();
+    const t = this.target;
+    const mk = await t.exec(['mktemp', '-d', `${p.runDir}/${POD_DIR_PREFIX}XXXXXX`], { timeoutMs: 10_000 });
+    if (mk.exitCode !== 0) throw new HarnessError(`cannot make an import dir in ${p.runDir}: ${mk.stderr.trim()}`);
+    const work = mk.stdout.trim();
+    const started = performance.now();
+    try {
+      const there = `${work}/${basename(file.path)}`;
+      await t.copyIn(file.path, there);
+      const timeoutMs = this.config.podTimeoutMs;
+      const res = await t.exec([p.bin, ...globalArgs(p.dataDir, p.configDir), 'fetch', '--full', '--pull-policy=never', there], { timeoutMs });
+      const durationMs = performance.now() - started;
+      if (res.timedOut) throw new HarnessError(`rkt fetch timed out after ${timeoutMs / 1000}s (harness timeout): ${rktComplaint(res.stderr)}`);
+      if (res.exitCode === 254) return { status: 'refused', refusal: rktComplaint(res.stderr) || 'exit 254', durationMs };
+      if (res.exitCode !== 0) return { status: 'crashed', message: `rkt fetch exited ${res.exitCode ?? res.signal}: ${rktComplaint(res.stderr)}`, durationMs };
+      const id = /^sha512-[0-9a-f]+$/m.exec(res.stdout)?.[0];
+      if (!id) throw new HarnessError(`rkt fetch printed no image ID: ${res.stdout.trim().slice(0, 300)}`);
+      return { status: 'imported', imageId: id, durationMs, messages: res.stderr };
+    } finally {
+      await t.remove(work);
+    }
   }
 
   async runPod(request: PodRequest): Promise<PodOutcome> {

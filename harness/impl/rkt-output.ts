@@ -19,6 +19,7 @@ const COMMON: readonly Feature[] = [
   'isolator/os/linux/seccomp-remove-set',
   'isolator/os/linux/seccomp-retain-set',
   'ports',
+  'image-import',
 ];
 
 /** Per stage1 flavor. fly is a chroot-and-exec stage1 without systemd: one app per pod, no empty

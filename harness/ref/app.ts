@@ -54,6 +54,11 @@ export async function prepareApp(ctx: PodContext, rt: RuntimeApp): Promise<Prepa
     app = { ...app, environment: [...(image.manifest.app.environment ?? []), ...(rt.app.environment ?? [])] };
   }
   const layers = layerOrder(image, ctx.images);
+  if (isMutant('merge-dependency-app')) {
+    // The mutant lets the app sections of the image's dependencies add to its environment.
+    const depEnv = layers.filter((l) => l.image !== image).flatMap((l) => l.image.manifest.app?.environment ?? []);
+    app = { ...app, environment: [...depEnv, ...(app.environment ?? [])] };
+  }
 
   // Cheap refusals first: volume sources, before anything is rendered.
   const planned = planMounts(rt, app.mountPoints ?? [], ctx.pod.volumes ?? []);

@@ -4,11 +4,12 @@
 // through a symlink: a symlink where a directory is needed is replaced by a real directory.
 import { execFile } from 'node:child_process';
 import { createReadStream, type Stats } from 'node:fs';
-import { chmod, chown, lchown, link, lstat, lutimes, mkdir, open, rm, symlink, utimes } from 'node:fs/promises';
+import { chmod, chown, lchown, link, lstat, lutimes, mkdir, open, readlink, rm, symlink, utimes } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { promisify } from 'node:util';
 import type { Header } from 'tar-stream';
 import { refuse } from './errors.js';
+import { isMutant } from './mutants.js';
 import { normalizeEntryName } from './image.js';
 import { drain, tarEntries, type Source } from './tarstream.js';
 
@@ -40,15 +41,25 @@ async function makeDir(host: string): Promise<void> {
  * Makes every component of `dir` (absolute, inside `root`) a real directory, creating missing ones
  * 0755 0:0 and replacing symlinks or files (ACE-FS-007/008: the link is not followed).
  */
-async function realDirs(root: string, dir: string): Promise<void> {
+async function realDirs(root: string, dir: string): Promise<string> {
   let cur = root;
   for (const c of dir.split('/').filter(Boolean)) {
     cur = posix.join(cur, c);
     const st = await lstatOrUndefined(cur);
     if (st?.isDirectory()) continue;
+    if (st?.isSymbolicLink() && isMutant('follow-symlinks-in-rootfs')) {
+      // The mutant goes where the link points, but never out of root: `..` stops at root, an
+      // absolute target starts at root.
+      const target = await readlink(cur);
+      const inside = posix.normalize(posix.join(target.startsWith('/') ? '/' : posix.dirname(cur.slice(root.length) || '/'), target));
+      cur = posix.join(root, inside);
+      await mkdir(cur, { recursive: true });
+      continue;
+    }
     if (st) await rm(cur, { force: true });
     await makeDir(cur);
   }
+  return cur;
 }
 
 /** The path of an existing entry inside root reached without any symlink, else undefined. */
@@ -91,11 +102,20 @@ async function mknod(host: string, h: Header): Promise<void> {
 export async function extractLayer(tarPath: string, root: string, opts: ExtractOptions = {}): Promise<void> {
   // Directory mtimes are set last, deepest first: creating children would change them again.
   const dirTimes: { host: string; mtime: Date }[] = [];
+  try {
+    await extractEntries(tarPath, root, opts, dirTimes);
+  } catch (err) {
+    if (!isMutant('lenient-tar-reader')) throw err;
+  }
+  for (const { host, mtime } of dirTimes.reverse()) await utimes(host, mtime, mtime);
+}
+
+async function extractEntries(tarPath: string, root: string, opts: ExtractOptions, dirTimes: { host: string; mtime: Date }[]): Promise<void> {
   for await (const entry of tarEntries(createReadStream(tarPath))) {
     const h = entry.header;
     const name = normalizeEntryName(h.name);
-    if (name === undefined) refuse(`${tarPath}: entry ${JSON.stringify(h.name)} leaves the archive`);
-    if (!name.startsWith('rootfs/')) {
+    if (name === undefined && !isMutant('accept-escaping-entries')) refuse(`${tarPath}: entry ${JSON.stringify(h.name)} leaves the archive`);
+    if (name === undefined || !name.startsWith('rootfs/')) {
       await drain(entry);
       continue;
     }
@@ -105,8 +125,8 @@ export async function extractLayer(tarPath: string, root: string, opts: ExtractO
       await drain(entry);
       continue;
     }
-    await realDirs(root, posix.dirname(path));
-    const host = posix.join(root, path);
+    // The real directory the entry goes in (the path itself, but for the follow-symlinks mutant).
+    const host = posix.join(await realDirs(root, posix.dirname(path)), posix.basename(path));
     const existing = await lstatOrUndefined(host);
     if (isDir) {
       if (existing && !existing.isDirectory()) await rm(host, { force: true });
@@ -132,6 +152,10 @@ export async function extractLayer(tarPath: string, root: string, opts: ExtractO
         break;
       case 'link': {
         const target = normalizeEntryName(h.linkname);
+        if ((target === undefined || !target.startsWith('rootfs/')) && isMutant('accept-escaping-entries')) {
+          opts.warn?.(`${tarPath}: hard link ${path} to ${h.linkname} skipped`);
+          break;
+        }
         if (target === undefined || !target.startsWith('rootfs/')) {
           refuse(`${tarPath}: hard link ${name} points outside rootfs: ${h.linkname}`);
         }
@@ -158,5 +182,4 @@ export async function extractLayer(tarPath: string, root: string, opts: ExtractO
     }
     await drain(entry);
   }
-  for (const { host, mtime } of dirTimes.reverse()) await utimes(host, mtime, mtime);
 }

@@ -3,13 +3,14 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { ImageManifest } from '../aci/manifest.js';
 import { InfraError, refuse, RefusalError, messageOf } from './errors.js';
 import { drain, readBody, tarEntries } from './tarstream.js';
+import { isMutant } from './mutants.js';
 import { checkImageManifest } from './validate.js';
 
 export interface LoadedImage {
@@ -99,22 +100,38 @@ export async function loadImage(file: string, scratchDir: string, index: number)
   let manifestText: string | undefined;
   const seen = new Set<string>();
   let entries = 0;
+  let sawRootfs = false;
   try {
     for await (const entry of tarEntries(input, tap)) {
       entries++;
       const h = entry.header;
       const name = normalizeEntryName(h.name);
-      if (name === undefined) refuse(`${file}: entry ${JSON.stringify(h.name)} leaves the archive`);
-      if (seen.has(name)) refuse(`${file}: duplicate entry ${name} (ACI-ARCH-003)`);
+      if (name === undefined) {
+        // The mutant leaves such entries out (extract.ts skips them too) instead of refusing the image.
+        if (isMutant('accept-escaping-entries')) {
+          await drain(entry);
+          continue;
+        }
+        refuse(`${file}: entry ${JSON.stringify(h.name)} leaves the archive (ACI-ARCH-005)`);
+      }
+      if (h.type === 'link' && !isMutant('accept-escaping-entries')) {
+        const target = normalizeEntryName(h.linkname);
+        if (target === undefined || !target.startsWith('rootfs/')) refuse(`${file}: hard link ${name} points outside rootfs: ${h.linkname} (ACI-ARCH-005)`);
+      }
+      const lax = isMutant('lax-archive-layout');
+      if (seen.has(name) && !lax) refuse(`${file}: duplicate entry ${name} (ACI-ARCH-003)`);
       seen.add(name);
       if (name === 'manifest') {
-        if (h.type !== 'file') refuse(`${file}: manifest is not a regular file (ACI-ARCH-004)`);
+        if (h.type !== 'file' && !lax) refuse(`${file}: manifest is not a regular file (ACI-ARCH-004)`);
         manifestText = (await readBody(entry, 1 << 20)).toString('utf8');
         continue;
       }
       if (name === 'rootfs') {
-        if (h.type !== 'directory') refuse(`${file}: rootfs is not a directory (ACI-ARCH-004)`);
-      } else if (!name.startsWith('rootfs/')) {
+        if (h.type !== 'directory' && !lax) refuse(`${file}: rootfs is not a directory (ACI-ARCH-004)`);
+        sawRootfs = true;
+      } else if (name.startsWith('rootfs/')) {
+        sawRootfs = true;
+      } else if (!lax) {
         refuse(`${file}: ${name} is outside rootfs/ (ACI-ARCH-005)`);
       }
       await drain(entry);
@@ -122,12 +139,14 @@ export async function loadImage(file: string, scratchDir: string, index: number)
     await decompressorDone;
   } catch (err) {
     if (err instanceof RefusalError || err instanceof InfraError) throw err;
-    refuse(`${file}: not a valid image archive: ${messageOf(err)}`);
+    // The mutant takes whatever entries came before the archive broke off.
+    if (!(isMutant('lenient-tar-reader') && entries > 0)) refuse(`${file}: not a valid image archive: ${messageOf(err)}`);
   } finally {
     if (copy) await new Promise<void>((resolve) => copy!.end(resolve));
   }
   if (entries === 0) refuse(`${file}: not a tar archive (ACI-ARCH-002)`);
   if (manifestText === undefined) refuse(`${file}: no manifest (ACI-LAYOUT-001)`);
+  if (!sawRootfs && !isMutant('lax-archive-layout')) refuse(`${file}: no rootfs (ACI-LAYOUT-001)`);
   let manifest: unknown;
   try {
     manifest = JSON.parse(manifestText);
@@ -135,5 +154,8 @@ export async function loadImage(file: string, scratchDir: string, index: number)
     refuse(`${file}: manifest is not valid JSON: ${messageOf(err)}`);
   }
   checkImageManifest(manifest, file);
-  return { file, tarPath, id: `sha512-${hash.digest('hex')}`, manifest };
+  let id = `sha512-${hash.digest('hex')}`;
+  if (isMutant('id-of-archive-file')) id = `sha512-${createHash('sha512').update(await readFile(file)).digest('hex')}`;
+  if (isMutant('short-image-id')) id = id.slice(0, 'sha512-'.length + 64);
+  return { file, tarPath, id, manifest };
 }

@@ -1,15 +1,18 @@
 #!/usr/bin/env node
 // ref: the suite's embedded App Container Executor, built on crun. See harness/ref/README.md.
 //   ref run --data-dir DIR --result FILE --image A.aci [--image B.aci …] [--pod-manifest FILE] [--uuid UUID] [--mutant NAME]
+//   ref import --image A.aci [--mutant NAME]
 //   ref gc --data-dir DIR
 //   ref version
 //   ref mutants
-import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { gcDataDir } from './cleanup.js';
 import { Crun } from './crun.js';
-import { KilledError, messageOf } from './errors.js';
+import { KilledError, messageOf, RefusalError } from './errors.js';
+import { loadImage } from './image.js';
 import { MUTANTS, setMutant } from './mutants.js';
 import { runPod, UUID_RE, type RunResult } from './pod.js';
 
@@ -105,6 +108,34 @@ function oneLine(s: string): string {
   return s.replace(/\s*\n\s*/g, ' ').trim();
 }
 
+/** Checks one image as a run would load it (layout, manifest, os/arch) and prints its ID as JSON.
+ *  ref keeps no image store: an import is the load a run would do, without the pod. */
+async function cmdImport(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({ args: argv, strict: true, options: { image: { type: 'string' }, mutant: { type: 'string' } } }));
+  } catch (err) {
+    usage(messageOf(err));
+  }
+  const file = resolve(values.image ?? usage('import: --image is required'));
+  if (values.mutant !== undefined) {
+    if (!MUTANTS.some((m) => m.name === values.mutant)) usage(`import: unknown mutant ${values.mutant} (see 'ref mutants')`);
+    setMutant(values.mutant);
+  }
+  const scratch = await mkdtemp(join(tmpdir(), 'appc-ref-import-'));
+  try {
+    const image = await loadImage(file, scratch, 0);
+    process.stdout.write(JSON.stringify({ id: image.id, name: image.manifest.name }) + '\n');
+    return EXIT.ok;
+  } catch (err) {
+    if (!(err instanceof RefusalError)) throw err;
+    process.stderr.write(`ref: refused: ${oneLine(err.message)}\n`);
+    return EXIT.refused;
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
 async function cmdGc(argv: string[]): Promise<number> {
   let values;
   try {
@@ -145,6 +176,8 @@ export async function main(argv: string[]): Promise<number> {
     switch (cmd) {
       case 'run':
         return await cmdRun(rest);
+      case 'import':
+        return await cmdImport(rest);
       case 'gc':
         return await cmdGc(rest);
       case 'version':
@@ -152,7 +185,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'mutants':
         return cmdMutants(rest);
       default:
-        usage(cmd === undefined ? 'missing command (run, gc, version, mutants)' : `unknown command ${cmd}`);
+        usage(cmd === undefined ? 'missing command (run, import, gc, version, mutants)' : `unknown command ${cmd}`);
     }
   } catch (err) {
     if (err instanceof UsageError) {

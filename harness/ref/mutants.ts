@@ -136,7 +136,7 @@ export const MUTANTS: readonly Mutant[] = [
   { name: 'mds-verify-own-pod-only', clauses: ['MDS-HMAC-006'], description: 'the metadata service verifies only signatures of its own pod' },
   { name: 'forward-all-app-ports', clauses: ['POD-PORT-001'], description: 'also forwards app ports no pod port names, at their own number' },
   { name: 'host-pid', clauses: ['POD-CTX-001'], description: "runs apps in the host's PID namespace" },
-  { name: 'ignore-path-whitelist', clauses: ['ACE-FS-005'], description: 'ignores pathWhitelist' },
+  { name: 'ignore-path-whitelist', clauses: ['ACE-FS-005', 'ACI-MAN-005'], description: 'ignores pathWhitelist' },
   { name: 'ignore-app-volume', clauses: ['POD-APP-010'], description: 'looks a mount up by volume name even when it carries an inline appVolume' },
   {
     name: 'accept-invalid-manifest',
@@ -182,6 +182,32 @@ export const MUTANTS: readonly Mutant[] = [
     clauses: ['ACE-EXEC-001', 'ACE-WD-002'],
     description: "refuses an exec[0] without '/' (as rkt does) and starts an app without workingDirectory in /dev",
   },
+  {
+    name: 'lax-archive-layout',
+    clauses: ['ACI-ARCH-003', 'ACI-ARCH-004', 'ACI-ARCH-005', 'ACI-LAYOUT-001'],
+    description: 'takes archives with duplicate entries, stray top-level names, a manifest that is not a file or no rootfs',
+  },
+  { name: 'accept-escaping-entries', clauses: ['ACI-ARCH-005'], description: "skips archive entries and hard links that leave the rootfs instead of refusing the image" },
+  { name: 'follow-symlinks-in-rootfs', clauses: ['ACE-FS-007', 'ACE-FS-008'], description: 'extracts an entry below a symlink to where the link points (kept inside the rootfs) instead of replacing the link' },
+  { name: 'id-of-archive-file', clauses: ['ACI-ID-001'], description: 'reports the sha512 of the archive file as given (compressed) as the image ID' },
+  {
+    name: 'accept-invalid-image-manifest',
+    clauses: [
+      'ACI-MAN-010', 'ACI-MAN-011', 'ACI-MAN-012', 'TYPES-ACKIND-001', 'TYPES-ACVER-003', 'TYPES-ACID-001', 'TYPES-ACID-002', 'ACI-LBL-001',
+      'ACI-LBL-002', 'ACI-LBL-003', 'ACI-LBL-006', 'ACI-APP-003', 'ACI-APP-005', 'ACI-APP-006', 'ACI-APP-008', 'ACI-APP-009', 'ACI-APP-010',
+      'TYPES-ISO-001', 'ACI-APP-011', 'TYPES-ACNAME-001', 'TYPES-ACNAME-002', 'ACI-APP-012', 'ACI-APP-013', 'ACI-APP-015', 'ACI-APP-016',
+      'ACI-APP-018', 'ACI-APP-019', 'ACI-PWL-001', 'ACI-ANN-001', 'ACI-ANN-004', 'TYPES-TS-001', 'ACI-ANN-005',
+    ],
+    description: 'runs images whose manifest the schema rejects',
+  },
+  { name: 'ignore-os-arch', clauses: ['ACI-LBL-005'], description: 'runs images built for another os or arch' },
+  { name: 'only-current-ac-version', clauses: ['TYPES-ACVER-002', 'TYPES-ACVER-004'], description: 'refuses images of any acVersion but 0.8.11' },
+  { name: 'merge-dependency-app', clauses: ['ACI-MAN-004'], description: "adds the environment of the dependencies' app sections to the app" },
+  { name: 'ignore-dependency-id', clauses: ['ACI-DEPM-002'], description: "takes a dependency of the right name whatever its image ID, even when the manifest pins one" },
+  { name: 'ignore-dependency-labels', clauses: ['ACI-DEPM-001'], description: "takes the first image of a dependency's name, whatever labels the dependency asks for" },
+  { name: 'empty-whitelist-strict', clauses: ['ACI-PWL-002'], description: "reads an empty pathWhitelist as one listing only the app's program" },
+  { name: 'lenient-tar-reader', clauses: ['ACI-ARCH-002'], description: 'takes the entries of a tar that breaks off in the middle, as far as they go' },
+  { name: 'short-image-id', clauses: ['ACI-ID-002'], description: 'reports image IDs cut to 64 hex digits' },
 ];
 
 export type MutantName =
@@ -256,7 +282,20 @@ export type MutantName =
   | 'hidden-cgroups-pod-memory'
   | 'nnp-non-root'
   | 'caps-non-root'
-  | 'lost-default-cwd';
+  | 'lost-default-cwd'
+  | 'lax-archive-layout'
+  | 'accept-escaping-entries'
+  | 'follow-symlinks-in-rootfs'
+  | 'id-of-archive-file'
+  | 'short-image-id'
+  | 'lenient-tar-reader'
+  | 'accept-invalid-image-manifest'
+  | 'ignore-os-arch'
+  | 'only-current-ac-version'
+  | 'merge-dependency-app'
+  | 'ignore-dependency-id'
+  | 'ignore-dependency-labels'
+  | 'empty-whitelist-strict';
 
 let active: string | undefined;
 

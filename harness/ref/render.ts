@@ -35,9 +35,9 @@ export interface Layer {
 export function matchDependency(dep: Dependency, images: readonly LoadedImage[]): LoadedImage | undefined {
   return images.find((img) => {
     if (img.manifest.name !== dep.imageName) return false;
-    if (dep.imageID !== undefined && img.id !== dep.imageID) return false;
+    if (dep.imageID !== undefined && img.id !== dep.imageID && !isMutant('ignore-dependency-id')) return false;
     const labels = new Map((img.manifest.labels ?? []).map((l) => [l.name, l.value]));
-    return (dep.labels ?? []).every((l) => labels.get(l.name) === l.value);
+    return isMutant('ignore-dependency-labels') || (dep.labels ?? []).every((l) => labels.get(l.name) === l.value);
   });
 }
 
@@ -54,7 +54,9 @@ export function layerOrder(top: LoadedImage, images: readonly LoadedImage[]): La
     if (stack.includes(img.id)) refuse(`dependency cycle: ${[...stack, img.id].map(short).join(' → ')}`);
     if (stack.length > MAX_DEPTH) refuse(`dependency chain of ${img.manifest.name} is deeper than ${MAX_DEPTH}`);
     const own = isMutant('ignore-path-whitelist') ? [] : (img.manifest.pathWhitelist ?? []);
-    const wls = own.length > 0 ? [...above, new Whitelist(own)] : above;
+    // The mutant reads an empty whitelist as one listing only the app's program.
+    const strict = isMutant('empty-whitelist-strict') && img.manifest.pathWhitelist?.length === 0 && img.manifest.app?.exec?.[0];
+    const wls = own.length > 0 ? [...above, new Whitelist(own)] : strict ? [...above, new Whitelist([strict])] : above;
     const deps = img.manifest.dependencies ?? [];
     for (const dep of isMutant('deps-reverse-order') ? [...deps].reverse() : deps) {
       const found = matchDependency(dep, images);

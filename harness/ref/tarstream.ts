@@ -13,13 +13,16 @@ export type Source = Extract extends AsyncIterable<infer S> ? S : never;
  */
 export async function* tarEntries(input: Readable, tap?: (chunk: Buffer) => void | Promise<void>): AsyncGenerator<Source> {
   const ex = extract();
+  // Stops a feeder waiting for 'drain' when the consumer leaves early (a refused entry): a destroyed
+  // extractor never drains, and that wait would keep the generator's finally from ever ending.
+  const stop = new AbortController();
   let feedError: unknown;
   const feeding = (async () => {
     try {
       for await (const chunk of input) {
         const buf = chunk as Buffer;
         if (tap) await tap(buf);
-        if (!ex.write(buf)) await once(ex as unknown as NodeJS.EventEmitter, 'drain');
+        if (!ex.write(buf)) await once(ex as unknown as NodeJS.EventEmitter, 'drain', { signal: stop.signal });
       }
       // streamx's end() takes an optional last chunk; its typings make it mandatory.
       ex.end(undefined);
@@ -33,6 +36,7 @@ export async function* tarEntries(input: Readable, tap?: (chunk: Buffer) => void
     await feeding;
     if (feedError) throw feedError;
   } finally {
+    stop.abort();
     input.destroy();
     ex.destroy();
     await feeding;

@@ -6,11 +6,15 @@ import { refuse } from './errors.js';
 import { isMutant } from './mutants.js';
 
 export function checkImageManifest(m: unknown, where: string): asserts m is ImageManifest {
-  const problems = imageManifestProblems(m);
+  const problems = isMutant('accept-invalid-image-manifest') ? [] : imageManifestProblems(m);
+  // The mutant still needs a name to call the app by.
+  if (isMutant('accept-invalid-image-manifest') && typeof (m as { name?: unknown }).name !== 'string') (m as { name: string }).name = 'unnamed';
   if (problems.length > 0) refuse(`${where}: ${problems.join('; ')}`);
   const labels = new Map(((m as ImageManifest).labels ?? []).map((l) => [l.name, l.value]));
   const os = labels.get('os');
   const arch = labels.get('arch');
+  if (isMutant('only-current-ac-version') && (m as ImageManifest).acVersion !== '0.8.11') refuse(`${where}: acVersion ${(m as ImageManifest).acVersion} is not 0.8.11`);
+  if (isMutant('ignore-os-arch')) return;
   if (os !== undefined && os !== 'linux') refuse(`${where}: image is for os ${os}, this host runs linux`);
   if (arch !== undefined && arch !== appcArch()) refuse(`${where}: image is for arch ${arch}, this host is ${appcArch()}`);
 }

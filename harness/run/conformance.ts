@@ -1,8 +1,8 @@
 // What suites import: vitest's test API extended with clause-carrying checks, feature gates,
 // fixture images and pod runs whose evidence is collected once and asserted many times.
 import { afterAll, beforeEach, describe, expect, inject, test as baseTest, type TaskMeta } from 'vitest';
-import { buildAci, type BuiltImage, type ImageSpec } from '../aci/index.js';
-import { createImplementation, type AppOutcome, type Feature, type Implementation, type PodOutcome, type PodRequest } from '../impl/index.js';
+import { buildAci, buildRawAci, type BuiltImage, type Compression, type ImageManifest, type ImageSpec, type RawEntry } from '../aci/index.js';
+import { createImplementation, type AppOutcome, type Feature, type Implementation, type ImportOutcome, type PodOutcome, type PodRequest } from '../impl/index.js';
 import type { ProbeReport } from '../probe/index.js';
 import { attachTarget, type Target } from '../target/index.js';
 import { makeCheck, makeObserve, type Check, type Observe } from './check.js';
@@ -189,6 +189,66 @@ export function podRun<T = undefined>(features: Feature[], build: () => Promise<
           });
         const [outcome, seen] = await Promise.all([pod, during?.(ended.signal)]);
         return new PodEvidence<T>(outcome, seen);
+      })();
+      const settled: Promise<unknown> = run.then(
+        (): void => void inflight.delete(settled),
+        (): void => void inflight.delete(settled),
+      );
+      inflight.add(settled);
+    }
+    return run;
+  };
+}
+
+/** Raw mode: an image file written exactly as given (entries or bytes), for hostile images. `manifest`
+ *  is what the adapters are told the image holds (its app names), whatever the file really holds. */
+export async function rawImage(content: readonly RawEntry[] | Buffer, manifest: ImageManifest, compression: Compression = 'none'): Promise<BuiltImage> {
+  try {
+    const raw = await buildRawAci(content, FIXTURE_BUILD_DIR, compression);
+    return { ...raw, name: String(manifest.name), manifest };
+  } catch (err) {
+    throw new HarnessError(`raw fixture image ${String(manifest.name)} could not be written: ${(err as Error).message}`);
+  }
+}
+
+/** The evidence of handing one image file to an implementation: the import, then (only when the
+ *  import took it) a pod run of it. An image refused at import is not in the store: it cannot run. */
+export class ImageEvidence {
+  constructor(
+    readonly imported: ImportOutcome,
+    readonly run?: PodOutcome,
+  ) {}
+
+  /** where the image was refused, or 'accepted' when it imported and its pod ran */
+  get ending(): 'refused at import' | 'refused at run' | 'accepted' | 'crashed at import' {
+    if (this.imported.status === 'refused') return 'refused at import';
+    if (this.imported.status === 'crashed') return 'crashed at import';
+    return this.run?.status === 'refused' ? 'refused at run' : 'accepted';
+  }
+
+  /** apps that ran far enough to report (the probe prints its report as it starts) */
+  get appsThatRan(): string[] {
+    return (this.run?.apps ?? []).filter((a) => a.report !== undefined).map((a) => a.name);
+  }
+}
+
+export interface ImageRun {
+  (skip: SkipFn): Promise<ImageEvidence>;
+}
+
+/** Declares an image whose import (and run, if imported) the tests of a file share. */
+export function imageRun(build: () => Promise<BuiltImage>, features: Feature[] = []): ImageRun {
+  let run: Promise<ImageEvidence> | undefined;
+  return async (skip) => {
+    needs(skip, 'image-import', ...features);
+    if (session().config.dryRun) skip('explain: would run');
+    if (!run) {
+      run = (async () => {
+        const img = await build();
+        const impl = session().impl;
+        const imported = await impl.importImage!({ path: img.path });
+        if (imported.status !== 'imported') return new ImageEvidence(imported);
+        return new ImageEvidence(imported, await impl.runPod({ images: [img] }));
       })();
       const settled: Promise<unknown> = run.then(
         (): void => void inflight.delete(settled),

@@ -8,7 +8,7 @@ import type { BuiltImage, PodManifest } from '../../aci/index.js';
 import type { RunConfig } from '../../run/config.js';
 import { HarnessError } from '../../run/errors.js';
 import type { ExecResult, Target } from '../../target/index.js';
-import type { AppOutcome, Feature, Implementation, ImplementationInfo, PodOutcome, PodRequest } from '../implementation.js';
+import type { AppOutcome, Feature, ImageFile, Implementation, ImplementationInfo, ImportOutcome, PodOutcome, PodRequest } from '../implementation.js';
 import { withReport } from '../ref-implementation.js';
 import { loadGenericConfig, type Argv, type GenericConfig, type LoadedConfig, type Source } from './config.js';
 import { resolvePointer } from './pointer.js';
@@ -388,6 +388,41 @@ export class GenericImplementation implements Implementation {
     }
     if (typeof v !== 'string') throw new HarnessError(`adapter config /messages: expected text, got ${JSON.stringify(v)?.slice(0, 80)}`);
     return src.match !== undefined ? pick(v, substitute(src.match, vars)) : v;
+  }
+
+  /** /imageImport: one command on the staged file; its exit code decides refused or crashed, the
+   *  image ID comes from /imageImport/imageId (first matching line). */
+  async importImage(file: ImageFile): Promise<ImportOutcome> {
+    const spec = this.cfg.imageImport;
+    if (!spec) throw new HarnessError('adapter config: importImage needs /imageImport');
+    const t = this.target;
+    const work = await t.makeTempDir('appc-generic-import-');
+    const started = performance.now();
+    try {
+      const path = `${work}/${basename(file.path)}`;
+      await t.copyIn(file.path, path);
+      const vars: Vars = { ...this.baseVars(), work, image: path };
+      const flat = (argv: Argv) => argv.flatMap((item) => (Array.isArray(item) ? item : [item]).map((s) => substitute(s, vars)));
+      const argv = flat(spec.argv);
+      const timeoutMs = this.config.podTimeoutMs;
+      const res = await this.exec('imageImport', argv, vars, timeoutMs);
+      const durationMs = performance.now() - started;
+      if (res.timedOut) throw new HarnessError(`image import timed out after ${timeoutMs / 1000}s (harness timeout): \`${describe(argv)}\``);
+      if (res.exitCode !== null && (spec.refusedExitCodes ?? []).includes(res.exitCode)) {
+        return { status: 'refused', refusal: tail(res.stderr, 500) || `exit ${res.exitCode}`, durationMs };
+      }
+      if (res.exitCode !== 0) return { status: 'crashed', message: `\`${describe(argv)}\` exited ${res.exitCode ?? res.signal}: ${gist(res.stderr || res.stdout)}`, durationMs };
+      const src = spec.imageId;
+      let text: string;
+      if (src.run !== undefined) text = String(src.run === 'exitCode' ? res.exitCode : src.run === 'signal' ? res.signal : res[src.run]);
+      else if (src.file !== undefined) text = await t.readFile(substitute(src.file, vars)).catch(() => '');
+      else text = await this.mustRun('/imageImport/imageId', flat(src.argv!), vars);
+      const id = (src.match !== undefined ? pick(text, src.match) : text).trim().split('\n')[0]?.trim() ?? '';
+      if (!id) throw new HarnessError(`adapter config /imageImport/imageId: no image ID in ${JSON.stringify(tail(text, 200))}`);
+      return { status: 'imported', imageId: id, durationMs, messages: res.stderr };
+    } finally {
+      await t.remove(work);
+    }
   }
 
   async dispose(): Promise<void> {}

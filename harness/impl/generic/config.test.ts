@@ -64,6 +64,11 @@ describe('generic adapter config', () => {
     [MINIMAL.replace('result: { file: "{work}/r.json" }\n', ''), 'impl-config.yaml: /apps/exitCode/pointer: needs a /result document to point into'],
     [MINIMAL.replace('{ run: stderr }', '{ run: stderr, match: "(" }'), 'impl-config.yaml: /apps/stderr/match: not a regular expression'],
     ['name: [unclosed', 'impl-config.yaml: not valid YAML:'],
+    [MINIMAL.replace('[multi-app]', '[image-import]'), 'impl-config.yaml: /imageImport: needed when features include image-import'],
+    [MINIMAL + 'imageImport: { argv: [impl, import, "{image}"] }\n', "impl-config.yaml: /imageImport: must have required property 'imageId'"],
+    [MINIMAL + 'imageImport: { argv: [impl, import, "{image}"], imageId: { pointer: /id } }\n', 'impl-config.yaml: /imageImport/imageId/pointer: an import has no result document'],
+    [MINIMAL + 'imageImport: { argv: [impl, "{imageId}"], imageId: { run: stdout } }\n', 'impl-config.yaml: /imageImport: only {image}, {work}, {binary} and {config} have values'],
+    [MINIMAL + 'imageImport: { argv: [impl, "{image}"], imageId: { run: stdout }, refusedExitCodes: [0] }\n', 'impl-config.yaml: /imageImport/refusedExitCodes/0: must be >= 1'],
   ])('rejects a bad config with one line naming the field (%#)', (text, message) => {
     const got = problem(text);
     expect(got.startsWith(message)).toBe(true);

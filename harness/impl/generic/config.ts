@@ -38,6 +38,10 @@ export interface GenericConfig {
   features: Feature[];
   /** run once per image before the pod runs (e.g. `rkt fetch`) */
   import?: Argv;
+  /** importing one image file on its own, which may be hostile (feature image-import): `{image}`
+   *  is the file; the image ID comes from `imageId`; an exit code in `refusedExitCodes` is a
+   *  refusal, any other non-zero exit a crash */
+  imageImport?: { argv: Argv; imageId: Source; refusedExitCodes?: number[] };
   run: {
     /** run a pod from images alone */
     images: Argv;
@@ -97,6 +101,16 @@ export const configSchema = {
     cwd: { type: 'string', minLength: 1 },
     features: { type: 'array', uniqueItems: true, items: { enum: FEATURES } },
     import: argv,
+    imageImport: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['argv', 'imageId'],
+      properties: {
+        argv,
+        imageId: source,
+        refusedExitCodes: { type: 'array', minItems: 1, items: { type: 'integer', minimum: 1, maximum: 255 } },
+      },
+    },
     run: {
       type: 'object',
       additionalProperties: false,
@@ -181,6 +195,7 @@ function checkSemantics(c: GenericConfig, fail: (msg: string) => never): void {
     ['/apps/stdout', c.apps.stdout],
     ['/apps/stderr', c.apps.stderr],
     ['/messages', c.messages],
+    ['/imageImport/imageId', c.imageImport?.imageId],
   ];
   for (const [where, s] of sources) {
     if (!s) continue;
@@ -198,6 +213,11 @@ function checkSemantics(c: GenericConfig, fail: (msg: string) => never): void {
   if (c.result && (c.result.file === undefined) === (c.result.argv === undefined)) fail('/result: needs exactly one of file, argv');
   if (c.refused?.pointer !== undefined && !c.result) fail('/refused/pointer: needs a /result document to point into');
   if (c.refused?.pointer !== undefined && c.refused.equals === undefined) fail('/refused: pointer needs equals');
+  if (c.imageImport?.imageId.pointer !== undefined) fail('/imageImport/imageId/pointer: an import has no result document (use run, file or argv)');
+  if (c.imageImport && /\{(imageId|imageName|uuid|podManifest|app)\}/.test(JSON.stringify(c.imageImport))) {
+    fail('/imageImport: only {image}, {work}, {binary} and {config} have values during an import');
+  }
+  if (c.features.includes('image-import') && !c.imageImport) fail('/imageImport: needed when features include image-import');
   if (c.features.includes('pod-manifest') && !c.run.podManifest) fail('/run/podManifest: needed when features include pod-manifest');
   // Unknown {placeholders} are typos: say so now rather than pass them to the implementation.
   const walk = (v: unknown, where: string): void => {

@@ -1,0 +1,85 @@
+// spec/aci.md § Image Manifest Schema (dependencies, pathWhitelist) and § Dependency Matching: which
+// image satisfies a dependency, and what of a dependency reaches the app. Rendering order and the
+// whitelist across dependencies are in ace-filesystem.test.ts (ACE-FS-003..009, ACI-MAN-005).
+import { createHash } from 'node:crypto';
+import { clauses, describe, expect, image, podRun, test } from '../harness/run/conformance.js';
+import { layerImage, probeImage } from '../fixtures/images.js';
+import { podManifest } from '../fixtures/pods.js';
+
+const file = (path: string, content: string) => ({ type: 'file' as const, path, content });
+
+/** A dependency with an app section of its own: its environment and exec must not reach the app. */
+const depAppPod = podRun(['pod-manifest'], async () => {
+  const dep = await image(
+    layerImage('deps-with-app', [file('/from-dep', 'dep\n')], { app: { exec: ['/not-there'], user: '0', group: '0', environment: [{ name: 'DEP_ONLY', value: '1' }] } }),
+  );
+  const top = await image(await probeImage({ name: 'deps-app-top', app: { exec: ['/probe', 'file=/from-dep'] }, dependencies: [{ imageName: dep.name }] }));
+  return { images: [top, dep], manifest: podManifest([{ name: 'top', image: top }]) };
+});
+
+/** Two images of one name told apart by a label; the dependency asks for version 2 (listed second). */
+const labelledPod = podRun(['pod-manifest'], async () => {
+  const v1 = await image(layerImage('deps-labelled', [file('/version', '1\n')], { labels: [{ name: 'version', value: '1' }] }));
+  const v2 = await image(layerImage('deps-labelled', [file('/version', '2\n')], { labels: [{ name: 'version', value: '2' }] }));
+  const top = await image(
+    await probeImage({ name: 'deps-labels-top', app: { exec: ['/probe', 'file=/version'] }, dependencies: [{ imageName: v1.name, labels: [{ name: 'version', value: '2' }] }] }),
+  );
+  return { images: [top, v1, v2], manifest: podManifest([{ name: 'top', image: top }]) };
+});
+
+/** A dependency pinned by image ID: the right ID runs, a wrong one must be refused. */
+function pinnedPod(right: boolean) {
+  return podRun(['pod-manifest'], async () => {
+    const dep = await image(layerImage('deps-pinned', [file('/pinned', 'pinned\n')]));
+    const wrong = 'sha512-' + createHash('sha512').update('not the dependency').digest('hex');
+    const top = await image(
+      await probeImage({ name: `deps-pinned-${right ? 'right' : 'wrong'}`, app: { exec: ['/probe', 'file=/pinned'] }, dependencies: [{ imageName: dep.name, imageID: right ? dep.id : wrong }] }),
+    );
+    return { images: [top, dep], manifest: podManifest([{ name: 'top', image: top }]) };
+  });
+}
+const pinnedRight = pinnedPod(true);
+const pinnedWrong = pinnedPod(false);
+
+/** pathWhitelist: [] is no whitelist: every file of the image and of its dependency is there. */
+const emptyWhitelistPod = podRun(['pod-manifest'], async () => {
+  const dep = await image(layerImage('deps-wl-empty-dep', [file('/dep-file', 'dep\n')]));
+  const spec = await probeImage({ name: 'deps-wl-empty', app: { exec: ['/probe', 'file=/own-file', 'file=/dep-file'] }, files: [file('/own-file', 'own\n')], dependencies: [{ imageName: dep.name }] });
+  const top = await image({ ...spec, manifest: { ...spec.manifest, pathWhitelist: [] } });
+  return { images: [top, dep], manifest: podManifest([{ name: 'top', image: top }]) };
+});
+
+describe('ACI § Image Manifest Schema: dependencies', () => {
+  test("ignores the app section of a dependency", clauses('ACI-MAN-004'), async ({ skip, check }) => {
+    const pod = await depAppPod(skip);
+    const r = pod.report('top');
+    check('ACI-MAN-004', () => expect(r.files.find((f) => f.path === '/from-dep')?.content, 'the dependency was extracted').toBe('dep\n'));
+    check('ACI-MAN-004', () => expect(r.env.DEP_ONLY, "the dependency's environment").toBeUndefined());
+    check('ACI-MAN-004', () => expect(pod.outcome.apps.map((a) => a.name)).toEqual(['top']));
+  });
+
+  test('takes the image whose labels match those the dependency asks for', clauses('ACI-DEPM-001'), async ({ skip, check }) => {
+    const r = (await labelledPod(skip)).report('top');
+    check('ACI-DEPM-001', () => expect(r.files.find((f) => f.path === '/version')?.content).toBe('2\n'));
+  });
+
+  test('runs an image whose dependency has the pinned image ID', clauses('ACI-DEPM-002'), async ({ skip, check }) => {
+    const r = (await pinnedRight(skip)).report('top');
+    check('ACI-DEPM-002', () => expect(r.files.find((f) => f.path === '/pinned')?.content).toBe('pinned\n'));
+  });
+
+  test('refuses an image whose dependency does not have the pinned image ID', clauses('ACI-DEPM-002'), async ({ skip, check }) => {
+    const right = await pinnedRight(skip);
+    if (right.refused) skip(`the same pod with the right ID was refused too (${right.outcome.refusal}), so this refusal proves nothing`);
+    const pod = await pinnedWrong(skip);
+    check('ACI-DEPM-002', () => expect(pod.outcome.status, 'a pod whose only dependency has another ID').toBe('refused'));
+  });
+});
+
+describe('ACI § Image Manifest Schema: pathWhitelist', () => {
+  test('keeps every file when pathWhitelist is empty', clauses('ACI-PWL-002'), async ({ skip, check }) => {
+    const r = (await emptyWhitelistPod(skip)).report('top');
+    const exists = (p: string) => r.files.find((f) => f.path === p)?.exists;
+    check('ACI-PWL-002', () => expect({ own: exists('/own-file'), dep: exists('/dep-file') }).toEqual({ own: true, dep: true }));
+  });
+});
