@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm, rmdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { execa } from 'execa';
 import { GenericContainer, getContainerRuntimeClient, getReaper, LABEL_TESTCONTAINERS_SESSION_ID, Wait, type StartedTestContainer } from 'testcontainers';
 import type { RunConfig } from '../../run/config.js';
@@ -125,6 +125,8 @@ export async function startContainerTarget(config: RunConfig, profile: GuestProf
       .withBindMounts(binds)
       .withCopyContentToContainer([{ content: token, target: TOKEN_PATH, mode: 0o600 }])
       .withExposedPorts(AGENT_CONTAINER_PORT)
+      // The run dir's name: Podman's monitor (conmon) of the container carries it on its command line.
+      .withName(basename(runDir))
       .withLabels({ 'appc-conformance.run': runDir })
       // The container's only link out is the agent's published port: no default route.
       .withEntrypoint(['/bin/sh', '-c', 'ip route del default 2>/dev/null; exec /usr/bin/tini -s -- "$@"', 'appc-agent-start'])
