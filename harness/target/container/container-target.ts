@@ -117,7 +117,9 @@ export async function startContainerTarget(config: RunConfig, profile: GuestProf
     sessionId = (await getReaper(client)).sessionId;
     const image = await ensureImage(client.container.dockerode, runDir, log);
     const token = randomBytes(24).toString('hex');
-    const binds = [...sharesFor(config), process.execPath].map((p) => ({ source: p, target: p, mode: 'ro' as const }));
+    // The container runs on this machine's kernel: its modules (e.g. ifb for traffic shaping) are this machine's.
+    const modules = existsSync('/lib/modules') ? ['/lib/modules'] : [];
+    const binds = [...sharesFor(config), process.execPath, ...modules].map((p) => ({ source: p, target: p, mode: 'ro' as const }));
     const t0 = performance.now();
     container = await new PrivilegedContainer(image)
       .withPrivilegedMode()
