@@ -4,15 +4,18 @@
 #   npm run setup                   everything for --target=host
 #   npm run setup -- --vm           also QEMU and the lean guest of --target=qemu (for ref, generic)
 #   npm run setup -- --vm=all       also the systemd guest (rkt's host flavor)
+#   npm run setup -- --container    also Podman and the image of --target=container (from the lean guest)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 vm=""
+container=""
 for arg in "$@"; do
   case "$arg" in
     --vm) vm=lean ;;
     --vm=lean|--vm=systemd|--vm=all) vm=${arg#--vm=} ;;
-    *) printf 'setup: unknown option %s (--vm, --vm=lean|systemd|all)\n' "$arg" >&2; exit 2 ;;
+    --container) container=1 ;;
+    *) printf 'setup: unknown option %s (--vm, --vm=lean|systemd|all, --container)\n' "$arg" >&2; exit 2 ;;
   esac
 done
 
@@ -28,6 +31,13 @@ command -v apt-get >/dev/null || die "apt-get not found: this set-up supports De
 PACKAGES=(crun musl-tools make gcc libc6-dev golang-go golang-github-appc-spec-dev util-linux iproute2 ca-certificates bzip2 xz-utils)
 # --target=qemu: QEMU, and what builds its guest from Debian's archive (harness/target/guest/).
 [ -n "$vm" ] && PACKAGES+=(qemu-system-x86 qemu-utils debootstrap cpio e2fsprogs xz-utils)
+# --target=container: Podman (rootful: its netavark network stack; uidmap and slirp4netns are for
+# rootless Podman only) and what builds the lean guest its image is made from.
+if [ -n "$container" ]; then
+  PACKAGES+=(podman netavark debootstrap cpio e2fsprogs xz-utils)
+  # Podman's overlay storage needs the kernel's overlayfs, else the FUSE one.
+  grep -qw overlay /proc/filesystems || modprobe overlay 2>/dev/null || PACKAGES+=(fuse-overlayfs)
+fi
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -74,6 +84,12 @@ if [ -n "$vm" ]; then
   apt-cache depends linux-image-amd64 >/dev/null 2>&1 || apt-get update -qq
   say "building the $vm guest of --target=qemu (cached: once per change of its inputs)"
   node dist/harness/target/guest/build.js --profile "$vm"
+fi
+
+if [ -n "$container" ]; then
+  apt-cache depends linux-image-amd64 >/dev/null 2>&1 || apt-get update -qq
+  say "building the image of --target=container from the lean guest (cached: once per guest)"
+  node dist/harness/target/container/build-image.js
 fi
 
 say "done"

@@ -5,6 +5,7 @@ import type { AgentEndpoint } from './agent/client.js';
 import { AgentTarget } from './agent/client.js';
 import type { GuestProfileName } from './guest/guest-image.js';
 import { HostTarget } from './host-target.js';
+import { startContainerTarget } from './container/container-target.js';
 import { startQemuTarget } from './qemu/qemu-target.js';
 import type { Target, TargetDescription, TargetKind } from './target.js';
 
@@ -39,6 +40,8 @@ export async function startTarget(config: RunConfig, opts: StartOptions): Promis
     }
     case 'qemu':
       return startQemuTarget(config, config.vmProfile ?? opts.guestProfile, log);
+    case 'container':
+      return startContainerTarget(config, opts.guestProfile, log);
   }
 }
 

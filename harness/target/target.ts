@@ -34,8 +34,8 @@ export class NoResultError extends HarnessError {
   override name = 'NoResultError';
 }
 
-export type TargetKind = 'host' | 'qemu';
-export const TARGET_KINDS: readonly TargetKind[] = ['host', 'qemu'];
+export type TargetKind = 'host' | 'qemu' | 'container';
+export const TARGET_KINDS: readonly TargetKind[] = ['host', 'qemu', 'container'];
 
 export interface Target {
   readonly kind: TargetKind;
@@ -70,6 +70,8 @@ export interface TargetDescription extends TargetFacts {
   accel?: 'kvm' | 'tcg';
   /** VM targets: the guest profile (lean, systemd) or "user image" */
   guest?: string;
-  /** VM targets: from QEMU's start to the agent's first answer */
+  /** VM targets: from QEMU's start to the agent's first answer (container: from create to it) */
   bootMs?: number;
+  /** container: the Docker-API engine and its version, e.g. "podman 4.3.1" */
+  engine?: string;
 }
