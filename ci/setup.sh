@@ -4,15 +4,19 @@
 #   npm run setup                   everything for --target=host
 #   npm run setup -- --vm           also QEMU and the lean guest of --target=qemu (for ref, generic)
 #   npm run setup -- --vm=all       also the systemd guest (rkt's host flavor)
+#   npm run setup -- --vagrant      also Vagrant, vagrant-libvirt, libvirt (started without systemd) and
+#                                   the box of --target=vagrant, built here (npm run vagrant-box)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 vm=""
+vagrant=""
 for arg in "$@"; do
   case "$arg" in
     --vm) vm=lean ;;
     --vm=lean|--vm=systemd|--vm=all) vm=${arg#--vm=} ;;
-    *) printf 'setup: unknown option %s (--vm, --vm=lean|systemd|all)\n' "$arg" >&2; exit 2 ;;
+    --vagrant) vagrant=1 ;;
+    *) printf 'setup: unknown option %s (--vm, --vm=lean|systemd|all, --vagrant)\n' "$arg" >&2; exit 2 ;;
   esac
 done
 
@@ -27,6 +31,8 @@ command -v apt-get >/dev/null || die "apt-get not found: this set-up supports De
 PACKAGES=(crun musl-tools make gcc libc6-dev golang-go golang-github-appc-spec-dev util-linux iproute2 ca-certificates)
 # --target=qemu: QEMU, and what builds its guest from Debian's archive (harness/target/guest/).
 [ -n "$vm" ] && PACKAGES+=(qemu-system-x86 qemu-utils debootstrap cpio e2fsprogs xz-utils)
+# --target=vagrant: Vagrant with libvirt (its box is built from a guest like the qemu target's).
+[ -n "$vagrant" ] && PACKAGES+=(qemu-system-x86 qemu-utils debootstrap cpio e2fsprogs xz-utils vagrant vagrant-libvirt libvirt-daemon-system libvirt-clients dnsmasq-base rsync openssh-client)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -73,6 +79,23 @@ if [ -n "$vm" ]; then
   apt-cache depends linux-image-amd64 >/dev/null 2>&1 || apt-get update -qq
   say "building the $vm guest of --target=qemu (cached: once per change of its inputs)"
   node dist/harness/target/guest/build.js --profile "$vm"
+fi
+
+if [ -n "$vagrant" ]; then
+  # No systemd here: libvirt's daemons are started by hand when they are not running, and
+  # vagrant-libvirt needs a storage pool named "default".
+  pgrep -x virtlogd >/dev/null || virtlogd -d
+  pgrep -x libvirtd >/dev/null || libvirtd -d
+  for _ in $(seq 1 50); do virsh -c qemu:///system uri >/dev/null 2>&1 && break; sleep 0.2; done
+  if ! virsh -c qemu:///system pool-info default >/dev/null 2>&1; then
+    say "defining libvirt's default storage pool (/var/lib/libvirt/images)"
+    virsh -c qemu:///system pool-define-as default dir --target /var/lib/libvirt/images >/dev/null
+    virsh -c qemu:///system pool-autostart default >/dev/null
+  fi
+  virsh -c qemu:///system pool-info default | grep -q 'State:.*running' || virsh -c qemu:///system pool-start default >/dev/null
+  apt-cache depends linux-image-amd64 >/dev/null 2>&1 || apt-get update -qq
+  say "building the box of --target=vagrant (cached: once per change of its inputs)"
+  node dist/harness/target/vagrant/build.js
 fi
 
 say "done"

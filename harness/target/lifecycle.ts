@@ -6,6 +6,7 @@ import { AgentTarget } from './agent/client.js';
 import type { GuestProfileName } from './guest/guest-image.js';
 import { HostTarget } from './host-target.js';
 import { startQemuTarget } from './qemu/qemu-target.js';
+import { startVagrantTarget } from './vagrant/vagrant-target.js';
 import type { Target, TargetDescription, TargetKind } from './target.js';
 
 /** What a worker needs to reach the run's target. */
@@ -39,6 +40,8 @@ export async function startTarget(config: RunConfig, opts: StartOptions): Promis
     }
     case 'qemu':
       return startQemuTarget(config, config.vmProfile ?? opts.guestProfile, log);
+    case 'vagrant':
+      return startVagrantTarget(config, log);
   }
 }
 

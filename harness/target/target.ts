@@ -32,8 +32,8 @@ export class NoResultError extends HarnessError {
   override name = 'NoResultError';
 }
 
-export type TargetKind = 'host' | 'qemu';
-export const TARGET_KINDS: readonly TargetKind[] = ['host', 'qemu'];
+export type TargetKind = 'host' | 'qemu' | 'vagrant';
+export const TARGET_KINDS: readonly TargetKind[] = ['host', 'qemu', 'vagrant'];
 
 export interface Target {
   readonly kind: TargetKind;
@@ -70,4 +70,6 @@ export interface TargetDescription extends TargetFacts {
   guest?: string;
   /** VM targets: from QEMU's start to the agent's first answer */
   bootMs?: number;
+  /** vagrant: the provider with Vagrant's and its own version */
+  provider?: string;
 }
