@@ -12,13 +12,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { REPO_ROOT } from '../../run/paths.js';
-import { installedBox } from './box.js';
+import { installedBox, vagrantHome } from './box.js';
 
 const MAIN = join(REPO_ROOT, 'dist', 'harness', 'run', 'main.js');
 const ready = spawnSync('sh', ['-c', 'command -v vagrant && command -v virsh']).status === 0 && installedBox() !== undefined;
 
 function virsh(...args: string[]): string {
   return spawnSync('virsh', ['-c', 'qemu:///system', ...args]).stdout.toString();
+}
+
+/** Vagrant's global machine index (what `vagrant global-status` lists). */
+function machineIndex(): string {
+  try {
+    return readFileSync(join(vagrantHome(), 'data', 'machine-index', 'index'), 'utf8');
+  } catch {
+    return '';
+  }
 }
 
 /** Everything of run `name` still on this machine (empty when it left nothing). */
@@ -28,6 +37,7 @@ function leftovers(name: string, agentPort: number): Promise<string[]> {
     ...virsh('vol-list', 'default', '--name').split('\n').filter((v) => v.startsWith(name)).map((v) => `volume ${v}`),
     ...virsh('net-list', '--all', '--name').split('\n').filter((n) => n.trim() === name).map((n) => `network ${n}`),
     ...(existsSync(join(tmpdir(), name)) ? [`project dir ${join(tmpdir(), name)}`] : []),
+    ...(machineIndex().includes(join(tmpdir(), name)) ? [`Vagrant's machine index entry for ${name}`] : []),
     ...spawnSync('pgrep', ['-af', name]).stdout.toString().split('\n').filter((l) => l.trim() && !l.includes('pgrep')).map((l) => `process ${l}`),
   ];
   return new Promise((resolve) => {

@@ -161,15 +161,16 @@ export class VagrantMachine {
   private constructor(
     readonly dir: string,
     readonly provider: VagrantProvider,
+    private readonly log: (line: string) => void,
   ) {
     this.name = basename(dir);
   }
 
-  static async create(provider: VagrantProvider, settings: { driver: 'qemu' | 'kvm' }): Promise<VagrantMachine> {
+  static async create(provider: VagrantProvider, settings: { driver: 'qemu' | 'kvm' }, log: (line: string) => void): Promise<VagrantMachine> {
     const dir = await mkdtemp(join(tmpdir(), RUN_PREFIX));
     // libvirt's qemu user writes the console file here.
     await chmod(dir, 0o711);
-    const m = new VagrantMachine(dir, provider);
+    const m = new VagrantMachine(dir, provider, log);
     await copyFile(join(VAGRANT_DIR, 'Vagrantfile'), join(dir, 'Vagrantfile'));
     const subnet = provider === 'libvirt' ? await freeSubnet() : undefined;
     const s = {
@@ -290,7 +291,10 @@ export class VagrantMachine {
 
   /** `vagrant destroy -f`, then whatever a run cut short left in libvirt under the run's name. */
   private async destroyMachine(): Promise<void> {
-    await this.vagrant(['destroy', '-f'], 180_000);
+    if (existsSync(join(this.dir, '.vagrant'))) {
+      const r = await this.vagrant(['destroy', '-f'], 180_000);
+      if (r.exitCode !== 0) this.log(`vagrant: vagrant destroy failed (${r.output.trim().split('\n').slice(-3).join(' | ')}); removing what is left with virsh`);
+    }
     if (this.provider !== 'libvirt') return;
     const doms = await execa('virsh', [...VIRSH, 'list', '--all', '--name'], { reject: false });
     for (const d of String(doms.stdout).split('\n').map((l) => l.trim())) {
@@ -376,7 +380,7 @@ export async function startVagrantTarget(config: RunConfig, log: (line: string) 
     const initrd = join(LIBVIRT_BOOT_DIR, `appc-box-${box.key}.initrd`);
     accel = (await chooseAccel({ kernel, initrd } as GuestImage, join(defaultCacheDir(), 'accel.json'))).accel;
   }
-  const machine = await VagrantMachine.create(provider, { driver: accel === 'kvm' ? 'kvm' : 'qemu' });
+  const machine = await VagrantMachine.create(provider, { driver: accel === 'kvm' ? 'kvm' : 'qemu' }, log);
   const undo = whileStarting(() => machine.destroy());
   let target: AgentTarget;
   let facts;
@@ -401,7 +405,9 @@ export async function startVagrantTarget(config: RunConfig, log: (line: string) 
           await machine.closeSsh();
           log(machine.keepNotice());
         } else {
+          const t0 = performance.now();
           await machine.destroy();
+          log(`vagrant: ${machine.name} destroyed in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
         }
       },
     };
