@@ -30,7 +30,7 @@ npx vitest run --config vitest.nightly.config.ts harness/target/vagrant || statu
 
 echo "== leftovers"
 virsh() { command virsh -c qemu:///system "$@"; }
-leaks=$( { virsh list --all --name | grep '^appc-vagrant-'; virsh vol-list default --name | grep '^appc-vagrant-';
+leaks=$( { virsh list --all --name | grep '^appc-vagrant-'; virsh vol-list default | awk 'NR > 2 {print $1}' | grep '^appc-vagrant-';
            virsh net-list --all --name | grep '^appc-vagrant-'; ls -d /tmp/appc-vagrant-* /tmp/appc-* 2>/dev/null;
            pgrep -af 'appc-vagrant-' | grep -v pgrep; } 2>/dev/null | sed '/^$/d' || true)
 if [ -n "$leaks" ]; then

@@ -22,6 +22,16 @@ const POOL_VOLUME_PREFIX = `${BOX_NAME.replace('/', '-VAGRANTSLASH-')}_vagrant_b
 /** Vagrant's environment for every call: no calls home (version and box update checks). */
 export const VAGRANT_ENV = { VAGRANT_CHECKPOINT_DISABLE: '1', VAGRANT_BOX_UPDATE_CHECK_DISABLE: '1', VAGRANT_NO_COLOR: '1' };
 
+/** The names of the volumes in libvirt's `default` pool (virsh 9 has no vol-list --name). */
+export async function poolVolumes(): Promise<string[]> {
+  const list = await execa('virsh', ['-c', 'qemu:///system', 'vol-list', 'default'], { reject: false });
+  return String(list.stdout)
+    .split('\n')
+    .slice(2)
+    .map((l) => l.trim().split(/\s+/)[0] ?? '')
+    .filter(Boolean);
+}
+
 export function vagrantHome(): string {
   return process.env.VAGRANT_HOME || join(homedir(), '.vagrant.d');
 }
@@ -81,8 +91,7 @@ export async function ensureBox(progress: (line: string) => void): Promise<{ key
     await rm(out, { force: true });
   }
   // The replaced box's base volume in libvirt's pool and its kernels are stale now.
-  const vols = await execa('virsh', ['-c', 'qemu:///system', 'vol-list', 'default', '--name'], { reject: false });
-  for (const v of String(vols.stdout).split('\n').map((l) => l.trim())) {
+  for (const v of await poolVolumes()) {
     if (v.startsWith(POOL_VOLUME_PREFIX)) await execa('virsh', ['-c', 'qemu:///system', 'vol-delete', '--pool', 'default', v], { reject: false });
   }
   if (existsSync(LIBVIRT_BOOT_DIR)) {

@@ -34,7 +34,7 @@ function machineIndex(): string {
 function leftovers(name: string, agentPort: number): Promise<string[]> {
   const left = [
     ...virsh('list', '--all', '--name').split('\n').filter((d) => d.startsWith(name)).map((d) => `domain ${d}`),
-    ...virsh('vol-list', 'default', '--name').split('\n').filter((v) => v.startsWith(name)).map((v) => `volume ${v}`),
+    ...virsh('vol-list', 'default').split('\n').slice(2).map((l) => l.trim().split(/\s+/)[0] ?? '').filter((v) => v.startsWith(name)).map((v) => `volume ${v}`),
     ...virsh('net-list', '--all', '--name').split('\n').filter((n) => n.trim() === name).map((n) => `network ${n}`),
     ...(existsSync(join(tmpdir(), name)) ? [`project dir ${join(tmpdir(), name)}`] : []),
     ...(machineIndex().includes(join(tmpdir(), name)) ? [`Vagrant's machine index entry for ${name}`] : []),

@@ -22,7 +22,7 @@ import type { StartedTarget } from '../lifecycle.js';
 import { chooseAccel } from '../qemu/accel.js';
 import { AGENT_SCRIPT } from '../qemu/qemu-target.js';
 import { BootError } from '../qemu/vm.js';
-import { BOX_NAME, installedBox, LIBVIRT_BOOT_DIR, VAGRANT_ENV } from './box.js';
+import { BOX_NAME, installedBox, LIBVIRT_BOOT_DIR, poolVolumes, VAGRANT_ENV } from './box.js';
 import { VAGRANT_PROVIDERS, type VagrantProvider } from './provider.js';
 
 export const VAGRANT_DIR = join(REPO_ROOT, 'vagrant');
@@ -302,8 +302,7 @@ export class VagrantMachine {
       await execa('virsh', [...VIRSH, 'destroy', d], { reject: false });
       await execa('virsh', [...VIRSH, 'undefine', d, '--remove-all-storage', '--nvram'], { reject: false });
     }
-    const vols = await execa('virsh', [...VIRSH, 'vol-list', 'default', '--name'], { reject: false });
-    for (const v of String(vols.stdout).split('\n').map((l) => l.trim())) {
+    for (const v of await poolVolumes()) {
       if (v.startsWith(`${this.name}-`)) await execa('virsh', [...VIRSH, 'vol-delete', '--pool', 'default', v], { reject: false });
     }
   }
