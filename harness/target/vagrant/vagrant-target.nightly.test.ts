@@ -97,13 +97,22 @@ describe.runIf(ready && process.getuid?.() === 0)('--target=vagrant lifecycle', 
 
   test('Ctrl-C while the box comes up ends vagrant and leaves nothing', async () => {
     let sent = false;
+    let domainSeen = false;
     const run = await runMain([`--report-dir=${join(dir, 'reports-sigint-up')}`, 'suites/ace-exit-status'], (line, child) => {
-      // vagrant up is under way (the domain is being defined or booting) 20 s after it starts.
-      if (/bringing up appc-vagrant-/.test(line) && !sent) {
-        sent = true;
-        setTimeout(() => child.kill('SIGINT'), 20_000);
-      }
+      const name = /bringing up (appc-vagrant-\S+)/.exec(line)?.[1];
+      if (!name || sent) return;
+      sent = true;
+      // Interrupt once libvirt has the run's domain (vagrant up is then booting it and waiting for its address).
+      const poll = setInterval(() => {
+        if (virsh('list', '--all', '--name').includes(name)) {
+          domainSeen = true;
+          clearInterval(poll);
+          child.kill('SIGINT');
+        }
+      }, 250);
+      child.once('close', () => clearInterval(poll));
     });
+    expect(domainSeen).toBe(true);
     expect(run.code).toBe(130);
     expect(run.agentPort).toBe(0);
     expect(await leftovers(run.name, 0)).toEqual([]);
