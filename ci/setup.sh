@@ -92,7 +92,8 @@ if [ -n "$vagrant" ]; then
     virsh -c qemu:///system pool-define-as default dir --target /var/lib/libvirt/images >/dev/null
     virsh -c qemu:///system pool-autostart default >/dev/null
   fi
-  virsh -c qemu:///system pool-info default | grep -q 'State:.*running' || virsh -c qemu:///system pool-start default >/dev/null
+  pool=$(virsh -c qemu:///system pool-info default)
+  [[ $pool =~ State:[[:space:]]+running ]] || virsh -c qemu:///system pool-start default >/dev/null
   apt-cache depends linux-image-amd64 >/dev/null 2>&1 || apt-get update -qq
   say "building the box of --target=vagrant (cached: once per change of its inputs)"
   node dist/harness/target/vagrant/build.js

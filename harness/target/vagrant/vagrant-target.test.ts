@@ -54,6 +54,12 @@ describe.runIf(hasVagrant)('--target=vagrant prerequisites', () => {
     expect(projects()).toEqual(before);
   });
 
+  test('no vagrant on PATH: one line naming the set-up, exit 2', () => {
+    const r = run(['suites/ace-exit-status'], { PATH: '/nonexistent' });
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe('appc-conformance: --target=vagrant needs vagrant: run npm run setup -- --vagrant');
+  });
+
   test.skipIf(hasVirtualbox)('a provider that is not installed: one line, exit 2', () => {
     const r = run(['--vagrant-provider=virtualbox', 'suites/ace-exit-status']);
     expect(r.code).toBe(2);
