@@ -1,9 +1,11 @@
 // The harness's own tests (unit tests next to the code, and self-checks that run the suites).
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
     include: ['harness/**/*.test.ts', 'fixtures/**/*.test.ts'],
+    // *.nightly.test.ts boot machines for minutes each: vitest.nightly.config.ts runs them.
+    exclude: [...configDefaults.exclude, '**/*.nightly.test.ts'],
     pool: 'forks',
     // Several files check that nothing is left behind on the host; run them one at a time.
     fileParallelism: false,

@@ -5,17 +5,21 @@
 #   npm run setup -- --vm           also QEMU and the lean guest of --target=qemu (for ref, generic)
 #   npm run setup -- --vm=all       also the systemd guest (rkt's host flavor)
 #   npm run setup -- --container    also Podman and the image of --target=container (from the lean guest)
+#   npm run setup -- --vagrant      also Vagrant, vagrant-libvirt, libvirt (started without systemd) and
+#                                   the box of --target=vagrant, built here (npm run vagrant-box)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 vm=""
 container=""
+vagrant=""
 for arg in "$@"; do
   case "$arg" in
     --vm) vm=lean ;;
     --vm=lean|--vm=systemd|--vm=all) vm=${arg#--vm=} ;;
     --container) container=1 ;;
-    *) printf 'setup: unknown option %s (--vm, --vm=lean|systemd|all, --container)\n' "$arg" >&2; exit 2 ;;
+    --vagrant) vagrant=1 ;;
+    *) printf 'setup: unknown option %s (--vm, --vm=lean|systemd|all, --container, --vagrant)\n' "$arg" >&2; exit 2 ;;
   esac
 done
 
@@ -38,6 +42,8 @@ if [ -n "$container" ]; then
   # Podman's overlay storage needs the kernel's overlayfs, else the FUSE one.
   grep -qw overlay /proc/filesystems || modprobe overlay 2>/dev/null || PACKAGES+=(fuse-overlayfs)
 fi
+# --target=vagrant: Vagrant with libvirt (its box is built from a guest like the qemu target's).
+[ -n "$vagrant" ] && PACKAGES+=(qemu-system-x86 qemu-utils debootstrap cpio e2fsprogs xz-utils vagrant vagrant-libvirt libvirt-daemon-system libvirt-clients dnsmasq-base rsync openssh-client)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -90,6 +96,24 @@ if [ -n "$container" ]; then
   apt-cache depends linux-image-amd64 >/dev/null 2>&1 || apt-get update -qq
   say "building the image of --target=container from the lean guest (cached: once per guest)"
   node dist/harness/target/container/build-image.js
+fi
+
+if [ -n "$vagrant" ]; then
+  # No systemd here: libvirt's daemons are started by hand when they are not running, and
+  # vagrant-libvirt needs a storage pool named "default".
+  pgrep -x virtlogd >/dev/null || virtlogd -d
+  pgrep -x libvirtd >/dev/null || libvirtd -d
+  for _ in $(seq 1 50); do virsh -c qemu:///system uri >/dev/null 2>&1 && break; sleep 0.2; done
+  if ! virsh -c qemu:///system pool-info default >/dev/null 2>&1; then
+    say "defining libvirt's default storage pool (/var/lib/libvirt/images)"
+    virsh -c qemu:///system pool-define-as default dir --target /var/lib/libvirt/images >/dev/null
+    virsh -c qemu:///system pool-autostart default >/dev/null
+  fi
+  pool=$(virsh -c qemu:///system pool-info default)
+  [[ $pool =~ State:[[:space:]]+running ]] || virsh -c qemu:///system pool-start default >/dev/null
+  apt-cache depends linux-image-amd64 >/dev/null 2>&1 || apt-get update -qq
+  say "building the box of --target=vagrant (cached: once per change of its inputs)"
+  node dist/harness/target/vagrant/build.js
 fi
 
 say "done"

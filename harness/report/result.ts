@@ -69,6 +69,7 @@ export function describeTarget(doc: Pick<RunInfo, 'target' | 'targetInfo'>): str
   if (!t) return doc.target;
   const parts = [t.distribution, `kernel ${t.kernel}`, `cgroup v${t.cgroup}`, `init ${t.init}`];
   if (t.engine) parts.push(t.engine);
+  if (t.provider) parts.push(t.provider);
   if (t.accel) parts.push(t.accel.toUpperCase());
   if (t.guest) parts.push(`${t.guest} guest`);
   if (t.bootMs !== undefined) parts.push(`ready in ${(t.bootMs / 1000).toFixed(1)} s`);

@@ -32,6 +32,13 @@ describe('CLI flags', () => {
     expect(c.vmImage).toMatch(/\/guest$/);
   });
 
+  test('takes the vagrant target with its provider and --keep-vm', () => {
+    expect(parseCli(['--target=vagrant', '--vagrant-provider=virtualbox', '--keep-vm']).config).toMatchObject({ target: 'vagrant', vagrantProvider: 'virtualbox', keepVm: true });
+    const c = parseCli(['--target=vagrant']).config;
+    expect(c.vagrantProvider).toBeUndefined();
+    expect(c.keepVm).toBeUndefined();
+  });
+
   test('takes selection by clause and level, and the list and explain modes', () => {
     const r = parseCli(['--clause', 'ACE-ISO-*', '--clause=POD-CTX-002', '--level=MUST', '--explain']);
     expect(r.selection).toMatchObject({ clauseGlobs: ['ACE-ISO-*', 'POD-CTX-002'], level: 'must' });
@@ -55,6 +62,9 @@ describe('CLI flags', () => {
     [['--list', '--explain'], /exclude each other/],
     [['--vm-image=x'], /apply to --target=qemu only/],
     [['--target=qemu', '--vm-profile=fat'], /unknown --vm-profile "fat"/],
+    [['--keep-vm'], /apply to --target=vagrant only/],
+    [['--target=qemu', '--vagrant-provider=libvirt'], /apply to --target=vagrant only/],
+    [['--target=vagrant', '--vagrant-provider=hyperv'], /unknown --vagrant-provider "hyperv"/],
   ])('refuses %j with one line', (argv, message) => {
     expect(() => parseCli(argv)).toThrow(UsageError);
     try {

@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { GuestProfileName } from '../target/guest/guest-image.js';
 import type { TargetHandle } from '../target/lifecycle.js';
+import { VAGRANT_PROVIDERS, type VagrantProvider } from '../target/vagrant/provider.js';
 import { TARGET_KINDS, type TargetKind } from '../target/target.js';
 import { UsageError } from './errors.js';
 import { REPO_ROOT } from './paths.js';
@@ -19,6 +20,10 @@ export interface RunConfig {
   vmImage?: string;
   /** --target=qemu: the guest profile; default: the one the implementation needs */
   vmProfile?: GuestProfileName;
+  /** --target=vagrant: the Vagrant provider; default: libvirt when vagrant-libvirt is installed, else virtualbox */
+  vagrantProvider?: VagrantProvider;
+  /** --target=vagrant: keep the machine after the run (and say how to reach and remove it) */
+  keepVm?: boolean;
   /** set by the run (main.ts) once the target is up: how test workers reach it */
   targetHandle?: TargetHandle;
   /** absolute */
@@ -73,6 +78,9 @@ export const USAGE = `usage: npm test -- [options] [file filter ...]
                        rootfs.img (default: a Debian 12 guest the harness builds and caches)
   --vm-profile NAME    (qemu) lean (tini + our agent) or systemd (systemd as PID 1; rkt's host
                        flavor); default: the one the implementation needs
+  --vagrant-provider P (vagrant) libvirt or virtualbox (default: libvirt when vagrant-libvirt
+                       is installed, else virtualbox)
+  --keep-vm            (vagrant) keep the box after the run; prints how to reach and remove it
   --report-dir DIR     where the reports go: results.json, clauses.json, junit.xml, report.html,
                        summary.md (default: reports/)
   --pod-timeout SECS   kill a pod that runs longer (default: 60)
@@ -108,6 +116,8 @@ export function parseCli(argv: readonly string[]): CliRequest {
         'report-dir': { type: 'string' },
         'vm-image': { type: 'string' },
         'vm-profile': { type: 'string' },
+        'vagrant-provider': { type: 'string' },
+        'keep-vm': { type: 'boolean' },
         'pod-timeout': { type: 'string' },
         mutant: { type: 'string' },
         expectations: { type: 'string' },
@@ -148,6 +158,16 @@ export function parseCli(argv: readonly string[]): CliRequest {
       if (v['vm-profile'] !== 'lean' && v['vm-profile'] !== 'systemd') throw new UsageError(`unknown --vm-profile ${JSON.stringify(v['vm-profile'])} (lean or systemd)`);
       config.vmProfile = v['vm-profile'];
     }
+  }
+  if (v['vagrant-provider'] !== undefined || v['keep-vm'] !== undefined) {
+    if (config.target !== 'vagrant') throw new UsageError('--vagrant-provider and --keep-vm apply to --target=vagrant only');
+    if (v['vagrant-provider'] !== undefined) {
+      if (!(VAGRANT_PROVIDERS as readonly string[]).includes(v['vagrant-provider'])) {
+        throw new UsageError(`unknown --vagrant-provider ${JSON.stringify(v['vagrant-provider'])} (${VAGRANT_PROVIDERS.join(' or ')})`);
+      }
+      config.vagrantProvider = v['vagrant-provider'] as VagrantProvider;
+    }
+    if (v['keep-vm']) config.keepVm = true;
   }
   if (v['report-dir'] !== undefined) config.reportDir = resolve(v['report-dir']);
   if (v['pod-timeout'] !== undefined) {

@@ -7,6 +7,7 @@ import type { GuestProfileName } from './guest/guest-image.js';
 import { HostTarget } from './host-target.js';
 import { startContainerTarget } from './container/container-target.js';
 import { startQemuTarget } from './qemu/qemu-target.js';
+import { startVagrantTarget } from './vagrant/vagrant-target.js';
 import type { Target, TargetDescription, TargetKind } from './target.js';
 
 /** What a worker needs to reach the run's target. */
@@ -42,6 +43,8 @@ export async function startTarget(config: RunConfig, opts: StartOptions): Promis
       return startQemuTarget(config, config.vmProfile ?? opts.guestProfile, log);
     case 'container':
       return startContainerTarget(config, opts.guestProfile, log);
+    case 'vagrant':
+      return startVagrantTarget(config, log);
   }
 }
 

@@ -34,8 +34,8 @@ export class NoResultError extends HarnessError {
   override name = 'NoResultError';
 }
 
-export type TargetKind = 'host' | 'qemu' | 'container';
-export const TARGET_KINDS: readonly TargetKind[] = ['host', 'qemu', 'container'];
+export type TargetKind = 'host' | 'qemu' | 'container' | 'vagrant';
+export const TARGET_KINDS: readonly TargetKind[] = ['host', 'qemu', 'container', 'vagrant'];
 
 export interface Target {
   readonly kind: TargetKind;
@@ -74,4 +74,6 @@ export interface TargetDescription extends TargetFacts {
   bootMs?: number;
   /** container: the Docker-API engine and its version, e.g. "podman 4.3.1" */
   engine?: string;
+  /** vagrant: the provider with Vagrant's and its own version */
+  provider?: string;
 }

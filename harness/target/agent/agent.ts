@@ -1,7 +1,7 @@
 // The guest agent: runs inside a VM (or any machine the harness drives from outside) under Node,
 // with Node's built-ins only, and serves the protocol of protocol.ts on one TCP port. Every
 // connection must open with the run's token. Started by the guest's init (guest/build-guest.sh).
-//   node agent.js --port PORT --token-file FILE
+//   node agent.js --port PORT [--host ADDRESS] --token-file FILE
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -145,7 +145,7 @@ function serveConnect(socket: Socket, port: number, rest: Buffer): void {
 }
 
 function main(): void {
-  const { values } = parseArgs({ options: { port: { type: 'string' }, 'token-file': { type: 'string' } } });
+  const { values } = parseArgs({ options: { port: { type: 'string' }, host: { type: 'string' }, 'token-file': { type: 'string' } } });
   const token = readFileSync(values['token-file'] ?? '', 'utf8').trim();
   const server = createServer({ allowHalfOpen: true }, (socket) => {
     socket.on('error', () => socket.destroy());
@@ -172,7 +172,7 @@ function main(): void {
     };
     socket.on('data', onData);
   });
-  server.listen(Number(values.port), () => console.error(`appc-agent: listening on ${values.port}`));
+  server.listen(Number(values.port), values.host, () => console.error(`appc-agent: listening on ${values.port}`));
 }
 
 main();

@@ -30,15 +30,20 @@ export interface GuestImage {
   label: string;
 }
 
-export type GuestProfileName = 'lean' | 'systemd';
+export type GuestProfileName = 'lean' | 'systemd' | 'vagrant';
 
 /** What each profile installs. lean: what ref needs (crun, ip/tc, unshare); systemd: what rkt's
- *  host flavor needs besides (systemd as PID 1, dbus, machined, iptables). */
+ *  host flavor needs besides (systemd as PID 1, dbus, machined, iptables); vagrant: the lean guest
+ *  with what Vagrant drives a box through (sshd, sudo, rsync), the base of --target=vagrant's box. */
 export const GUEST_PROFILES: Record<GuestProfileName, { init: 'lean' | 'systemd'; packages: string[] }> = {
   lean: { init: 'lean', packages: ['busybox-static', 'crun', 'iproute2', 'kmod', 'procps', 'tini', 'util-linux'] },
   systemd: {
     init: 'systemd',
     packages: ['busybox-static', 'crun', 'dbus', 'iproute2', 'iptables', 'kmod', 'procps', 'systemd', 'systemd-container', 'systemd-sysv', 'tini', 'util-linux'],
+  },
+  vagrant: {
+    init: 'lean',
+    packages: ['busybox-static', 'crun', 'iproute2', 'kmod', 'openssh-server', 'procps', 'rsync', 'sudo', 'tini', 'util-linux'],
   },
 };
 
