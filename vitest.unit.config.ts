@@ -1,9 +1,11 @@
 // The harness's own tests (unit tests next to the code, and self-checks that run the suites).
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
     include: ['harness/**/*.test.ts', 'fixtures/**/*.test.ts'],
+    // Pages in a real browser: npm run test:browser (needs chromium: npm run setup -- --browser).
+    exclude: [...configDefaults.exclude, '**/*.browser.test.ts'],
     pool: 'forks',
     // Several files check that nothing is left behind on the host; run them one at a time.
     fileParallelism: false,

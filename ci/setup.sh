@@ -4,15 +4,18 @@
 #   npm run setup                   everything for --target=host
 #   npm run setup -- --vm           also QEMU and the lean guest of --target=qemu (for ref, generic)
 #   npm run setup -- --vm=all       also the systemd guest (rkt's host flavor)
+#   npm run setup -- --browser      also Debian's chromium, for the page tests (npm run test:browser)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 vm=""
+browser=""
 for arg in "$@"; do
   case "$arg" in
     --vm) vm=lean ;;
     --vm=lean|--vm=systemd|--vm=all) vm=${arg#--vm=} ;;
-    *) printf 'setup: unknown option %s (--vm, --vm=lean|systemd|all)\n' "$arg" >&2; exit 2 ;;
+    --browser) browser=1 ;;
+    *) printf 'setup: unknown option %s (--vm, --vm=lean|systemd|all, --browser)\n' "$arg" >&2; exit 2 ;;
   esac
 done
 
@@ -27,6 +30,9 @@ command -v apt-get >/dev/null || die "apt-get not found: this set-up supports De
 PACKAGES=(crun musl-tools make gcc libc6-dev golang-go golang-github-appc-spec-dev util-linux iproute2 ca-certificates)
 # --target=qemu: QEMU, and what builds its guest from Debian's archive (harness/target/guest/).
 [ -n "$vm" ] && PACKAGES+=(qemu-system-x86 qemu-utils debootstrap cpio e2fsprogs xz-utils)
+# --browser: the page tests load matrix.html and report.html in Debian's headless Chromium (no
+# browser download: playwright-core drives /usr/bin/chromium).
+[ -n "$browser" ] && PACKAGES+=(chromium)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
