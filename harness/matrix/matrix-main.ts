@@ -38,7 +38,9 @@ const CELL_OWNED = new Set(['--impl', '--impl-path', '--impl-config', '--flavor'
 export function checkCommon(common: readonly string[]): void {
   for (const a of common) {
     const name = a.split('=')[0]!;
-    if (CELL_OWNED.has(name)) throw new UsageError(`${name} after -- : the cell sets it (impl[:flavor]@target[/guest], --impl-path IMPL=PATH, --out)`);
+    if (CELL_OWNED.has(name)) {
+      throw new UsageError(`${name} after --: not for a matrix cell (the cell sets implementation, flavor, target and guest; --impl-path/--impl-config IMPL=…, --out and the matrix itself do the rest)`);
+    }
   }
   parseCli(common);
 }
@@ -84,7 +86,7 @@ export function parseMatrixArgs(argv: readonly string[]): MatrixRequest | 'help'
       },
     });
   } catch (err) {
-    throw new UsageError((err as Error).message.split('\n')[0]!.replace(/\. To specify a positional.*$/, ' (npm test flags go after --)'));
+    throw new UsageError((err as Error).message.split('\n')[0]!.replace(/\. (To specify a positional|This command does not take positional).*$/, ' (npm test flags and file filters go after --)'));
   }
   const v = parsed.values;
   if (v.help) return 'help';

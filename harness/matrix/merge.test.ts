@@ -138,3 +138,10 @@ describe('against a baseline', () => {
     expect(b.newFailures).toEqual([]);
   });
 });
+
+describe('a test that ended before checking its clause', () => {
+  it('leaves the clause untested, linked to that test', () => {
+    const xf = run('rkt:fly@host', 'rkt', 'host', [{ ...test('t-wd2', 'ACE-WD-002', 'xfail'), checks: [], reason: 'no probe report', expected: { reason: 'observed' } }]);
+    expect(verdictOf('ACE-WD-002', xf, 'r')).toEqual({ v: 'untested', test: 't-wd2', evidence: `r/report.html#${testAnchor('t-wd2')}`, reason: 'its test ended (xfail) before checking it: no probe report' });
+  });
+});

@@ -152,6 +152,10 @@ export function verdictOf(id: string, input: ReportInput, dir: string): Verdict 
       if (skipped) return { v: 'skip', skipKind: skipped.skipKind, ...ev(skipped), reason: skipped.reason };
       const broken = declaring.find((t) => t.status === 'error');
       if (broken) return { v: 'error', ...ev(broken), reason: broken.reason };
+      // A test that ended (failed, or failed as expected) before checking this clause judged
+      // nothing about it: untested, with that test as the evidence of why.
+      const ended = declaring.find((t) => t.status !== 'skip');
+      if (ended) return { v: 'untested', ...ev(ended), reason: `its test ended (${ended.status}) before checking it${ended.reason ? `: ${ended.reason}` : ''}` };
       return { v: 'untested', reason: cov.reason };
     }
   }

@@ -11,7 +11,7 @@ td,th{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top}t
 .grid td.v{text-align:center;white-space:nowrap}.grid th.sec{background:#dde6f0;font-size:15px}.grid th.lvl{background:#eef2f6;font-weight:normal}
 .v-pass,.conformant{background:#e6f4e6}.v-fail,.not-conformant,.regress{background:#fbe3e3}.v-xfail{background:#fdf1dc}
 .v-skip,.v-untested,.incomplete,.v-not-run{background:#f4f4f4;color:#555}.v-error{background:#f6e0f6}.v-untestable{color:#888}
-.stmt{max-width:40em}.where{color:#666;font-size:12px}code{font-size:12px}nav a{margin-right:1em}a code{color:inherit}`;
+.prof{font-size:12px;white-space:nowrap}.tgt{min-width:24em}.stmt{max-width:40em}.where{color:#666;font-size:12px}code{font-size:12px}nav a{margin-right:1em}a code{color:inherit}`;
 
 const VERDICT_WORD: Record<Verdict['v'], string> = {
   pass: 'pass',
@@ -78,30 +78,34 @@ export function renderMatrixHtml(doc: MatrixDocument): string {
     if (b.newCells.length || b.goneCells.length) parts.push(`<p>New cells: ${esc(b.newCells.join(', ') || 'none')}. Cells gone: ${esc(b.goneCells.join(', ') || 'none')}.</p>`);
   }
 
-  parts.push('<h2 id="cells">Cells</h2>');
+  parts.push('<h2 id="cells">Cells</h2><p>Counts are tests; MUST coverage counts the testable MUST/MUST NOT clauses that passed; a profile is conformant when all its MUST clauses passed, not conformant when one failed, else incomplete.</p>');
+  const profileNames = [...new Set(doc.cells.flatMap((c) => c.profiles?.map((p) => p.profile) ?? []))];
   parts.push(
     table(
-      ['cell', 'implementation', 'target and guest', 'pass', 'fail', 'xfail', 'xpass', 'skip', 'error', 'MUST coverage', 'profiles', 'report'],
+      ['cell', 'implementation', 'target and guest', 'pass', 'fail', 'xfail', 'xpass', 'skip', 'error', 'MUST coverage', ...profileNames, 'report'],
       doc.cells.map((c) => {
         if (c.status !== 'ran') {
-          return [`<b>${esc(c.label)}</b>`, `<td colspan="10" class="v-not-run">${c.status === 'not-run' ? 'not run' : 'harness error'}: ${esc(c.reason ?? '')}</td>`, `<a href="${esc(c.dir)}/cell.log">log</a>`];
+          return [`<b>${esc(c.label)}</b>`, `<td colspan="${9 + profileNames.length}" class="v-not-run">${c.status === 'not-run' ? 'not run' : 'harness error'}: ${esc(c.reason ?? '')}</td>`, `<a href="${esc(c.dir)}/cell.log">log</a>`];
         }
         const i = c.implementation!;
         const n = c.counts!;
         const m = c.mustCoverage!;
-        const profiles = c.profiles!.map((p) => `<span class="${p.verdict.replace(/\s+/g, '-')}">${esc(p.profile)}: ${esc(p.verdict)}</span>`).join('<br>');
+        const profiles = profileNames.map((name) => {
+          const p = c.profiles!.find((x) => x.profile === name);
+          return p ? `<td class="prof ${p.verdict.replace(/\s+/g, '-')}" title="${p.passed} passed, ${p.failed} failed, ${p.untested} untested of ${p.required} MUST clauses">${esc(p.verdict)}</td>` : '–';
+        });
         return [
           `<b>${esc(c.label)}</b>`,
           `${esc(i.name)} ${esc(i.version)}${i.flavor ? ` (flavor ${esc(i.flavor)})` : ''}`,
-          esc(c.where ?? c.target),
+          `<td class="tgt"><b>${esc(c.target)}${c.guest ? ` / ${esc(c.guest)} guest` : ''}</b><br><span class="where">${esc(c.where ?? '')}</span></td>`,
           String(n.pass),
           n.fail ? `<td class="v-fail">${n.fail}</td>` : '0',
           String(n.xfail),
           n.xpass ? `<td class="v-fail">${n.xpass}</td>` : '0',
           String(n.skip),
           n.error ? `<td class="v-error">${n.error}</td>` : '0',
-          `${m.covered} / ${m.testable}`,
-          profiles,
+          `${m.covered} / ${m.testable}${m.testable ? ` (${((100 * m.covered) / m.testable).toFixed(0)}%)` : ''}`,
+          ...profiles,
           `<a href="${esc(c.report!)}">report</a>`,
         ];
       }),
