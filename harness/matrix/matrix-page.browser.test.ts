@@ -94,7 +94,7 @@ describe('matrix.html in Chromium', () => {
   });
 
   it('shows every cell in the headline, one that could not run with its reason', async () => {
-    const cells = page.locator('h2#cells + table');
+    const cells = page.locator('h2#cells ~ table').first();
     for (const label of ['ref@host', 'ref@qemu', 'rkt:fly@host', 'ref@mars']) {
       expect(await cells.getByRole('row', { name: new RegExp(label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')) }).first().isVisible(), label).toBe(true);
     }
@@ -115,6 +115,17 @@ describe('matrix.html in Chromium', () => {
     expect(await grid.getByRole('columnheader', { name: 'ace.md § Execution Environment', exact: true }).isVisible()).toBe(true);
     mkdirSync(SHOTS, { recursive: true });
     await page.screenshot({ path: join(SHOTS, 'matrix.png'), fullPage: false });
+  });
+
+  it('shows where implementations and targets disagree on the flipped clause', async () => {
+    const impls = page.locator('h3', { hasText: 'Implementations differ on the same target' }).locator('xpath=following-sibling::table[1]');
+    const targets = page.locator('h3', { hasText: 'One implementation, different verdicts on different targets' }).locator('xpath=following-sibling::table[1]');
+    const implRow = impls.getByRole('row', { name: new RegExp(FLIPPED) });
+    expect(await implRow.isVisible()).toBe(true);
+    expect((await implRow.innerText()).replace(/\s+/g, ' ')).toMatch(/ref@host: FAIL.*rkt:fly@host: pass/);
+    const targetRow = targets.getByRole('row', { name: new RegExp(FLIPPED) });
+    expect(await targetRow.isVisible()).toBe(true);
+    expect((await targetRow.innerText()).replace(/\s+/g, ' ')).toMatch(/ref@host: FAIL.*ref@qemu: pass/);
   });
 
   it("a failing cell links to its test's evidence in that cell's report", async () => {
