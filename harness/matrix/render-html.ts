@@ -96,7 +96,10 @@ export function renderMatrixHtml(doc: MatrixDocument): string {
         });
         return [
           `<b>${esc(c.label)}</b>`,
-          `${esc(i.name)} ${esc(i.version)}${i.flavor ? ` (flavor ${esc(i.flavor)})` : ''}`,
+          `<b>${esc(i.name)} ${esc(i.version)}</b>${i.flavor ? ` (flavor ${esc(i.flavor)})` : ''}<br><span class="where">${Object.entries(i.details)
+            .filter(([k]) => k !== 'flavor')
+            .map(([k, v]) => `${esc(k)} ${esc(v)}`)
+            .join(', ')}</span>`,
           `<td class="tgt"><b>${esc(c.target)}${c.guest ? ` / ${esc(c.guest)} guest` : ''}</b><br><span class="where">${esc(c.where ?? '')}</span></td>`,
           String(n.pass),
           n.fail ? `<td class="v-fail">${n.fail}</td>` : '0',

@@ -36,7 +36,8 @@ export function renderMatrixMarkdown(doc: MatrixDocument): string {
     const n = c.counts!;
     const m = c.mustCoverage!;
     const profiles = c.profiles!.map((p) => `${p.profile}: ${p.verdict}`).join('; ');
-    out.push(`| ${c.label} | ${i.name} ${i.version}${i.flavor ? ` (${i.flavor})` : ''} | ${cellText(c.where ?? c.target)} | ${n.pass} | ${n.fail} | ${n.xfail} | ${n.xpass} | ${n.skip} | ${n.error} | ${m.covered}/${m.testable} (${pct(m.covered, m.testable)}) | ${profiles} |`);
+    const details = Object.entries(i.details).filter(([k]) => k !== 'flavor').map(([k, v]) => `${k} ${v}`).join(', ');
+    out.push(`| ${c.label} | ${i.name} ${i.version}${i.flavor ? ` (${i.flavor})` : ''}${details ? ` (${cellText(details)})` : ''} | ${cellText(c.where ?? c.target)} | ${n.pass} | ${n.fail} | ${n.xfail} | ${n.xpass} | ${n.skip} | ${n.error} | ${m.covered}/${m.testable} (${pct(m.covered, m.testable)}) | ${profiles} |`);
   }
   out.push('');
   const dis = (title: string, list: MatrixDocument['disagreements']['implementations']) => {

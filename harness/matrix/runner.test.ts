@@ -62,6 +62,23 @@ describe('matrix runner', () => {
     }
   });
 
+  it('on Ctrl-C hands the signal to the running cell, starts no other, and reports both', async () => {
+    const out = join(root, 'int');
+    const slow = join(root, 'slow.mjs');
+    writeFileSync(slow, `process.on('SIGINT', () => { console.log('cleaning up'); setTimeout(() => process.exit(130), 100); }); setTimeout(() => process.exit(0), 20000);`);
+    const pending = runCells([cell('ref@host'), { ...cell('generic@host'), implConfig: '/x.yaml' }], { outDir: out, jobs: 1, common: [], command: [process.execPath, slow], log: () => undefined });
+    await new Promise((r) => setTimeout(r, 500));
+    process.emit('SIGINT', 'SIGINT');
+    const { records, interrupted } = await pending;
+    expect(interrupted).toBe('SIGINT');
+    expect(records.map((r) => [r.label, r.status, r.reason])).toEqual([
+      ['ref@host', 'not-run', 'interrupted (SIGINT) while running'],
+      ['generic@host', 'not-run', 'the matrix was interrupted (SIGINT) before this cell started'],
+    ]);
+    expect(readFileSync(join(out, 'cells', 'ref@host', 'cell.log'), 'utf8')).toContain('cleaning up');
+    expect(records[0]!.exitCode).toBe(130);
+  });
+
   it('classifies a run by its exit code and report', () => {
     expect(classify(0, true, '')).toEqual({ status: 'ran' });
     expect(classify(1, true, '')).toEqual({ status: 'ran' });

@@ -129,9 +129,12 @@ export async function runCells(cells: readonly Cell[], opts: RunOptions): Promis
           closeSync(fd);
           const text = readFileSync(logPath, 'utf8');
           const wallMs = Math.round(performance.now() - started);
+          const hasResults = existsSync(join(dir, 'results.json'));
           const c = spawnError
             ? { status: 'error' as const, reason: `could not start: ${spawnError.message}` }
-            : classify(exitCode, existsSync(join(dir, 'results.json')), text);
+            : interrupted && !hasResults
+              ? { status: 'not-run' as const, reason: `interrupted (${interrupted}) while running` }
+              : classify(exitCode, hasResults, text);
           write(dir, { ...base(cell), ...c, exitCode, signal, wallMs, args });
           const closing = text.split('\n').reverse().find((l) => /^\d+ passed, \d+ failed, \d+ skipped$/.test(l.trim()));
           log(`[${cell.label}] ${c.status === 'ran' ? (closing ?? 'ran') : `${c.status}: ${c.reason}`} (exit ${exitCode ?? signal}, ${(wallMs / 1000).toFixed(1)} s; log ${logPath})`);
