@@ -19,6 +19,9 @@ export interface ReportInput {
   cell?: CellRecord;
   results?: ResultsDocument;
   clauses?: ClauseCoverage[];
+  /** a cell joined from shards: the directory of each test's shard, and every shard's */
+  testDirs?: Map<string, string>;
+  shardDirs?: string[];
 }
 
 const STATUSES = ['pass', 'fail', 'skip', 'error', 'xfail', 'xpass', 'observed'];
@@ -54,7 +57,7 @@ const CLAUSES_SCHEMA = {
 const CELL_SCHEMA = {
   type: 'object',
   required: ['tool', 'kind', 'label', 'impl', 'target', 'status'],
-  properties: { tool: { const: 'appc-conformance' }, kind: { const: 'matrix-cell' }, label: { type: 'string' }, status: { enum: ['ran', 'not-run', 'error'] } },
+  properties: { tool: { const: 'appc-conformance' }, kind: { const: 'matrix-cell' }, label: { type: 'string' }, status: { enum: ['ran', 'not-run', 'error'] }, shard: { type: 'string', pattern: '^[1-9][0-9]*/[1-9][0-9]*$' } },
 };
 const ajv = new Ajv({ allErrors: false, strict: false });
 const validResults = ajv.compile(RESULTS_SCHEMA);

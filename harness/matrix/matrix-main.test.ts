@@ -2,14 +2,25 @@ import { describe, expect, it } from 'vitest';
 import { parseMatrixArgs } from './matrix-main.js';
 
 describe('npm run matrix: flags', () => {
-  it('reads cells, jobs, binaries and the flags after -- for every cell', () => {
-    const req = parseMatrixArgs(['--cells', 'ref@host,rkt:fly@host', '--jobs', '2', '--impl-path', 'rkt=/opt/rkt/rkt', '--out', '/tmp/m', '--', '-t', 'Exit', 'suites/ace-exit-status']);
+  it('reads cells, jobs, binaries and the flags after -- for every cell', async () => {
+    const req = await parseMatrixArgs(['--cells', 'ref@host,rkt:fly@host', '--jobs', '2', '--impl-path', 'rkt=/opt/rkt/rkt', '--out', '/tmp/m', '--', '-t', 'Exit', 'suites/ace-exit-status']);
     expect(req).not.toBe('help');
     if (req === 'help') return;
     expect(req.cells.map((c) => [c.label, c.implPath])).toEqual([['ref@host', undefined], ['rkt:fly@host', '/opt/rkt/rkt']]);
     expect(req.jobs).toBe(2);
     expect(req.common).toEqual(['-t', 'Exit', 'suites/ace-exit-status']);
     expect(req.outDir).toBe('/tmp/m');
+  });
+
+  it('--shard: every cell gets shard i of n of the suite files its filters select, as vitest would split them', async () => {
+    const parts = await Promise.all([1, 2, 3].map((i) => parseMatrixArgs(['--cells', 'ref@host', '--shard', `${i}/3`, '--', '-t', 'x', '--level', 'must'])));
+    const files = parts.map((p) => (p === 'help' ? [] : p.common.filter((a) => a.startsWith('suites/'))));
+    for (const p of parts) expect(p !== 'help' && p.common.slice(0, 4)).toEqual(['-t', 'x', '--level', 'must']);
+    const all = files.flat();
+    expect(new Set(all).size).toBe(all.length);
+    expect(all.length).toBeGreaterThanOrEqual(10);
+    expect(files.every((f) => f.length > 0)).toBe(true);
+    expect(parts[0] !== 'help' && parts[0]!.shard).toBe('1/3');
   });
 
   it.each([
@@ -24,10 +35,12 @@ describe('npm run matrix: flags', () => {
     [['--cells', 'ref@host', '--', '--level', 'often'], /^unknown --level "often"/],
     [['--cells', 'ref@host', 'suites/x'], /^Unexpected argument 'suites\/x' \(npm test flags and file filters go after --\)$/],
     [['--cells', 'ref@host', '--baseline', '/nonexistent'], /^--baseline \/nonexistent: no matrix\.json there$/],
-  ])('%j: one line before any cell runs', (argv, message) => {
+    [['--cells', 'ref@host', '--shard', '3/2'], /^--shard "3\/2": expected i\/n with 1 <= i <= n/],
+    [['--cells', 'ref@host', '--shard', '1/3', '--', 'suites/ace-exit-status'], /^--shard 1\/3: only 1 suite file\(s\) selected, fewer than 3 shards$/],
+  ])('%j: one line before any cell runs', async (argv, message) => {
     let err: Error | undefined;
     try {
-      parseMatrixArgs(argv);
+      await parseMatrixArgs(argv);
     } catch (e) {
       err = e as Error;
     }

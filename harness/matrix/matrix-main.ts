@@ -10,6 +10,7 @@ import { UsageError } from '../run/errors.js';
 import { parseCells, type Cell } from './cell.js';
 import { loadMatrixFile } from './matrix-file.js';
 import { runCells } from './runner.js';
+import { fileFilters, parseShard, shardFiles, withFiles } from './shard.js';
 import { describeWritten, loadBaseline, writeMatrix } from './write.js';
 
 export const MATRIX_USAGE = `usage: npm run matrix -- (--cells LIST | --file FILE) [options] [-- npm test flags and file filters]
@@ -23,6 +24,8 @@ export const MATRIX_USAGE = `usage: npm run matrix -- (--cells LIST | --file FIL
   --impl-path IMPL=PATH   binary of an implementation for its cells (e.g. rkt=/opt/rkt/rkt); repeatable
   --impl-config IMPL=FILE adapter config of an implementation (generic=examples/impl-config/ref.yaml)
   --baseline DIR      last night's merged report: the merge lists regressions first
+  --shard i/n         run part i of n of the suite files in every cell (vitest's --shard split),
+                      into cells/<cell>.shard-i-of-n/; merge-reports joins a cell's shards
   -h, --help          this text
 
 After --, flags and file filters for every cell's npm test (-t PATTERN, --clause, --level,
@@ -62,9 +65,11 @@ export interface MatrixRequest {
   common: string[];
   outDir: string;
   baseline?: string;
+  /** "i/n": run shard i of n of the suite files in every cell */
+  shard?: string;
 }
 
-export function parseMatrixArgs(argv: readonly string[]): MatrixRequest | 'help' {
+export async function parseMatrixArgs(argv: readonly string[]): Promise<MatrixRequest | 'help'> {
   const dash = argv.indexOf('--');
   const own = dash < 0 ? argv : argv.slice(0, dash);
   const common = dash < 0 ? [] : argv.slice(dash + 1);
@@ -82,6 +87,7 @@ export function parseMatrixArgs(argv: readonly string[]): MatrixRequest | 'help'
         'impl-path': { type: 'string', multiple: true },
         'impl-config': { type: 'string', multiple: true },
         baseline: { type: 'string' },
+        shard: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -100,17 +106,19 @@ export function parseMatrixArgs(argv: readonly string[]): MatrixRequest | 'help'
     jobs = Number(v.jobs);
     if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`--jobs must be a whole number of at least 1`);
   }
-  const allCommon = [...plan.args, ...common];
+  let allCommon = [...plan.args, ...common];
   checkCommon(allCommon);
+  const shard = v.shard !== undefined ? parseShard(v.shard) : undefined;
+  if (shard) allCommon = withFiles(allCommon, await shardFiles(shard, fileFilters(allCommon)));
   for (const c of cells) if (c.args.length > 0) checkCommon(c.args);
   if (v.baseline !== undefined) loadBaseline(resolve(v.baseline));
-  return { cells, jobs, common: allCommon, outDir: resolve(v.out ?? 'reports/matrix'), baseline: v.baseline };
+  return { cells, jobs, common: allCommon, outDir: resolve(v.out ?? 'reports/matrix'), baseline: v.baseline, ...(shard ? { shard: `${shard.index}/${shard.count}` } : {}) };
 }
 
 async function main(argv: readonly string[]): Promise<number> {
   let req: MatrixRequest | 'help';
   try {
-    req = parseMatrixArgs(argv);
+    req = await parseMatrixArgs(argv);
   } catch (err) {
     if (err instanceof UsageError) {
       console.error(`matrix: ${err.message}`);
@@ -124,7 +132,7 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const started = performance.now();
   console.log(`matrix: ${req.cells.length} cells, ${req.jobs} at once; reports in ${req.outDir}`);
-  const { records, dirs, interrupted } = await runCells(req.cells, { outDir: req.outDir, jobs: req.jobs, common: req.common });
+  const { records, dirs, interrupted } = await runCells(req.cells, { outDir: req.outDir, jobs: req.jobs, common: req.common, shard: req.shard });
   const written = writeMatrix(dirs, req.outDir, req.baseline);
   console.log(describeWritten(written));
   console.log(`matrix wall time: ${((performance.now() - started) / 1000).toFixed(1)} s`);

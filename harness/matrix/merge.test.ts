@@ -5,6 +5,7 @@ import type { ResultsDocument, TestRecord } from '../report/result.js';
 import { testAnchor } from '../report/html.js';
 import { CLAUSES } from '../spec/index.js';
 import type { ReportInput } from './inputs.js';
+import { joinShards } from './combine.js';
 import { diffBaseline, mergeReports, regressionCount, verdictOf } from './merge.js';
 import { renderMatrixHtml } from './render-html.js';
 import { renderMatrixMarkdown } from './render-md.js';
@@ -143,5 +144,32 @@ describe('a test that ended before checking its clause', () => {
   it('leaves the clause untested, linked to that test', () => {
     const xf = run('rkt:fly@host', 'rkt', 'host', [{ ...test('t-wd2', 'ACE-WD-002', 'xfail'), checks: [], reason: 'no probe report', expected: { reason: 'observed' } }]);
     expect(verdictOf('ACE-WD-002', xf, 'r')).toEqual({ v: 'untested', test: 't-wd2', evidence: `r/report.html#${testAnchor('t-wd2')}`, reason: 'its test ended (xfail) before checking it: no probe report' });
+  });
+});
+
+describe('a cell run in shards', () => {
+  const shard = (input: ReportInput, s: string): ReportInput => ({
+    ...input,
+    dir: `${input.dir}.shard-${s.replace('/', '-of-')}`,
+    cell: { tool: 'appc-conformance', kind: 'matrix-cell', label: input.label, impl: 'ref', target: 'host', status: 'ran', shard: s, wallMs: 1 },
+  });
+  const part1 = shard(run('ref@host', 'ref', 'host', [test('t-wd', WD, 'pass')]), '1/2');
+  const part2 = shard(run('ref@host', 'ref', 'host', [test('t-env', ENV, 'fail')]), '2/2');
+
+  it('is one column: the shards’ tests together, each verdict linked to its own shard’s report', () => {
+    const doc = mergeReports(joinShards([part1, part2]), '/m');
+    expect(doc.cells.map((c) => c.label)).toEqual(['ref@host']);
+    expect(doc.cells[0]!.counts).toMatchObject({ pass: 1, fail: 1 });
+    expect(doc.cells[0]!.shardReports).toEqual(['cells/ref@host.shard-1-of-2/report.html', 'cells/ref@host.shard-2-of-2/report.html']);
+    const v = (id: string) => doc.clauses.find((r) => r.id === id)!.verdicts['ref@host']!;
+    expect(v(WD)).toMatchObject({ v: 'pass', evidence: `cells/ref@host.shard-1-of-2/report.html#${testAnchor('t-wd')}` });
+    expect(v(ENV)).toMatchObject({ v: 'fail', evidence: `cells/ref@host.shard-2-of-2/report.html#${testAnchor('t-env')}` });
+    expect(v(EXIT2).v).toBe('untested');
+  });
+
+  it('says which shard is missing, and refuses a shard given twice', () => {
+    const doc = mergeReports(joinShards([part1]), '/m');
+    expect(doc.cells[0]).toMatchObject({ status: 'ran', reason: 'shard 2/2 missing' });
+    expect(() => joinShards([part1, { ...part1, dir: '/other' }])).toThrow(/are both shard 1\/2 of cell ref@host$/);
   });
 });

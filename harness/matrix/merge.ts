@@ -30,6 +30,8 @@ export interface CellSummary {
   /** the cell's report directory, relative to the matrix */
   dir: string;
   report?: string;
+  /** a cell run in shards: each shard's report */
+  shardReports?: string[];
   implementation?: { name: string; version: string; flavor?: string; details: Record<string, string> };
   target: string;
   guest?: string;
@@ -108,8 +110,10 @@ function cellSummary(input: ReportInput, outDir: string): CellSummary {
   return {
     label: input.label,
     status: 'ran',
+    ...(c?.reason ? { reason: c.reason } : {}),
     dir,
     report: `${dir}/report.html`,
+    ...(input.shardDirs ? { shardReports: input.shardDirs.map((d) => `${href(outDir, d)}/report.html`) } : {}),
     implementation: { name: r.implementation.name, version: r.implementation.version, ...(flavor ? { flavor } : {}), details: r.implementation.details },
     target: r.target,
     guest: r.targetInfo?.guest ?? c?.guest,
@@ -123,11 +127,11 @@ function cellSummary(input: ReportInput, outDir: string): CellSummary {
 }
 
 /** A clause's verdict in one cell, from its clauses.json status and the tests of its results.json. */
-export function verdictOf(id: string, input: ReportInput, dir: string): Verdict {
+export function verdictOf(id: string, input: ReportInput, dir: string, dirOfTest?: (testId: string) => string): Verdict {
   if (!input.results || !input.clauses) return { v: 'not-run', reason: input.cell?.reason };
   const cov = input.clauses.find((c) => c.id === id);
   const tests = input.results.tests;
-  const ev = (t: TestRecord) => ({ test: t.id, evidence: `${dir}/report.html#${testAnchor(t.id)}` });
+  const ev = (t: TestRecord) => ({ test: t.id, evidence: `${dirOfTest?.(t.id) ?? dir}/report.html#${testAnchor(t.id)}` });
   const failedIn = (statuses: string[]) => tests.find((t) => statuses.includes(t.status) && t.checks.some((k) => !k.ok && k.clauses.includes(id)));
   if (!cov) return { v: 'untested', reason: 'not in this report' };
   switch (cov.status) {
@@ -228,6 +232,7 @@ export function regressionCount(d: BaselineDiff): number {
 
 export function mergeReports(inputs: readonly ReportInput[], outDir: string, opts: { baseline?: MatrixDocument; now?: Date } = {}): MatrixDocument {
   const cells = inputs.map((i) => cellSummary(i, outDir));
+  const dirsOfTests = inputs.map((i) => (i.testDirs ? (t: string) => href(outDir, i.testDirs!.get(t) ?? i.dir) : undefined));
   const rows: ClauseRow[] = [...CLAUSES.values()].map((c) => {
     const loc = specLocation(c);
     return {
@@ -239,7 +244,7 @@ export function mergeReports(inputs: readonly ReportInput[], outDir: string, opt
       group: loc.heading ? `${loc.file!.replace(/^spec\//, '')} § ${loc.heading}` : loc.file ? loc.file : `${c.source} § ${c.section}`,
       url: loc.url,
       text: c.text,
-      verdicts: Object.fromEntries(inputs.map((i, k) => [i.label, verdictOf(c.id, i, cells[k]!.dir)])),
+      verdicts: Object.fromEntries(inputs.map((i, k) => [i.label, verdictOf(c.id, i, cells[k]!.dir, dirsOfTests[k])])),
     };
   });
   const doc: MatrixDocument = {

@@ -109,7 +109,8 @@ export function renderMatrixHtml(doc: MatrixDocument): string {
           n.error ? `<td class="v-error">${n.error}</td>` : '0',
           `${m.covered} / ${m.testable}${m.testable ? ` (${((100 * m.covered) / m.testable).toFixed(0)}%)` : ''}`,
           ...profiles,
-          `<a href="${esc(c.report!)}">report</a>`,
+          (c.shardReports ?? [c.report!]).map((r, k, all) => `<a href="${esc(r)}">report${all.length > 1 ? ` ${k + 1}/${all.length}` : ''}</a>`).join('<br>') +
+            (c.reason ? `<br><span class="where">${esc(c.reason)}</span>` : ''),
         ];
       }),
     ),

@@ -21,6 +21,8 @@ export interface CellRecord {
   target: string;
   guest?: string;
   status: CellStatus;
+  /** "i/n" when this run is one shard of the cell (its part of the suite files) */
+  shard?: string;
   /** not run or error: why (one line) */
   reason?: string;
   exitCode?: number | null;
@@ -36,6 +38,8 @@ export interface RunOptions {
   /** flags and file filters for every cell */
   common: string[];
   log?: (line: string) => void;
+  /** this run is shard i/n of every cell ("1/3"): its directory is <cell>.shard-1-of-3 */
+  shard?: string;
   /** for tests: the command a cell runs (default: node dist/harness/run/main.js) */
   command?: string[];
 }
@@ -62,7 +66,8 @@ export function classify(exitCode: number | null, hasResults: boolean, log: stri
 export async function runCells(cells: readonly Cell[], opts: RunOptions): Promise<{ records: CellRecord[]; dirs: string[]; interrupted?: NodeJS.Signals }> {
   const log = opts.log ?? ((l: string) => console.log(l));
   const records = new Map<string, CellRecord>();
-  const dirs = cells.map((c) => join(opts.outDir, CELLS_DIR, cellDirName(c.label)));
+  const suffix = opts.shard ? `.shard-${opts.shard.replace('/', '-of-')}` : '';
+  const dirs = cells.map((c) => join(opts.outDir, CELLS_DIR, cellDirName(c.label) + suffix));
   const pending = cells.map((cell, i) => ({ cell, dir: dirs[i]! }));
   const running = new Map<ChildProcess, Cell>();
   let interrupted: NodeJS.Signals | undefined;
@@ -71,7 +76,7 @@ export async function runCells(cells: readonly Cell[], opts: RunOptions): Promis
     records.set(rec.label, rec);
     writeFileSync(join(dir, 'cell.json'), JSON.stringify(rec, null, 2) + '\n');
   };
-  const base = (cell: Cell) => ({ tool: 'appc-conformance' as const, kind: 'matrix-cell' as const, label: cell.label, impl: cell.impl, flavor: cell.flavor, target: cell.target, guest: cell.guest });
+  const base = (cell: Cell) => ({ tool: 'appc-conformance' as const, kind: 'matrix-cell' as const, label: cell.label, impl: cell.impl, flavor: cell.flavor, target: cell.target, guest: cell.guest, ...(opts.shard ? { shard: opts.shard } : {}) });
 
   const onSignal = (signal: NodeJS.Signals) => {
     if (interrupted) return;

@@ -7,6 +7,7 @@ import YAML from 'yaml';
 import { IMPLEMENTATION_NAMES } from '../impl/registry.js';
 import { REPO_ROOT } from '../run/paths.js';
 import { cellDirName, parseCell } from './cell.js';
+import { parseShard } from './shard.js';
 
 const WORKFLOW = join(REPO_ROOT, '.github', 'workflows', 'nightly.yml');
 const text = readFileSync(WORKFLOW, 'utf8');
@@ -19,12 +20,18 @@ describe('nightly workflow', () => {
   });
 
   it('runs cells the matrix reads, each uploaded under its report directory name', () => {
-    const wf = YAML.parse(text) as { jobs: { cell: { strategy: { matrix: { include: { cell: string; dir: string }[] } } } } };
+    const wf = YAML.parse(text) as { jobs: { cell: { strategy: { matrix: { include: { cell: string; shard: string; dir: string }[] } } } } };
     const include = wf.jobs.cell.strategy.matrix.include;
     expect(include.length).toBeGreaterThanOrEqual(4);
-    for (const { cell, dir } of include) {
+    for (const { cell, shard, dir } of include) {
       expect(() => parseCell(cell, IMPLEMENTATION_NAMES)).not.toThrow();
-      expect(dir).toBe(cellDirName(cell));
+      expect(dir).toBe(cellDirName(cell) + (shard ? `.shard-${parseShard(shard).index}-of-${parseShard(shard).count}` : ''));
+    }
+    // A sharded cell has all its shards.
+    const sharded = include.filter((x) => x.shard);
+    for (const x of sharded) {
+      const n = parseShard(x.shard).count;
+      expect(sharded.filter((y) => y.cell === x.cell).map((y) => y.shard).sort()).toEqual(Array.from({ length: n }, (_, i) => `${i + 1}/${n}`));
     }
   });
 

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { Ajv } from 'ajv';
 import { UsageError } from '../run/errors.js';
 import { SPEC_VERSION } from '../spec/index.js';
+import { joinShards } from './combine.js';
 import { checkComparable, loadReportDir, readJson } from './inputs.js';
 import { schemaError } from './matrix-file.js';
 import { mergeReports, regressionCount, type MatrixDocument } from './merge.js';
@@ -42,7 +43,7 @@ export interface Written {
 /** Reads and checks every input (and the baseline) before writing anything. */
 export function writeMatrix(dirs: readonly string[], outDir: string, baselinePath?: string, now?: Date): Written {
   if (dirs.length === 0) throw new UsageError('no report directory given');
-  const inputs = dirs.map((d) => loadReportDir(resolve(d)));
+  const inputs = joinShards(dirs.map((d) => loadReportDir(resolve(d))));
   checkComparable(inputs);
   const baseline = baselinePath !== undefined ? loadBaseline(resolve(baselinePath)) : undefined;
   const out = resolve(outDir);
