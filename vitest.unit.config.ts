@@ -5,7 +5,8 @@ export default defineConfig({
   test: {
     include: ['harness/**/*.test.ts', 'fixtures/**/*.test.ts'],
     // *.nightly.test.ts boot machines for minutes each: vitest.nightly.config.ts runs them.
-    exclude: [...configDefaults.exclude, '**/*.nightly.test.ts'],
+    // Pages in a real browser: npm run test:browser (needs chromium: npm run setup -- --browser).
+    exclude: [...configDefaults.exclude, '**/*.nightly.test.ts', '**/*.browser.test.ts'],
     pool: 'forks',
     // Several files check that nothing is left behind on the host; run them one at a time.
     fileParallelism: false,

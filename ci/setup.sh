@@ -7,19 +7,22 @@
 #   npm run setup -- --container    also Podman and the image of --target=container (from the lean guest)
 #   npm run setup -- --vagrant      also Vagrant, vagrant-libvirt, libvirt (started without systemd) and
 #                                   the box of --target=vagrant, built here (npm run vagrant-box)
+#   npm run setup -- --browser      also Debian's chromium, for the page tests (npm run test:browser)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 vm=""
 container=""
 vagrant=""
+browser=""
 for arg in "$@"; do
   case "$arg" in
     --vm) vm=lean ;;
     --vm=lean|--vm=systemd|--vm=all) vm=${arg#--vm=} ;;
     --container) container=1 ;;
     --vagrant) vagrant=1 ;;
-    *) printf 'setup: unknown option %s (--vm, --vm=lean|systemd|all, --container, --vagrant)\n' "$arg" >&2; exit 2 ;;
+    --browser) browser=1 ;;
+    *) printf 'setup: unknown option %s (--vm, --vm=lean|systemd|all, --container, --vagrant, --browser)\n' "$arg" >&2; exit 2 ;;
   esac
 done
 
@@ -44,6 +47,9 @@ if [ -n "$container" ]; then
 fi
 # --target=vagrant: Vagrant with libvirt (its box is built from a guest like the qemu target's).
 [ -n "$vagrant" ] && PACKAGES+=(qemu-system-x86 qemu-utils debootstrap cpio e2fsprogs xz-utils vagrant vagrant-libvirt libvirt-daemon-system libvirt-clients dnsmasq-base rsync openssh-client)
+# --browser: the page tests load matrix.html and report.html in Debian's headless Chromium (no
+# browser download: playwright-core drives /usr/bin/chromium).
+[ -n "$browser" ] && PACKAGES+=(chromium)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -1,22 +1,48 @@
 // report.html: one self-contained page (no server, no scripts) with the verdicts, coverage per
 // area and level, every clause with its status, and every test with its result.
-import { LEVELS } from '../spec/index.js';
+import { createHash } from 'node:crypto';
+import { CLAUSES, LEVELS } from '../spec/index.js';
+import { specLocation } from '../spec/spec-links.js';
 import type { ClauseCoverage } from './coverage.js';
 import { describeTarget, groupBy, type ResultsDocument } from './result.js';
 
-const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+export const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 const STYLE = `body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:1em 0}
 td,th{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top}th{background:#f3f3f3}
 .pass,.covered-pass,.conformant{background:#e6f4e6}.fail,.covered-fail,.xpass,.not-conformant{background:#fbe3e3}
 .xfail{background:#fdf1dc}.skip,.untested,.incomplete{background:#f4f4f4}.error{background:#f6e0f6}.untestable{color:#777}
-code{font-size:12px}.interrupted{background:#fbe3e3;padding:6px;border:2px solid #c33}`;
+code{font-size:12px}.stmt{color:#333}.where{color:#666;font-size:12px}a code{color:inherit}.interrupted{background:#fbe3e3;padding:6px;border:2px solid #c33}`;
 
 const cls = (s: string) => s.replace(/\s+/g, '-');
 
-function table(head: string[], rows: string[][], rowClass?: (i: number) => string): string {
+/** The anchor of a test's row in report.html: stable across runs (from the test ID), so the
+ *  matrix links a cell's verdict to the test's evidence. */
+export function testAnchor(testId: string): string {
+  return `test-${createHash('sha1').update(testId).digest('hex').slice(0, 12)}`;
+}
+
+/** A clause ID as a link to its section of the spec at v0.8.11, with its sentence as the title. */
+export function clauseLink(id: string): string {
+  const c = CLAUSES.get(id);
+  if (!c) return `<code>${esc(id)}</code>`;
+  const loc = specLocation(c);
+  const code = `<code>${esc(id)}</code>`;
+  return loc.url ? `<a href="${esc(loc.url)}" title="${esc(`${c.text} (${loc.label})`)}">${code}</a>` : `<span title="${esc(c.text)}">${code}</span>`;
+}
+
+/** A clause's sentence (the registry's words) and where it stands in the spec, linked. */
+export function clauseStatement(id: string): string {
+  const c = CLAUSES.get(id);
+  if (!c) return '';
+  const loc = specLocation(c);
+  const where = loc.url ? `<a href="${esc(loc.url)}">${esc(loc.label)}</a>` : esc(loc.label);
+  return `<span class="stmt">${esc(c.text)}</span> <span class="where">(${where})</span>`;
+}
+
+function table(head: string[], rows: string[][], rowClass?: (i: number) => string, rowId?: (i: number) => string): string {
   const h = head.map((x) => `<th>${esc(x)}</th>`).join('');
-  const body = rows.map((r, i) => `<tr class="${rowClass ? rowClass(i) : ''}">${r.map((c) => `<td>${c}</td>`).join('')}</tr>`).join('\n');
+  const body = rows.map((r, i) => `<tr${rowId ? ` id="${esc(rowId(i))}"` : ''} class="${rowClass ? rowClass(i) : ''}">${r.map((c) => `<td>${c}</td>`).join('')}</tr>`).join('\n');
   return `<table><thead><tr>${h}</tr></thead><tbody>\n${body}\n</tbody></table>`;
 }
 
@@ -58,9 +84,9 @@ export function renderHtml(doc: ResultsDocument, coverage: readonly ClauseCovera
   parts.push(table(['area', ...LEVELS], areaRows));
 
   for (const pc of doc.peerChecks ?? []) {
-    parts.push(`<h2>Peer check: ${esc(pc.peer)}</h2><p>${pc.compared} clauses checked by both it and our suites: ${pc.agree} agree, ${pc.disagreements.length} disagree (worth a look, not a failure by itself).${pc.peerOnly.length > 0 ? ` Checked only by ${esc(pc.peer)}: ${pc.peerOnly.map((x) => `<code>${esc(x.clause)}</code>${x.verdict === 'fail' ? ' (fail)' : ''}`).join(' ')}.` : ''}</p>`);
+    parts.push(`<h2>Peer check: ${esc(pc.peer)}</h2><p>${pc.compared} clauses checked by both it and our suites: ${pc.agree} agree, ${pc.disagreements.length} disagree (worth a look, not a failure by itself).${pc.peerOnly.length > 0 ? ` Checked only by ${esc(pc.peer)}: ${pc.peerOnly.map((x) => `${clauseLink(x.clause)}${x.verdict === 'fail' ? ' (fail)' : ''}`).join(' ')}.` : ''}</p>`);
     if (pc.disagreements.length > 0) {
-      parts.push(table(['clause', pc.peer, 'our suites', 'evidence'], pc.disagreements.map((d) => [`<code>${esc(d.clause)}</code>`, esc(d.peer), esc(d.own), esc(d.evidence ?? '')])));
+      parts.push(table(['clause', pc.peer, 'our suites', 'evidence'], pc.disagreements.map((d) => [`${clauseLink(d.clause)}<br>${clauseStatement(d.clause)}`, esc(d.peer), esc(d.own), esc(d.evidence ?? '')])));
     }
   }
 
@@ -71,29 +97,32 @@ export function renderHtml(doc: ResultsDocument, coverage: readonly ClauseCovera
       doc.tests.map((t) => [
         esc(t.status + (t.skipKind ? ` (${t.skipKind})` : '')),
         esc(t.id) + (t.artifacts ? `<br><a href="${esc(t.artifacts)}/">artifacts</a>` : '') + (t.repro ? `<br><code>${esc(t.repro)}</code>` : ''),
-        t.clauses.map((id) => `<code>${esc(id)}</code>`).join(' '),
+        t.clauses.map((id) => `<a href="#clause-${esc(id)}" title="${esc(CLAUSES.get(id)?.text ?? '')}"><code>${esc(id)}</code></a>`).join(' '),
         esc(t.reason ?? '') +
           (t.expected ? `<br><i>expected: ${esc(t.expected.reason)}</i>` : '') +
           (t.observations ?? []).map((o) => `<br>${esc(o.topic)}: <code>${esc(o.value)}</code>`).join(''),
       ]),
       (i) => doc.tests[i]!.status,
+      (i) => testAnchor(doc.tests[i]!.id),
     ),
   );
   if (doc.harnessErrors.length > 0) parts.push(`<h2>Harness errors</h2><ul>${doc.harnessErrors.map((e) => `<li>${esc(e)}</li>`).join('')}</ul>`);
 
-  parts.push('<h2>Clauses</h2>');
+  parts.push('<h2>Clauses</h2><p>Each clause in the words of the suite\'s registry (harness/spec/clauses.json), linked to its section of the appc spec at v0.8.11.</p>');
   parts.push(
     table(
-      ['clause', 'level', 'area', 'profile', 'status', 'tests or reason'],
+      ['clause', 'statement', 'level', 'area', 'profile', 'status', 'tests or reason'],
       coverage.map((x) => [
-        `<code>${esc(x.id)}</code>${x.normative ? '' : ' (suite)'}`,
+        `${clauseLink(x.id)}${x.normative ? '' : ' (suite)'}`,
+        clauseStatement(x.id),
         esc(x.level),
         esc(x.area),
         esc(x.profile),
         esc(x.status),
-        x.tests.length > 0 ? x.tests.map(esc).join('<br>') : esc(x.reason ?? ''),
+        x.tests.length > 0 ? x.tests.map((t) => `<a href="#${testAnchor(t)}">${esc(t)}</a>`).join('<br>') : esc(x.reason ?? ''),
       ]),
       (i) => coverage[i]!.status,
+      (i) => `clause-${coverage[i]!.id}`,
     ),
   );
   return `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>appc conformance: ${esc(impl.name)}</title><style>${STYLE}</style></head>\n<body>\n${parts.join('\n')}\n</body></html>\n`;

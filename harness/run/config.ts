@@ -100,6 +100,30 @@ export function defaultConfig(): RunConfig {
   return { impl: 'ref', target: 'host', reportDir: resolve(REPO_ROOT, 'reports'), podTimeoutMs: 60_000, dryRun: false };
 }
 
+/** npm test's flags (the matrix reads them too: which take a value, to find the file filters). */
+export const CLI_OPTIONS = {
+  impl: { type: 'string' },
+  'impl-path': { type: 'string' },
+  'impl-config': { type: 'string' },
+  flavor: { type: 'string' },
+  target: { type: 'string' },
+  'report-dir': { type: 'string' },
+  'vm-image': { type: 'string' },
+  'vm-profile': { type: 'string' },
+  'vagrant-provider': { type: 'string' },
+  'keep-vm': { type: 'boolean' },
+  'pod-timeout': { type: 'string' },
+  mutant: { type: 'string' },
+  expectations: { type: 'string' },
+  clause: { type: 'string', multiple: true },
+  level: { type: 'string' },
+  'rerun-failed': { type: 'string' },
+  list: { type: 'boolean' },
+  explain: { type: 'boolean' },
+  'test-name-pattern': { type: 'string', short: 't' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 export function parseCli(argv: readonly string[]): CliRequest {
   let parsed;
   try {
@@ -107,28 +131,7 @@ export function parseCli(argv: readonly string[]): CliRequest {
       args: [...argv],
       allowPositionals: true,
       strict: true,
-      options: {
-        impl: { type: 'string' },
-        'impl-path': { type: 'string' },
-        'impl-config': { type: 'string' },
-        flavor: { type: 'string' },
-        target: { type: 'string' },
-        'report-dir': { type: 'string' },
-        'vm-image': { type: 'string' },
-        'vm-profile': { type: 'string' },
-        'vagrant-provider': { type: 'string' },
-        'keep-vm': { type: 'boolean' },
-        'pod-timeout': { type: 'string' },
-        mutant: { type: 'string' },
-        expectations: { type: 'string' },
-        clause: { type: 'string', multiple: true },
-        level: { type: 'string' },
-        'rerun-failed': { type: 'string' },
-        list: { type: 'boolean' },
-        explain: { type: 'boolean' },
-        'test-name-pattern': { type: 'string', short: 't' },
-        help: { type: 'boolean', short: 'h' },
-      },
+      options: CLI_OPTIONS,
     });
   } catch (err) {
     // node's messages are one line already, e.g. "Unknown option '--foo'"
