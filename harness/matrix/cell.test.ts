@@ -36,7 +36,7 @@ describe('cells that cannot run here', () => {
   const known = ['host', 'qemu'];
   it('an unknown target or guest profile, with the reason', () => {
     expect(whyNotRunnable(parseCell('ref@container', IMPLS), known)).toBe('unknown target container in this harness (known: host, qemu)');
-    expect(whyNotRunnable(parseCell('ref@qemu/trixie', IMPLS), known)).toBe('target qemu has no guest profile trixie (known: lean, systemd)');
+    expect(whyNotRunnable(parseCell('ref@qemu/trixie', IMPLS), known)).toBe('target qemu has no guest profile trixie (known: lean, systemd, vagrant)');
     expect(whyNotRunnable(parseCell('ref@host/lean', IMPLS), known)).toBe('target host has no guest profiles');
   });
 

@@ -53,7 +53,7 @@ describe('matrix runner', () => {
     expect(records[2]!.reason).toMatch(/no rkt binary|needs systemd-nspawn/);
     expect(records[3]!.reason).toBe('exit 139 without results.json: Segmentation fault');
     expect(JSON.parse(readFileSync(join(out, 'cells', 'ref@mars', 'cell.json'), 'utf8'))).toMatchObject({ kind: 'matrix-cell', status: 'not-run' });
-    expect(lines).toContain('[ref@mars] not run: unknown target mars in this harness (known: host, qemu)');
+    expect(lines).toContain('[ref@mars] not run: unknown target mars in this harness (known: host, qemu, container, vagrant)');
     // Host cells one after the other: every start follows the previous end.
     const timeline = readFileSync(join(root, 'timeline'), 'utf8').trim().split('\n');
     for (let i = 0; i < timeline.length; i += 2) {

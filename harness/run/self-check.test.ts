@@ -120,7 +120,7 @@ describe('command line errors', () => {
     [['--bogus'], /Unknown option '--bogus'/],
     [['--impl=nope'], /unknown --impl "nope" \(known: ref, [a-z, ]*generic[a-z, ]*\)/],
     [['--impl=nope'], /unknown --impl "nope" \(known: [a-z, ]*rkt[a-z, ]*\)/],
-    [['--impl=rkt', '--impl-path=/nonexistent/rkt'], /^appc-conformance: rkt: \/nonexistent\/rkt is not an executable file$/m],
+    [['--impl=rkt', '--impl-path=/nonexistent/rkt'], /^appc-conformance: --impl-path \/nonexistent\/rkt: no such file$/m],
     [['--impl=rkt', '--flavor=src'], /unknown --flavor "src"/],
     [['--flavor=fly'], /ref: --flavor is not used by ref/],
     [['--mutant=nope'], /unknown --mutant "nope"/],
