@@ -49,7 +49,8 @@ export async function waitGone(refs: readonly ProcRef[], timeoutMs: number): Pro
   }
 }
 
-function isZombie(pid: number): boolean {
+/** A zombie still has its /proc entry; its state field says Z. A pid already gone counts as one. */
+export function isZombie(pid: number): boolean {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');

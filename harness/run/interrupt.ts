@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { constants } from 'node:os';
 import type { Vitest } from 'vitest/node';
 import type { RunScope } from '../impl/index.js';
+import { isZombie } from '../ref/procs.js';
 import type { ConformanceReporter } from '../report/conformance-reporter.js';
 import { abortStarting, type StartedTarget } from '../target/index.js';
 
@@ -194,14 +195,5 @@ async function stopChildren(withinMs: number): Promise<void> {
   const deadline = Date.now() + withinMs;
   while (Date.now() < deadline && pids.some((pid) => existsSync(`/proc/${pid}`) && !isZombie(pid))) {
     await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-function isZombie(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
-  } catch {
-    return true;
   }
 }
