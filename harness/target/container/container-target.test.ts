@@ -2,16 +2,14 @@
 // and without Podman the run ends in one line before any pod; a normal run, Ctrl-C while a pod runs
 // and a pod timeout each leave no container, no Podman service or monitor (conmon) of the run, no
 // forwarded port, no run directory and no pod cgroup. Needs Podman (npm run setup -- --container).
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { REPO_ROOT } from '../../run/paths.js';
+import { agentPortOf, portOpen, runMain } from '../lifecycle-testkit.js';
 
-const MAIN = join(REPO_ROOT, 'dist', 'harness', 'run', 'main.js');
 const hasPodman = spawnSync('sh', ['-c', 'command -v podman']).status === 0;
 /** The run dir's name, in the Podman service's socket path and (as the container's name) on conmon's command line. */
 const RUN_DIR = 'appc-container-';
@@ -41,40 +39,12 @@ function leftovers(): Record<string, string[]> {
 }
 const NOTHING = { containers: [], processes: [], runDirs: [], podCgroups: [] };
 
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ host: '127.0.0.1', port });
-    s.once('connect', () => (s.destroy(), resolve(true)));
-    s.once('error', () => resolve(false));
-  });
-}
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runMain(args: string[], env: NodeJS.ProcessEnv = process.env, onLine?: (line: string, child: ReturnType<typeof spawn>) => void): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    const feed = (chunk: string) => chunk.split('\n').forEach((l) => onLine?.(l, child));
-    child.stdout.on('data', (d: Buffer) => ((stdout += d), feed(d.toString())));
-    child.stderr.on('data', (d: Buffer) => ((stderr += d), feed(d.toString())));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-const agentPortOf = (line: string) => Number(/agent on 127\.0\.0\.1:(\d+)/.exec(line)?.[1] ?? 0);
-
 describe('--target=container prerequisites', () => {
   test('no DOCKER_HOST and no podman: one line, exit code 2, before any pod, nothing left', async () => {
     const env: NodeJS.ProcessEnv = { ...process.env, PATH: '/nonexistent' };
     delete env.DOCKER_HOST;
     const dirsBefore = runDirs();
-    const run = await runMain(['--target=container', 'suites/ace-exit-status'], env);
+    const run = await runMain(['--target=container', 'suites/ace-exit-status'], { env });
     expect(run.code).toBe(2);
     expect(run.stderr.trim().split('\n')).toEqual([
       'appc-conformance: --target=container needs a Docker-API engine: set DOCKER_HOST to one, or install Podman (npm run setup -- --container)',
@@ -84,7 +54,7 @@ describe('--target=container prerequisites', () => {
   });
 
   test('a DOCKER_HOST that does not answer: one line, exit code 2', async () => {
-    const run = await runMain(['--target=container', 'suites/ace-exit-status'], { ...process.env, DOCKER_HOST: 'unix:///nonexistent/docker.sock' });
+    const run = await runMain(['--target=container', 'suites/ace-exit-status'], { env: { ...process.env, DOCKER_HOST: 'unix:///nonexistent/docker.sock' } });
     expect(run.code).toBe(2);
     expect(run.stderr.trim()).toMatch(/^appc-conformance: --target=container: the engine at DOCKER_HOST=unix:\/\/\/nonexistent\/docker\.sock does not answer \(.*\)$/);
   });
@@ -105,9 +75,9 @@ describe.runIf(hasPodman && process.getuid?.() === 0)('--target=container lifecy
   test('a run reports the engine and the container, and leaves nothing', async () => {
     let agentPort = 0;
     const reports = join(dir, 'reports-ok');
-    const run = await runMain(['--target=container', `--report-dir=${reports}`, 'suites/ace-exit-status', '-t', 'exit code 42'], env, (line) => {
+    const run = await runMain(['--target=container', `--report-dir=${reports}`, 'suites/ace-exit-status', '-t', 'exit code 42'], { env, onLine: (line) => {
       agentPort ||= agentPortOf(line);
-    });
+    } });
     expect(run.code, run.stderr).toBe(0);
     const results = JSON.parse(readFileSync(join(reports, 'results.json'), 'utf8')) as { tests: { status: string }[]; targetInfo?: { kind: string; engine?: string; cgroup: string } };
     expect(results.tests.map((t) => t.status)).toEqual(['pass']);
@@ -121,14 +91,14 @@ describe.runIf(hasPodman && process.getuid?.() === 0)('--target=container lifecy
   test('Ctrl-C while a pod runs in the container ends the run, the container, the service and its files', async () => {
     let agentPort = 0;
     let signalledAt = 0;
-    const run = await runMain(['--target=container', `--report-dir=${join(dir, 'reports-sigint')}`, 'suites/ace-exit-status', 'suites/ace-execution-environment'], env, (line, child) => {
+    const run = await runMain(['--target=container', `--report-dir=${join(dir, 'reports-sigint')}`, 'suites/ace-exit-status', 'suites/ace-execution-environment'], { env, onLine: (line, child) => {
       const port = agentPortOf(line);
       if (port && !agentPort) {
         agentPort = port;
         // Once the container is up, give the first pods a few seconds to be under way, then interrupt.
         setTimeout(() => ((signalledAt = performance.now()), child.kill('SIGINT')), 4_000);
       }
-    });
+    } });
     expect(agentPort).toBeGreaterThan(0);
     expect(run.code).toBe(130);
     expect(performance.now() - signalledAt).toBeLessThan(30_000);
@@ -140,9 +110,9 @@ describe.runIf(hasPodman && process.getuid?.() === 0)('--target=container lifecy
     let agentPort = 0;
     const reports = join(dir, 'reports-timeout');
     // No pod of ref starts, runs and ends within 20 ms.
-    const run = await runMain(['--target=container', '--pod-timeout=0.02', `--report-dir=${reports}`, 'suites/ace-exit-status', '-t', 'exit code 42'], env, (line) => {
+    const run = await runMain(['--target=container', '--pod-timeout=0.02', `--report-dir=${reports}`, 'suites/ace-exit-status', '-t', 'exit code 42'], { env, onLine: (line) => {
       agentPort ||= agentPortOf(line);
-    });
+    } });
     expect(run.code).toBe(3);
     const results = JSON.parse(readFileSync(join(reports, 'results.json'), 'utf8')) as { tests: { status: string; reason?: string }[] };
     expect(results.tests.map((t) => t.status)).toEqual(['error']);

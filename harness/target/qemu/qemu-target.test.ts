@@ -2,17 +2,16 @@
 // come up is a harness error with its console log; Ctrl-C and a pod timeout inside the guest leave
 // no QEMU process, no forwarded port and no temp files on this machine. Needs QEMU and the lean
 // guest (npm run setup -- --vm); boots real VMs under TCG, so each test takes tens of seconds.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { REPO_ROOT } from '../../run/paths.js';
 import { ensureGuest, type GuestImage } from '../guest/guest-image.js';
+import { agentPortOf, portOpen, runMain } from '../lifecycle-testkit.js';
 
-const MAIN = join(REPO_ROOT, 'dist', 'harness', 'run', 'main.js');
 const hasQemu = spawnSync('sh', ['-c', 'command -v qemu-system-x86_64 && command -v debootstrap']).status === 0;
 
 /** QEMU processes of VMs of this checkout (another checkout's run on the machine is not ours). */
@@ -28,34 +27,6 @@ function qemuProcesses(): string[] {
 function vmDirs(): string[] {
   const inUse = allQemu().join(' ');
   return readdirSync(tmpdir()).filter((d) => (d.startsWith('appc-qemu-') || d.startsWith('appc-kvmcheck-')) && !inUse.includes(join(tmpdir(), d)));
-}
-
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ host: '127.0.0.1', port });
-    s.once('connect', () => (s.destroy(), resolve(true)));
-    s.once('error', () => resolve(false));
-  });
-}
-
-interface Run {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs npm test's entry point; `onLine` may act on its output (e.g. send a signal). */
-function runMain(args: string[], onLine?: (line: string, child: ReturnType<typeof spawn>) => void): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    const feed = (chunk: string) => chunk.split('\n').forEach((l) => onLine?.(l, child));
-    child.stdout.on('data', (d: Buffer) => ((stdout += d), feed(d.toString())));
-    child.stderr.on('data', (d: Buffer) => ((stderr += d), feed(d.toString())));
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
 }
 
 describe.runIf(hasQemu && process.getuid?.() === 0)('--target=qemu lifecycle', () => {
@@ -93,15 +64,14 @@ describe.runIf(hasQemu && process.getuid?.() === 0)('--target=qemu lifecycle', (
     let sent = false;
     const started = performance.now();
     let signalledAt = 0;
-    const run = await runMain(['--target=qemu', `--report-dir=${join(dir, 'reports-sigint')}`, 'suites/ace-exit-status'], (line, child) => {
-      const m = /agent on 127\.0\.0\.1:(\d+)/.exec(line);
-      if (m) agentPort = Number(m[1]);
+    const run = await runMain(['--target=qemu', `--report-dir=${join(dir, 'reports-sigint')}`, 'suites/ace-exit-status'], { onLine: (line, child) => {
+      agentPort ||= agentPortOf(line);
       // Once the guest is up, give the first pods a few seconds to be under way, then interrupt.
-      if (m && !sent) {
+      if (agentPort && !sent) {
         sent = true;
         setTimeout(() => ((signalledAt = performance.now()), child.kill('SIGINT')), 8_000);
       }
-    });
+    } });
     expect(agentPort).toBeGreaterThan(0);
     expect(run.code).toBe(130);
     expect(performance.now() - signalledAt).toBeLessThan(30_000);
@@ -115,10 +85,9 @@ describe.runIf(hasQemu && process.getuid?.() === 0)('--target=qemu lifecycle', (
     let agentPort = 0;
     const reports = join(dir, 'reports-timeout');
     // Under emulation no pod of ref finishes within a second.
-    const run = await runMain(['--target=qemu', '--pod-timeout=1', `--report-dir=${reports}`, 'suites/ace-exit-status', '-t', 'exit code 42'], (line) => {
-      const m = /agent on 127\.0\.0\.1:(\d+)/.exec(line);
-      if (m) agentPort = Number(m[1]);
-    });
+    const run = await runMain(['--target=qemu', '--pod-timeout=1', `--report-dir=${reports}`, 'suites/ace-exit-status', '-t', 'exit code 42'], { onLine: (line) => {
+      agentPort ||= agentPortOf(line);
+    } });
     expect(run.code).toBe(3);
     const results = JSON.parse(readFileSync(join(reports, 'results.json'), 'utf8')) as { tests: { status: string; reason?: string }[]; targetInfo?: { kind: string } };
     expect(results.tests.map((t) => t.status)).toEqual(['error']);

@@ -4,17 +4,15 @@
 // no ssh process, no forward listening. Each test brings a real box up under TCG (1–2 min), so
 // the file is in the nightly matrix (ci/nightly-vagrant.sh, vitest.nightly.config.ts), not in
 // npm run test:unit. Needs npm run setup -- --vagrant.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { REPO_ROOT } from '../../run/paths.js';
+import { agentPortOf, type CliRun, type CliRunOptions, portOpen, runMain as runCli } from '../lifecycle-testkit.js';
 import { installedBox, vagrantHome } from './box.js';
 
-const MAIN = join(REPO_ROOT, 'dist', 'harness', 'run', 'main.js');
 const ready = spawnSync('sh', ['-c', 'command -v vagrant && command -v virsh']).status === 0 && installedBox() !== undefined;
 
 function virsh(...args: string[]): string {
@@ -31,7 +29,7 @@ function machineIndex(): string {
 }
 
 /** Everything of run `name` still on this machine (empty when it left nothing). */
-function leftovers(name: string, agentPort: number): Promise<string[]> {
+async function leftovers(name: string, agentPort: number): Promise<string[]> {
   const left = [
     ...virsh('list', '--all', '--name').split('\n').filter((d) => d.startsWith(name)).map((d) => `domain ${d}`),
     ...virsh('vol-list', 'default').split('\n').slice(2).map((l) => l.trim().split(/\s+/)[0] ?? '').filter((v) => v.startsWith(name)).map((v) => `volume ${v}`),
@@ -40,37 +38,26 @@ function leftovers(name: string, agentPort: number): Promise<string[]> {
     ...(machineIndex().includes(join(tmpdir(), name)) ? [`Vagrant's machine index entry for ${name}`] : []),
     ...spawnSync('pgrep', ['-af', name]).stdout.toString().split('\n').filter((l) => l.trim() && !l.includes('pgrep')).map((l) => `process ${l}`),
   ];
-  return new Promise((resolve) => {
-    if (!agentPort) return resolve(left);
-    const s = connect({ host: '127.0.0.1', port: agentPort });
-    s.once('connect', () => (s.destroy(), resolve([...left, `forward 127.0.0.1:${agentPort}`])));
-    s.once('error', () => resolve(left));
-  });
+  return agentPort && (await portOpen(agentPort)) ? [...left, `forward 127.0.0.1:${agentPort}`] : left;
 }
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
+interface Run extends CliRun {
   /** the run's machine name and agent forward, from its output */
   name: string;
   agentPort: number;
 }
 
-function runMain(args: string[], onLine?: (line: string, child: ReturnType<typeof spawn>) => void): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [MAIN, '--target=vagrant', ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    const run: Run = { code: null, stdout: '', stderr: '', name: '', agentPort: 0 };
-    const feed = (chunk: string) =>
-      chunk.split('\n').forEach((l) => {
-        run.name ||= /bringing up (appc-vagrant-\S+)/.exec(l)?.[1] ?? '';
-        run.agentPort ||= Number(/agent on 127\.0\.0\.1:(\d+)/.exec(l)?.[1] ?? 0);
-        onLine?.(l, child);
-      });
-    child.stdout.on('data', (d: Buffer) => ((run.stdout += d), feed(d.toString())));
-    child.stderr.on('data', (d: Buffer) => ((run.stderr += d), feed(d.toString())));
-    child.on('close', (code) => resolve({ ...run, code }));
+async function runMain(args: string[], onLine?: CliRunOptions['onLine']): Promise<Run> {
+  let name = '';
+  let agentPort = 0;
+  const run = await runCli(['--target=vagrant', ...args], {
+    onLine: (l, child) => {
+      name ||= /bringing up (appc-vagrant-\S+)/.exec(l)?.[1] ?? '';
+      agentPort ||= agentPortOf(l);
+      onLine?.(l, child);
+    },
   });
+  return { ...run, name, agentPort };
 }
 
 describe.runIf(ready && process.getuid?.() === 0)('--target=vagrant lifecycle', () => {
