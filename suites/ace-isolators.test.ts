@@ -474,6 +474,42 @@ describe('ACE § Linux Isolators: seccomp without errno, retain-set, wildcards',
   });
 });
 
+/** Linux-specific errno names (not POSIX), with their numbers on Linux's generic ABI (x86-64, arm64):
+ *  the probe names only POSIX errnos and reports these as E<number>. */
+const LINUX_ERRNOS = { ENOKEY: 126, EHWPOISON: 133 } as const;
+const seccompLinuxErrnoPod = podRun(
+  ['pod-manifest', 'multi-app', 'isolator/os/linux/seccomp-remove-set', 'isolator/os/linux/seccomp-retain-set'],
+  async () => {
+    const exec = ['/probe', 'mkdir=/made-by-app'];
+    const img = await image(await probeImage({ name: 'seccomp-linux-errno', app: { exec } }));
+    const app = (name: string, value: unknown): App => ({ exec, user: '0', group: '0', isolators: [{ name, value }] });
+    return {
+      images: [img],
+      manifest: podManifest([
+        { name: 'remove-enokey', image: img, app: app('os/linux/seccomp-remove-set', { set: MKDIR, errno: 'ENOKEY' }) },
+        { name: 'retain-ehwpoison', image: img, app: app('os/linux/seccomp-retain-set', { set: PROBE_SYSCALLS, errno: 'EHWPOISON' }) },
+      ]),
+    };
+  },
+);
+
+describe('ACE § Linux Isolators: seccomp with Linux-specific errno names', () => {
+  const errnoOf = (r: ProbeReport) => r.writes.find((w) => w.path === '/made-by-app')?.error;
+  const named = (name: keyof typeof LINUX_ERRNOS) => [name, `E${LINUX_ERRNOS[name]}`];
+
+  test('returns a Linux-specific errno (ENOKEY) a remove-set names', clauses('ACE-ISO-SECRM-010'), async ({ skip, check }) => {
+    const pod = await seccompLinuxErrnoPod(skip);
+    check('ACE-ISO-SECRM-010', () => expect(pod.refused ? `refused: ${pod.outcome.refusal}` : 'ran').toBe('ran'));
+    check('ACE-ISO-SECRM-010', () => expect(named('ENOKEY')).toContain(errnoOf(pod.report('remove-enokey'))));
+  });
+
+  test('returns a Linux-specific errno (EHWPOISON) a retain-set names', clauses('ACE-ISO-SECRT-010'), async ({ skip, check }) => {
+    const pod = await seccompLinuxErrnoPod(skip);
+    check('ACE-ISO-SECRT-010', () => expect(pod.refused ? `refused: ${pod.outcome.refusal}` : 'ran').toBe('ran'));
+    check('ACE-ISO-SECRT-010', () => expect(named('EHWPOISON')).toContain(errnoOf(pod.report('retain-ehwpoison'))));
+  });
+});
+
 /** A setuid-root copy of the probe run by a non-root user, with and without no-new-privileges. */
 const setuidPod = podRun(['pod-manifest', 'multi-app', 'isolator/os/linux/no-new-privileges'], async () => {
   const img = await setuidImage('setuid');

@@ -103,7 +103,7 @@ export function recordOf(test: TestCase): TestRecord {
       if (result.errors.some((e) => isInterruption(e.name))) return { ...base, status: 'skip', skipKind: 'interrupted', reason: firstLine(err?.message) };
       const reason = `${err?.name && err.name !== 'Error' && err.name !== 'AssertionError' ? `${err.name}: ` : ''}${firstLine(err?.message)}`;
       if (result.errors.some((e) => isHarnessError(e.name))) return { ...base, status: 'error', reason };
-      const level = failureLevel(base.checks);
+      const level = failureLevel(base.checks, base.clauses);
       return { ...base, status: 'fail', reason, ...(level ? { failedLevel: level } : {}) };
     }
     default:

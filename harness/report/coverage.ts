@@ -55,9 +55,11 @@ export const REQUIRED_LEVELS: ReadonlySet<Level> = new Set(['MUST', 'MUST NOT'])
 export const RECOMMENDED_LEVELS: ReadonlySet<Level> = new Set(['SHOULD', 'SHOULD NOT']);
 
 /** The level a failed test's failure counts at: `MUST` when any failed check names a MUST / MUST NOT
- *  clause (or a clause the registry does not know), else `SHOULD` (only recommendations failed). */
-export function failureLevel(checks: readonly { clauses: readonly string[]; ok: boolean }[]): 'MUST' | 'SHOULD' | undefined {
-  const failed = checks.filter((c) => !c.ok).flatMap((c) => c.clauses);
+ *  clause (or a clause the registry does not know), else `SHOULD` (only recommendations failed). A
+ *  test that failed outside any check is judged by the clauses it declares. */
+export function failureLevel(checks: readonly { clauses: readonly string[]; ok: boolean }[], declared: readonly string[] = []): 'MUST' | 'SHOULD' | undefined {
+  const fromChecks = checks.filter((c) => !c.ok).flatMap((c) => c.clauses);
+  const failed = fromChecks.length > 0 ? fromChecks : declared;
   if (failed.length === 0) return undefined;
   return failed.every((id) => {
     const level = CLAUSES.get(id)?.level;

@@ -56,6 +56,9 @@ describe('reporting by level', () => {
     expect(failureLevel([{ clauses: [SHOULD], ok: false }, { clauses: ['ACE-ENV-001'], ok: false }])).toBe('MUST');
     expect(failureLevel([{ clauses: ['NO-SUCH-CLAUSE'], ok: false }])).toBe('MUST');
     expect(failureLevel([{ clauses: [SHOULD], ok: true }])).toBeUndefined();
+    // failed outside any check: the clauses the test declares decide
+    expect(failureLevel([{ clauses: [SHOULD], ok: true }], [SHOULD])).toBe('SHOULD');
+    expect(failureLevel([], [SHOULD, 'ACE-ENV-001'])).toBe('MUST');
   });
 
   test('a failed SHOULD and SHOULD NOT leave a conformant profile conformant, and are counted beside the verdict', () => {
