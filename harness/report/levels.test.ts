@@ -3,7 +3,11 @@
 import { describe, expect, test } from 'vitest';
 import { CLAUSES } from '../spec/index.js';
 import { computeCoverage, failureLevel, levelFigures, mustCoverage, profileVerdicts, RECOMMENDED_LEVELS } from './coverage.js';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { renderHtml } from './html.js';
+import { writeJunit } from './junit.js';
 import { countResults, type ResultsDocument, type TestRecord } from './result.js';
 import { renderSummary } from './summary.js';
 
@@ -100,6 +104,17 @@ describe('reporting by level', () => {
     const html = renderHtml(d, coverage);
     expect(html).toContain('fail (SHOULD)');
     expect(html).toContain('<th>SHOULD failed</th>');
+  });
+
+  test('junit.xml types a failure only on recommendations apart and carries the level', () => {
+    const { doc: d } = doc([rec('should', 'fail', [[SHOULD, false]], { failedLevel: 'SHOULD', reason: 'ran' }), rec('must', 'fail', [['ACE-ENV-001', false]], { failedLevel: 'MUST', reason: 'no PATH' })]);
+    const dir = mkdtempSync(join(tmpdir(), 'junit-level-'));
+    writeJunit(d, join(dir, 'junit.xml'));
+    const xml = readFileSync(join(dir, 'junit.xml'), 'utf8');
+    rmSync(dir, { recursive: true });
+    expect(xml).toMatch(/<failure message="ran" type="recommendation"/);
+    expect(xml).toMatch(/<failure message="no PATH" type="conformance"/);
+    expect(xml).toContain('<property name="failed.level" value="SHOULD"/>');
   });
 
   test('a summary of a report written before SHOULD figures existed still renders', () => {
