@@ -474,6 +474,31 @@ describe('ACE § Linux Isolators: seccomp without errno, retain-set, wildcards',
   });
 });
 
+/** An image whose own app section lists isolators, run from the image alone (no pod app object). */
+const imageIsolatorsPod = podRun(['isolator/os/linux/capabilities-remove-set', 'isolator/os/linux/no-new-privileges'], async () => ({
+  images: [
+    await image(
+      await probeImage({
+        name: 'image-isolators',
+        app: {
+          isolators: [
+            { name: 'os/linux/capabilities-remove-set', value: { set: ['CAP_NET_RAW'] } },
+            { name: 'os/linux/no-new-privileges', value: true },
+          ],
+        },
+      }),
+    ),
+  ],
+}));
+
+describe('ACE § Isolators: the isolators of an app', () => {
+  test("applies the isolators the image manifest lists for its app", clauses('ACE-ISO-GEN-005'), async ({ skip, check }) => {
+    const pod = await imageIsolatorsPod(skip);
+    check('ACE-ISO-GEN-005', () => expect(bounding(pod.report('image-isolators').capabilities.bounding), 'bounding set under a remove-set of CAP_NET_RAW').not.toContain('CAP_NET_RAW'));
+    check('ACE-ISO-GEN-005', () => expect(pod.report('image-isolators').noNewPrivs, 'NoNewPrivs under no-new-privileges: true').toBe(1));
+  });
+});
+
 /** Linux-specific errno names (not POSIX), with their numbers on Linux's generic ABI (x86-64, arm64):
  *  the probe names only POSIX errnos and reports these as E<number>. */
 const LINUX_ERRNOS = { ENOKEY: 126, EHWPOISON: 133 } as const;

@@ -72,6 +72,8 @@ export async function prepareApp(ctx: PodContext, rt: RuntimeApp): Promise<Prepa
   if (isMutant('merge-app') && rt.app && image.manifest.app) {
     app = { ...app, environment: [...(image.manifest.app.environment ?? []), ...(rt.app.environment ?? [])] };
   }
+  // ACE-ISO-GEN-005: the isolators of the app section in force apply; the mutant drops the image's own.
+  if (isMutant('ignore-image-isolators') && !rt.app) app = { ...app, isolators: [] };
   const layers = layerOrder(image, ctx.images);
   if (isMutant('merge-dependency-app')) {
     // The mutant lets the app sections of the image's dependencies add to its environment.

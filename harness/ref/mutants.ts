@@ -221,6 +221,7 @@ export const MUTANTS: readonly Mutant[] = [
   { name: 'hosts-without-localhost', clauses: ['ACE-LNX-014'], description: 'gives an image without /etc/hosts one without a localhost entry' },
   { name: 'rewrite-etc-hosts', clauses: ['ACE-LNX-015'], description: "writes its own /etc/hosts over the one the image ships" },
   { name: 'posix-errno-only', clauses: ['ACE-ISO-SECRM-010', 'ACE-ISO-SECRT-010'], description: 'refuses seccomp isolators naming a Linux-specific errno (ENOKEY, EHWPOISON)' },
+  { name: 'ignore-image-isolators', clauses: ['ACE-ISO-GEN-005'], description: "applies the isolators a pod manifest lists for an app, never those of the image manifest's own app section" },
   { name: 'mds-token-prefix', clauses: ['MDS-GEN-006'], description: "answers a metadata request whose token merely starts with a pod's token" },
   // What the implementation serves, checked in full (issue #16, part 5)
   { name: 'mds-bad-ac-version', clauses: ['MDS-POD-003'], description: 'serves the reified pod manifest with acVersion 1.0.0, which is no appc release' },
@@ -324,6 +325,7 @@ export type MutantName =
   | 'rewrite-etc-hosts'
   | 'posix-errno-only'
   | 'mds-token-prefix'
+  | 'ignore-image-isolators'
   | 'mds-bad-ac-version';
 
 let active: string | undefined;
