@@ -8,6 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderHtml } from './html.js';
 import { writeJunit } from './junit.js';
+import type { TestCase } from 'vitest/node';
+import { REPO_ROOT } from '../run/paths.js';
+import { recordOf } from './conformance-reporter.js';
 import { countResults, type ResultsDocument, type TestRecord } from './result.js';
 import { renderSummary } from './summary.js';
 
@@ -63,6 +66,19 @@ describe('reporting by level', () => {
     // failed outside any check: the clauses the test declares decide
     expect(failureLevel([{ clauses: [SHOULD], ok: true }], [SHOULD])).toBe('SHOULD');
     expect(failureLevel([], [SHOULD, 'ACE-ENV-001'])).toBe('MUST');
+  });
+
+  test('a failed test is recorded with the level of what failed', () => {
+    const fake = (checks: { clauses: string[]; ok: boolean }[], clauses: string[]) =>
+      ({
+        meta: () => ({ clauses, checks }),
+        result: () => ({ state: 'failed', errors: [{ name: 'AssertionError', message: 'expected x' }] }),
+        module: { moduleId: join(REPO_ROOT, 'suites/x.test.ts') },
+        fullName: 'x > y',
+        diagnostic: () => ({ duration: 1 }),
+      }) as unknown as TestCase;
+    expect(recordOf(fake([{ clauses: ['ACE-ENV-003'], ok: true }, { clauses: ['MDS-GEN-006'], ok: false }], ['ACE-ENV-003', 'MDS-GEN-006']))).toMatchObject({ status: 'fail', failedLevel: 'SHOULD' });
+    expect(recordOf(fake([{ clauses: ['ACE-ENV-003'], ok: false }], ['ACE-ENV-003', 'MDS-GEN-006']))).toMatchObject({ status: 'fail', failedLevel: 'MUST' });
   });
 
   test('a failed SHOULD and SHOULD NOT leave a conformant profile conformant, and are counted beside the verdict', () => {
