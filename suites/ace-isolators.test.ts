@@ -474,6 +474,67 @@ describe('ACE § Linux Isolators: seccomp without errno, retain-set, wildcards',
   });
 });
 
+/** An image whose own app section lists isolators, run from the image alone (no pod app object). */
+const imageIsolatorsPod = podRun(['isolator/os/linux/capabilities-remove-set', 'isolator/os/linux/no-new-privileges'], async () => ({
+  images: [
+    await image(
+      await probeImage({
+        name: 'image-isolators',
+        app: {
+          isolators: [
+            { name: 'os/linux/capabilities-remove-set', value: { set: ['CAP_NET_RAW'] } },
+            { name: 'os/linux/no-new-privileges', value: true },
+          ],
+        },
+      }),
+    ),
+  ],
+}));
+
+describe('ACE § Isolators: the isolators of an app', () => {
+  test("applies the isolators the image manifest lists for its app", clauses('ACE-ISO-GEN-005'), async ({ skip, check }) => {
+    const pod = await imageIsolatorsPod(skip);
+    check('ACE-ISO-GEN-005', () => expect(bounding(pod.report('image-isolators').capabilities.bounding), 'bounding set under a remove-set of CAP_NET_RAW').not.toContain('CAP_NET_RAW'));
+    check('ACE-ISO-GEN-005', () => expect(pod.report('image-isolators').noNewPrivs, 'NoNewPrivs under no-new-privileges: true').toBe(1));
+  });
+});
+
+/** Linux-specific errno names (not POSIX), with their numbers on Linux's generic ABI (x86-64, arm64):
+ *  the probe names only POSIX errnos and reports these as E<number>. */
+const LINUX_ERRNOS = { ENOKEY: 126, EHWPOISON: 133 } as const;
+const seccompLinuxErrnoPod = podRun(
+  ['pod-manifest', 'multi-app', 'isolator/os/linux/seccomp-remove-set', 'isolator/os/linux/seccomp-retain-set'],
+  async () => {
+    const exec = ['/probe', 'mkdir=/made-by-app'];
+    const img = await image(await probeImage({ name: 'seccomp-linux-errno', app: { exec } }));
+    const app = (name: string, value: unknown): App => ({ exec, user: '0', group: '0', isolators: [{ name, value }] });
+    return {
+      images: [img],
+      manifest: podManifest([
+        { name: 'remove-enokey', image: img, app: app('os/linux/seccomp-remove-set', { set: MKDIR, errno: 'ENOKEY' }) },
+        { name: 'retain-ehwpoison', image: img, app: app('os/linux/seccomp-retain-set', { set: PROBE_SYSCALLS, errno: 'EHWPOISON' }) },
+      ]),
+    };
+  },
+);
+
+describe('ACE § Linux Isolators: seccomp with Linux-specific errno names', () => {
+  const errnoOf = (r: ProbeReport) => r.writes.find((w) => w.path === '/made-by-app')?.error;
+  const named = (name: keyof typeof LINUX_ERRNOS) => [name, `E${LINUX_ERRNOS[name]}`];
+
+  test('returns a Linux-specific errno (ENOKEY) a remove-set names', clauses('ACE-ISO-SECRM-010'), async ({ skip, check }) => {
+    const pod = await seccompLinuxErrnoPod(skip);
+    check('ACE-ISO-SECRM-010', () => expect(pod.refused ? `refused: ${pod.outcome.refusal}` : 'ran').toBe('ran'));
+    check('ACE-ISO-SECRM-010', () => expect(named('ENOKEY')).toContain(errnoOf(pod.report('remove-enokey'))));
+  });
+
+  test('returns a Linux-specific errno (EHWPOISON) a retain-set names', clauses('ACE-ISO-SECRT-010'), async ({ skip, check }) => {
+    const pod = await seccompLinuxErrnoPod(skip);
+    check('ACE-ISO-SECRT-010', () => expect(pod.refused ? `refused: ${pod.outcome.refusal}` : 'ran').toBe('ran'));
+    check('ACE-ISO-SECRT-010', () => expect(named('EHWPOISON')).toContain(errnoOf(pod.report('retain-ehwpoison'))));
+  });
+});
+
 /** A setuid-root copy of the probe run by a non-root user, with and without no-new-privileges. */
 const setuidPod = podRun(['pod-manifest', 'multi-app', 'isolator/os/linux/no-new-privileges'], async () => {
   const img = await setuidImage('setuid');

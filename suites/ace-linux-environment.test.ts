@@ -1,4 +1,6 @@
-// spec/OS-SPEC.md (Linux) § Devices and File Systems: what every app of a linux image finds.
+// spec/OS-SPEC.md (Linux) § Devices and File Systems: what every app of a linux image finds; § Common
+// Files: /etc/hosts.
+import { randomBytes } from 'node:crypto';
 import { clauses, describe, expect, image, podRun, test } from '../harness/run/conformance.js';
 import type { ProbeReport } from '../harness/probe/index.js';
 import { probeImage } from '../fixtures/images.js';
@@ -84,5 +86,33 @@ describe('OS-SPEC § Linux: by default', () => {
     // The image's manifest names no isolator, mount point or device: only its os label.
     check('ACE-LNX-016', () => expect(['/proc', '/sys', '/dev/pts', '/dev/shm'].filter((p) => !mountAt(r, p))).toEqual([]));
     check('ACE-LNX-016', () => expect(DEVICES.filter((d) => !file(r, d)?.exists)).toEqual([]));
+  });
+});
+
+/** An image without /etc/hosts, and one that ships its own with a nonce line: one pod each. */
+const HOSTS_NONCE = `192.0.2.7 appc-${randomBytes(6).toString('hex')}.example\n`;
+const noHostsPod = podRun([], async () => ({
+  images: [await image(await probeImage({ name: 'no-etc-hosts', app: { exec: ['/probe', 'file=/etc/hosts'] } }))],
+}));
+const ownHostsPod = podRun([], async () => ({
+  images: [
+    await image(
+      await probeImage({ name: 'own-etc-hosts', app: { exec: ['/probe', 'file=/etc/hosts'] }, files: [{ type: 'file', path: '/etc/hosts', content: HOSTS_NONCE, mode: 0o644 }] }),
+    ),
+  ],
+}));
+
+describe('OS-SPEC § Common Files: /etc/hosts', () => {
+  test('puts a localhost loopback entry in an /etc/hosts it provides', clauses('ACE-LNX-014'), async ({ skip, check }) => {
+    const f = file((await noHostsPod(skip)).report('no-etc-hosts'), '/etc/hosts');
+    // The clause is about an /etc/hosts the implementation provides: with none, there is nothing to judge.
+    if (!f?.exists) return skip('unsupported: the implementation provides no /etc/hosts to an image without one (ACE-LNX-014 concerns one it provides)');
+    const entries = (f.content ?? '').split('\n').map((l) => l.replace(/#.*/, '').trim().split(/\s+/));
+    check('ACE-LNX-014', () => expect(entries.some(([addr, ...names]) => (addr === '127.0.0.1' || addr === '::1') && names.includes('localhost')), f.content).toBe(true));
+  });
+
+  test("leaves the image's own /etc/hosts unmodified", clauses('ACE-LNX-015'), async ({ skip, check }) => {
+    const f = file((await ownHostsPod(skip)).report('own-etc-hosts'), '/etc/hosts');
+    check('ACE-LNX-015', () => expect(f?.content).toBe(HOSTS_NONCE));
   });
 });

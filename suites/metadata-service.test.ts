@@ -4,6 +4,7 @@
 import { clauses, describe, expect, image, podRun, session, test } from '../harness/run/conformance.js';
 import type { BuiltImage, NameValue } from '../harness/aci/index.js';
 import type { HttpFetch, ProbeReport } from '../harness/probe/index.js';
+import { imageIdProblem, servedImageManifestProblems, servedPodManifestProblems } from '../harness/aci/served.js';
 import { probeImage } from '../fixtures/images.js';
 import { podManifest } from '../fixtures/pods.js';
 
@@ -43,6 +44,8 @@ function requests(app: string) {
     ['appAnnotations', `fetch=${V1}/apps/${app}/annotations`],
     ['imageManifest', `fetch=${V1}/apps/${app}/image/manifest`],
     ['imageId', `fetch=${V1}/apps/${app}/image/id`],
+    // The app's own token with a character added: a wrong token (MDS-GEN-006).
+    ['tamperedUuid', `fetch=$AC_METADATA_URLx/acMetadata/v1/pod/uuid`],
   ] as const;
   return { args: list.map(([, a]) => a), index: Object.fromEntries(list.map(([k], i) => [k, i])) as Record<(typeof list)[number][0], number> };
 }
@@ -141,6 +144,19 @@ describe('ACE § Execution Environment: AC_METADATA_URL', () => {
   );
 });
 
+describe('Metadata Service § general: tokens', () => {
+  test("does not give a pod's data to a request whose token was tampered with", clauses('ACE-ENV-003', 'MDS-GEN-006'), async ({ skip, check }) => {
+    for (const app of ['alpha', 'beta'] as const) {
+      const { get } = await evidence(skip, check, app);
+      const f = get('tamperedUuid');
+      const uuid = get('uuid').body ?? '';
+      // The probe's ok only says an answer came; a 2xx status is what would give data away.
+      check('MDS-GEN-006', () => expect(f.status !== undefined && f.status >= 200 && f.status < 300, `${app}: the request with its token plus one character answered ${f.status ?? f.error}`).toBe(false));
+      if (uuid !== '') check('MDS-GEN-006', () => expect(f.body ?? '', `${app}: the answer to a tampered token`).not.toContain(uuid));
+    }
+  });
+});
+
 describe('Metadata Service § Pod Metadata', () => {
   test('serves the pod UUID as text, equal to the one the implementation reports', clauses('ACE-ENV-003', 'MDS-POD-004', 'MDS-POD-005', 'ACE-UUID-002'), async ({ skip, check }) => {
     const { pod, get } = await evidence(skip, check, 'alpha');
@@ -214,6 +230,24 @@ describe('Metadata Service § Pod Metadata', () => {
       expect(r.fetches[1]?.body).not.toBe(get('uuid').body);
     });
   });
+});
+
+describe('Metadata Service: everything served is valid in full', () => {
+  test(
+    'serves pod and image manifests valid by the schema and the types rules (appc acVersion, full image IDs, AC names)',
+    clauses('ACE-ENV-003', 'MDS-POD-003', 'MDS-APP-004', 'MDS-APP-006', 'TYPES-ACVER-001', 'TYPES-IMGID-001'),
+    async ({ skip, check }) => {
+      for (const app of ['alpha', 'beta'] as const) {
+        const { get } = await evidence(skip, check, app);
+        check(['MDS-POD-003', 'TYPES-ACVER-001', 'TYPES-IMGID-001'], () => expect(servedPodManifestProblems(parse(get('podManifest'))), `${app}: the pod manifest served`).toEqual([]));
+        check(['MDS-APP-004', 'TYPES-ACVER-001'], () => expect(servedImageManifestProblems(parse(get('imageManifest'))), `${app}: its image manifest served`).toEqual([]));
+        check(['MDS-APP-006', 'TYPES-IMGID-001'], () => expect(imageIdProblem(get('imageId').body), `${app}: its image ID served`).toBeUndefined());
+      }
+      const only = await imageOnlyPod(skip);
+      const r = only.report(only.outcome.apps[0]?.name ?? 'none');
+      check(['MDS-POD-003', 'TYPES-ACVER-001', 'TYPES-IMGID-001'], () => expect(servedPodManifestProblems(parse(r.fetches[0] ?? { url: '', ok: false })), 'the pod manifest served for an image-only run').toEqual([]));
+    },
+  );
 });
 
 describe('Metadata Service § App Metadata', () => {

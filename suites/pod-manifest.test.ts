@@ -94,6 +94,12 @@ describe('ACE § Volume Setup', () => {
       expect(pod.refused || (app !== undefined && app.exitCode !== 0 && app.report === undefined)).toBe(true);
     });
   });
+
+  test('leaves the missing source missing on the host', clauses('ACE-VOL-009'), async ({ skip, check }) => {
+    await missingSource(skip);
+    const made = (await session().target.exec(['test', '-e', `${parent}/missing`])).exitCode === 0;
+    check('ACE-VOL-009', () => expect(made, `${parent}/missing (the missing source) exists after the pod`).toBe(false));
+  });
 });
 
 /** userAnnotations and userLabels that look like runtime settings; they are the user's notes only. */

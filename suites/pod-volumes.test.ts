@@ -244,3 +244,164 @@ describe('Pods § apps: mounts with an inline appVolume', () => {
     check('POD-APP-010', () => expect(r.writes.find((w) => w.path === '/inline/x')?.ok).toBe(true));
   });
 });
+
+// ace.md § Volume Setup and pods.md § apps[].mounts: what an executor should do (SHOULD / SHOULD NOT).
+// Each behaviour gets a pod of its own, so one recommendation not followed decides no other.
+
+/** Host directories of the pods below (a nonce file each; symlinks to them), removed at the end. */
+let shouldRoot: string | undefined;
+afterAll(async () => {
+  if (shouldRoot) await session().target.remove(shouldRoot);
+});
+async function shouldDir(name: string): Promise<string> {
+  const { target } = session();
+  shouldRoot ??= await target.makeTempDir('appc-vol-');
+  const dir = `${shouldRoot}/${name}`;
+  await target.exec(['mkdir', '-p', dir]);
+  await target.writeFile(`${dir}/nonce`, NONCE);
+  return dir;
+}
+/** Refused, or the app failed without ever running the probe: how a pod "treated as an error" ends. */
+const treatedAsError = (pod: { refused: boolean; outcome: { apps: { name: string; exitCode: number | null; report?: unknown }[] } }, app: string) => {
+  const a = pod.outcome.apps.find((x) => x.name === app);
+  return pod.refused || (a !== undefined && a.exitCode !== 0 && a.report === undefined);
+};
+const ranOrRefusal = (pod: { refused: boolean; outcome: { refusal?: string } }) => (pod.refused ? `refused: ${pod.outcome.refusal}` : 'ran');
+
+/** POD-APP-009: the mountPoint "data" at /data, a mount at /data of another volume, and an empty
+ *  volume that is named "data" as well: the mount at the path must win. */
+const byPathPod = podRun(['pod-manifest', 'volumes/host', 'volumes/empty'], async () => {
+  const dir = await shouldDir('by-path');
+  const img = await image(await probeImage({ name: 'mount-by-path', app: { exec: ['/probe', 'file=/data/nonce'], mountPoints: [{ name: 'data', path: '/data' }] } }));
+  return {
+    images: [img],
+    manifest: podManifest([{ name: 'by-path', image: img, mounts: [{ volume: 'from-host', path: '/data' }] }], {
+      volumes: [
+        { name: 'from-host', kind: 'host', source: dir },
+        { name: 'data', kind: 'empty' },
+      ],
+    }),
+  };
+});
+
+/** ACE-VOL-003, -005: the image has /data/old; an empty volume goes over /data. */
+const maskPod = podRun(['pod-manifest', 'volumes/empty'], async () => {
+  const img = await image(
+    await probeImage({
+      name: 'masked-target',
+      app: { exec: ['/probe', 'file=/data/old', 'file=/data'], mountPoints: [{ name: 'data', path: '/data' }] },
+      files: [{ type: 'file', path: '/data/old', content: 'from the image\n', mode: 0o644 }],
+    }),
+  );
+  return { images: [img], manifest: podManifest([{ name: 'masked', image: img, mounts: [{ volume: 'over', path: '/data' }] }], { volumes: [{ name: 'over', kind: 'empty' }] }) };
+});
+
+/** ACE-VOL-004: the image has a file where the volume goes. */
+const fileTargetPod = podRun(['pod-manifest', 'volumes/empty'], async () => {
+  const img = await image(
+    await probeImage({
+      name: 'file-target',
+      app: { exec: ['/probe', 'file=/datafile', 'write=/datafile/from-app'], mountPoints: [{ name: 'data', path: '/datafile' }] },
+      files: [{ type: 'file', path: '/datafile', content: 'a file, not a directory\n', mode: 0o644 }],
+    }),
+  );
+  return { images: [img], manifest: podManifest([{ name: 'file-target', image: img, mounts: [{ volume: 'over', path: '/datafile' }] }], { volumes: [{ name: 'over', kind: 'empty' }] }) };
+});
+
+/** ACE-VOL-006: mountPoints and mounts at /nest and /nest/inner. */
+const nestedPod = podRun(['pod-manifest', 'volumes/empty'], async () => {
+  const img = await image(
+    await probeImage({
+      name: 'nested-targets',
+      app: { mountPoints: [{ name: 'outer', path: '/nest' }, { name: 'inner', path: '/nest/inner' }] },
+    }),
+  );
+  return {
+    images: [img],
+    manifest: podManifest(
+      [{ name: 'nested', image: img, mounts: [{ volume: 'outer', path: '/nest' }, { volume: 'inner', path: '/nest/inner' }] }],
+      { volumes: [{ name: 'outer', kind: 'empty' }, { name: 'inner', kind: 'empty' }] },
+    ),
+  };
+});
+
+/** ACE-VOL-013, -014: a host volume whose source is a symlink to a directory with a nonce. */
+const symlinkSourcePod = podRun(['pod-manifest', 'volumes/host'], async () => {
+  const dir = await shouldDir('symlink-target');
+  const link = `${shouldRoot}/symlink-source`;
+  await session().target.exec(['ln', '-sfn', dir, link]);
+  const img = await image(await probeImage({ name: 'symlink-source', app: { exec: ['/probe', 'file=/data/nonce'], mountPoints: [{ name: 'data', path: '/data' }] } }));
+  return {
+    images: [img],
+    manifest: podManifest([{ name: 'symlink-source', image: img, mounts: [{ volume: 'linked', path: '/data' }] }], { volumes: [{ name: 'linked', kind: 'host', source: link }] }),
+  };
+});
+
+/** ACE-VOL-015: a host volume source below a symlinked directory. */
+const symlinkParentPod = podRun(['pod-manifest', 'volumes/host'], async () => {
+  const dir = await shouldDir('real-parent/sub');
+  const link = `${shouldRoot}/linked-parent`;
+  await session().target.exec(['ln', '-sfn', dir.replace(/\/sub$/, ''), link]);
+  const img = await image(await probeImage({ name: 'symlink-parent', app: { exec: ['/probe', 'file=/data/nonce'], mountPoints: [{ name: 'data', path: '/data' }] } }));
+  return {
+    images: [img],
+    manifest: podManifest([{ name: 'symlink-parent', image: img, mounts: [{ volume: 'below-link', path: '/data' }] }], {
+      volumes: [{ name: 'below-link', kind: 'host', source: `${link}/sub` }],
+    }),
+  };
+});
+
+describe('Pods § apps: mounts fulfil mountPoints by path', () => {
+  test("fulfils a mountPoint with the mount at its path, not a volume of the mountPoint's name", clauses('POD-APP-009'), async ({ skip, check }) => {
+    const pod = await byPathPod(skip);
+    check('POD-APP-009', () => expect(ranOrRefusal(pod)).toBe('ran'));
+    check('POD-APP-009', () => expect(pod.report('by-path').files.find((f) => f.path === '/data/nonce')?.content, 'the host volume mounted at /data').toBe(NONCE));
+  });
+});
+
+describe('ACE § Volume Setup: what an executor should do with mount targets', () => {
+  test("hides what the image has in a target directory under the volume", clauses('ACE-VOL-003'), async ({ skip, check }) => {
+    const pod = await maskPod(skip);
+    check('ACE-VOL-003', () => expect(pod.report('masked').files.find((f) => f.path === '/data/old')?.exists, "the image's /data/old under the volume").toBe(false));
+    check('ACE-VOL-003', () => expect(pod.report('masked').files.find((f) => f.path === '/data')?.entries).toEqual([]));
+  });
+
+  test('tells the user when a volume hides files of the image', clauses('ACE-VOL-005'), async ({ skip, check }) => {
+    const pod = await maskPod(skip);
+    const messages = pod.outcome.messages;
+    if (messages === undefined) return skip("unsupported: the adapter passes on none of the implementation's own messages (PodOutcome.messages), so what it told its user cannot be seen");
+    check('ACE-VOL-005', () => expect(messages, "the implementation's own output for a pod whose volume hides the image's /data").toContain('/data'));
+  });
+
+  test('replaces a file at the target path with a directory for the volume', clauses('ACE-VOL-004'), async ({ skip, check }) => {
+    const pod = await fileTargetPod(skip);
+    check('ACE-VOL-004', () => expect(ranOrRefusal(pod)).toBe('ran'));
+    const r = pod.report('file-target');
+    check('ACE-VOL-004', () => expect(r.files.find((f) => f.path === '/datafile')?.type).toBe('dir'));
+    check('ACE-VOL-004', () => expect(r.mounts.some((m) => m.mountPoint === '/datafile')).toBe(true));
+    check('ACE-VOL-004', () => expect(r.writes.find((w) => w.path === '/datafile/from-app')?.ok).toBe(true));
+  });
+
+  test('treats nested volume targets as an error', clauses('ACE-VOL-006'), async ({ skip, check }) => {
+    const pod = await nestedPod(skip);
+    check('ACE-VOL-006', () => expect(treatedAsError(pod, 'nested'), 'a pod with volumes at /nest and /nest/inner').toBe(true));
+  });
+});
+
+describe('ACE § Volume Setup: symlinked host volume sources', () => {
+  test('treats a host volume source that is a symlink as an error', clauses('ACE-VOL-013'), async ({ skip, check }) => {
+    const pod = await symlinkSourcePod(skip);
+    check('ACE-VOL-013', () => expect(treatedAsError(pod, 'symlink-source'), 'a pod whose host volume source is a symlink').toBe(true));
+  });
+
+  test("does not mount a symlinked source's target as the volume", clauses('ACE-VOL-014'), async ({ skip, check }) => {
+    const pod = await symlinkSourcePod(skip);
+    const r = pod.refused ? undefined : pod.outcome.apps.find((a) => a.name === 'symlink-source')?.report;
+    check('ACE-VOL-014', () => expect(r?.files.find((f) => f.path === '/data/nonce')?.content, "what the symlink points to, seen at /data").not.toBe(NONCE));
+  });
+
+  test('treats a host volume source below a symlinked directory as an error', clauses('ACE-VOL-015'), async ({ skip, check }) => {
+    const pod = await symlinkParentPod(skip);
+    check('ACE-VOL-015', () => expect(treatedAsError(pod, 'symlink-parent'), 'a pod whose host volume source passes through a symlink').toBe(true));
+  });
+});

@@ -1,7 +1,7 @@
 // Preparing one app of a pod: render its rootfs, set up its volumes, resolve user, group, exec
 // and working directory, and work out everything its OCI config needs but the pod's namespaces.
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { cp, mkdir, readdir, writeFile } from 'node:fs/promises';
+import { join, posix } from 'node:path';
 import type { App, PodManifest, RuntimeApp, Volume } from '../aci/manifest.js';
 import { appCgroupPath } from './cgroups.js';
 import { refuse } from './errors.js';
@@ -44,6 +44,25 @@ export interface PodContext {
   warn: (m: string) => void;
 }
 
+/** What ref puts at /etc/hosts of an image that has none (ACE-LNX-014: a localhost entry). */
+export const ETC_HOSTS = '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n';
+
+/**
+ * Gives the app an /etc/hosts when its image has none (ACE-LNX-014); one the image ships is left
+ * as it is (ACE-LNX-015). The mutants write one without localhost, or over the image's own.
+ */
+async function provideEtcHosts(rootfs: string): Promise<void> {
+  const hosts = await resolveIn({ rootfs }, '/etc/hosts', false);
+  if (hosts.stat && (!isMutant('rewrite-etc-hosts') || !hosts.stat.isFile())) return;
+  const dir = posix.dirname(hosts.path);
+  const etc = await resolveIn({ rootfs }, dir);
+  // An /etc that is not a directory is the image's business: nothing is written.
+  if (etc.stat && !etc.stat.isDirectory()) return;
+  if (!etc.stat) await ensureDirIn(rootfs, dir);
+  const content = isMutant('hosts-without-localhost') ? '# appc-ref: no entries\n' : isMutant('rewrite-etc-hosts') ? `${ETC_HOSTS}# written by appc-ref\n` : ETC_HOSTS;
+  await writeFile(hosts.host, content, { mode: 0o644 });
+}
+
 /** Renders one app and works out everything its OCI config needs except the namespaces. */
 export async function prepareApp(ctx: PodContext, rt: RuntimeApp): Promise<PreparedApp> {
   const name = rt.name;
@@ -53,6 +72,8 @@ export async function prepareApp(ctx: PodContext, rt: RuntimeApp): Promise<Prepa
   if (isMutant('merge-app') && rt.app && image.manifest.app) {
     app = { ...app, environment: [...(image.manifest.app.environment ?? []), ...(rt.app.environment ?? [])] };
   }
+  // ACE-ISO-GEN-005: the isolators of the app section in force apply; the mutant drops the image's own.
+  if (isMutant('ignore-image-isolators') && !rt.app) app = { ...app, isolators: [] };
   const layers = layerOrder(image, ctx.images);
   if (isMutant('merge-dependency-app')) {
     // The mutant lets the app sections of the image's dependencies add to its environment.
@@ -84,9 +105,18 @@ export async function prepareApp(ctx: PodContext, rt: RuntimeApp): Promise<Prepa
   const volumes: AppRuntime['volumes'] = [];
   for (const [i, p] of planned.entries()) {
     const { source, isFile } = sources[i]!;
+    const before = await resolveIn({ rootfs }, p.target);
+    const masked = before.stat !== undefined && (!before.stat.isDirectory() || (await readdir(before.host)).length > 0);
+    // ACE-VOL-004: a file where a directory volume goes is replaced (ensureDirIn); the mutant refuses it.
+    if (isMutant('refuse-file-target') && before.stat && !before.stat.isDirectory() && !isFile) refuse(`app ${name}: mount target ${p.target} is not a directory`);
+    // ACE-VOL-005: the user hears about image files a volume hides.
+    if (masked && !isMutant('silent-masking')) ctx.warn(`app ${name}: volume ${p.volume.name} at ${p.target} masks what the image has there`);
+    // ACE-VOL-003: the mutant copies what the image has at the target into an empty volume, so it stays visible.
+    if (masked && before.stat!.isDirectory() && p.volume.kind === 'empty' && isMutant('copy-up-volumes')) await cp(before.host, source, { recursive: true });
     const target = isFile ? await ensureFileIn(rootfs, p.target) : await ensureDirIn(rootfs, p.target);
     volumes.push({ target, source, readOnly: p.readOnly, recursive: p.recursive });
   }
+  await provideEtcHosts(rootfs);
   const view = { rootfs, mounts: volumes.map((v) => ({ target: v.target, source: v.source })) };
 
   const [uid, gid] = isMutant('ignore-user')

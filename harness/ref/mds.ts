@@ -117,7 +117,9 @@ export function mdsHandler(config: MdsConfig) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = new URL(req.url ?? '/', 'http://mds').pathname;
     const m = /^\/([^/]+)\/acMetadata\/v1\/(.*)$/.exec(path);
-    if (!m || !byToken.has(m[1]!)) return send(res, 401, TEXT_TYPE, 'unknown token\n');
+    // MDS-GEN-006: only a pod's exact token is its token; the mutant takes anything that starts with one.
+    const known = (t: string) => byToken.has(t) || (isMutant('mds-token-prefix') && [...byToken.keys()].some((k) => t.startsWith(k)));
+    if (!m || !known(m[1]!)) return send(res, 401, TEXT_TYPE, 'unknown token\n');
     const rest = m[2]!.replace(/\/+$/, '');
     const method = req.method ?? 'GET';
     const get = (handle: () => void) => (method === 'GET' ? handle() : send(res, 405, TEXT_TYPE, 'method not allowed\n'));
@@ -132,7 +134,7 @@ export function mdsHandler(config: MdsConfig) {
       const found = podAnnotations().find((a) => a.name === decodeURIComponent(ann[1]!));
       return get(() => (found ? text(res, found.value) : send(res, 404, TEXT_TYPE, 'no such annotation\n')));
     }
-    if (rest === 'pod/manifest') return get(() => json(res, config.podManifest));
+    if (rest === 'pod/manifest') return get(() => json(res, isMutant('mds-bad-ac-version') ? { ...config.podManifest, acVersion: '1.0.0' } : config.podManifest));
     if (rest === 'pod/uuid') return get(() => text(res, config.uuid));
     if (rest === 'pod/hmac/sign') {
       return post((form) => {

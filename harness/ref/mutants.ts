@@ -69,7 +69,8 @@ export const MUTANTS: readonly Mutant[] = [
   { name: 'drop-last-app', clauses: ['POD-CTX-008'], description: 'never launches the last app of a pod of several apps' },
   {
     name: 'accept-missing-source',
-    clauses: ['ACE-VOL-010'],
+    // It makes the missing source on the host to mount it, which ACE-VOL-009 advises against too.
+    clauses: ['ACE-VOL-010', 'ACE-VOL-009'],
     description: 'mounts an empty directory in place of a host volume source that does not exist',
   },
   { name: 'bad-uuid', clauses: ['ACE-UUID-001'], description: 'gives pods a UUID that is not in RFC 4122 form' },
@@ -208,6 +209,22 @@ export const MUTANTS: readonly Mutant[] = [
   { name: 'empty-whitelist-strict', clauses: ['ACI-PWL-002'], description: "reads an empty pathWhitelist as one listing only the app's program" },
   { name: 'lenient-tar-reader', clauses: ['ACI-ARCH-002'], description: 'takes the entries of a tar that breaks off in the middle, as far as they go' },
   { name: 'short-image-id', clauses: ['ACI-ID-002'], description: 'reports image IDs cut to 64 hex digits' },
+  // SHOULD / SHOULD NOT clauses of §5–§8 (issue #16, part 6)
+  { name: 'mount-by-mountpoint-name', clauses: ['POD-APP-009'], description: "fulfils a mountPoint with the pod volume of the mountPoint's name, not with the mount at its path" },
+  { name: 'copy-up-volumes', clauses: ['ACE-VOL-003'], description: 'copies what the image has at a mount target into the empty volume, so it stays visible' },
+  { name: 'refuse-file-target', clauses: ['ACE-VOL-004'], description: 'refuses a pod whose image has a file where a volume goes, instead of replacing it' },
+  { name: 'silent-masking', clauses: ['ACE-VOL-005'], description: 'hides image files under a volume without telling the user' },
+  { name: 'accept-nested-targets', clauses: ['ACE-VOL-006'], description: 'mounts nested volume targets (/a and /a/b) instead of refusing them' },
+  { name: 'create-missing-source', clauses: ['ACE-VOL-009'], description: 'creates a missing host volume source on the host, then refuses the pod' },
+  { name: 'follow-symlinked-source', clauses: ['ACE-VOL-013', 'ACE-VOL-014'], description: 'mounts where a symlinked host volume source points instead of refusing it' },
+  { name: 'follow-symlinked-parent', clauses: ['ACE-VOL-015'], description: 'accepts a host volume source below a symlinked directory, following the link' },
+  { name: 'hosts-without-localhost', clauses: ['ACE-LNX-014'], description: 'gives an image without /etc/hosts one without a localhost entry' },
+  { name: 'rewrite-etc-hosts', clauses: ['ACE-LNX-015'], description: "writes its own /etc/hosts over the one the image ships" },
+  { name: 'posix-errno-only', clauses: ['ACE-ISO-SECRM-010', 'ACE-ISO-SECRT-010'], description: 'refuses seccomp isolators naming a Linux-specific errno (ENOKEY, EHWPOISON)' },
+  { name: 'ignore-image-isolators', clauses: ['ACE-ISO-GEN-005'], description: "applies the isolators a pod manifest lists for an app, never those of the image manifest's own app section" },
+  { name: 'mds-token-prefix', clauses: ['MDS-GEN-006'], description: "answers a metadata request whose token merely starts with a pod's token" },
+  // What the implementation serves, checked in full (issue #16, part 5)
+  { name: 'mds-bad-ac-version', clauses: ['MDS-POD-003'], description: 'serves the reified pod manifest with acVersion 1.0.0, which is no appc release' },
 ];
 
 export type MutantName =
@@ -295,7 +312,21 @@ export type MutantName =
   | 'merge-dependency-app'
   | 'ignore-dependency-id'
   | 'ignore-dependency-labels'
-  | 'empty-whitelist-strict';
+  | 'empty-whitelist-strict'
+  | 'mount-by-mountpoint-name'
+  | 'copy-up-volumes'
+  | 'refuse-file-target'
+  | 'silent-masking'
+  | 'accept-nested-targets'
+  | 'create-missing-source'
+  | 'follow-symlinked-source'
+  | 'follow-symlinked-parent'
+  | 'hosts-without-localhost'
+  | 'rewrite-etc-hosts'
+  | 'posix-errno-only'
+  | 'mds-token-prefix'
+  | 'ignore-image-isolators'
+  | 'mds-bad-ac-version';
 
 let active: string | undefined;
 

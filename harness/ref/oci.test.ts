@@ -9,6 +9,7 @@ import {
   DEFAULT_CAPABILITIES,
   effectiveIsolators,
   resources,
+  seccompProfile,
   type AppRuntime,
 } from './oci.js';
 
@@ -195,5 +196,21 @@ describe('OCI config', () => {
     const { net: _net, ...ns } = rt.namespaces;
     const c = buildOciConfig({ ...rt, namespaces: ns }) as { linux: { namespaces: unknown[] } };
     expect(c.linux.namespaces).toContainEqual({ type: 'network' });
+  });
+});
+
+describe('seccomp errno names', () => {
+  const remove = (errno: string) => [{ name: 'os/linux/seccomp-remove-set', value: { set: ['mkdir'], errno } }];
+  it('takes POSIX and Linux-specific errno names (ACE-ISO-SECRM-010), numbered as Linux does', () => {
+    expect(seccompProfile(remove('EXDEV'))).toMatchObject({ syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_ERRNO', errnoRet: 18 }] });
+    expect(seccompProfile(remove('ENOKEY'))).toMatchObject({ syscalls: [{ errnoRet: 126 }] });
+    expect(seccompProfile(remove('EHWPOISON'))).toMatchObject({ syscalls: [{ errnoRet: 133 }] });
+    expect(() => seccompProfile(remove('ENOSUCHERRNO'))).toThrow(RefusalError);
+  });
+
+  it('the posix-errno-only mutant refuses the Linux-specific ones', () => {
+    setMutant('posix-errno-only');
+    expect(() => seccompProfile(remove('ENOKEY'))).toThrow(/unknown errno/);
+    expect(seccompProfile(remove('EXDEV'))).toBeDefined();
   });
 });

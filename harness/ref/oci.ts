@@ -182,10 +182,21 @@ function blockedAction(name: string, errnoName: string | undefined): Record<stri
   if (errnoName === undefined || isMutant('seccomp-errno-always')) {
     return isMutant('seccomp-errno-always') ? { action: 'SCMP_ACT_ERRNO', errnoRet: osConstants.errno.EPERM } : { action: 'SCMP_ACT_KILL_PROCESS' };
   }
-  const errno = (osConstants.errno as Record<string, number>)[errnoName];
+  const errno = (osConstants.errno as Record<string, number>)[errnoName] ?? (isMutant('posix-errno-only') ? undefined : LINUX_ERRNO[errnoName]);
   if (errno === undefined) refuse(`isolator ${name}: unknown errno ${JSON.stringify(errnoName)}`);
   return { action: 'SCMP_ACT_ERRNO', errnoRet: errno };
 }
+
+/** Linux errno names Node's os.constants leaves out (ACE-ISO-SECRM-010, SECRT-010: Linux-specific
+ *  names are supported too), numbered as the kernel's generic errno.h does (x86-64, arm64). */
+export const LINUX_ERRNO: Readonly<Record<string, number>> = {
+  ECHRNG: 44, EL2NSYNC: 45, EL3HLT: 46, EL3RST: 47, ELNRNG: 48, EUNATCH: 49, ENOCSI: 50, EL2HLT: 51, EBADE: 52, EBADR: 53,
+  EXFULL: 54, ENOANO: 55, EBADRQC: 56, EBADSLT: 57, EDEADLOCK: 35, EBFONT: 59, ENONET: 64, ENOPKG: 65, EREMOTE: 66, EADV: 68,
+  ESRMNT: 69, ECOMM: 70, EDOTDOT: 73, ENOTUNIQ: 76, EBADFD: 77, EREMCHG: 78, ELIBACC: 79, ELIBBAD: 80, ELIBSCN: 81, ELIBMAX: 82,
+  ELIBEXEC: 83, ERESTART: 85, ESTRPIPE: 86, EUSERS: 87, ESOCKTNOSUPPORT: 94, EPFNOSUPPORT: 96, ESHUTDOWN: 108, ETOOMANYREFS: 109,
+  EHOSTDOWN: 112, EUCLEAN: 117, ENOTNAM: 118, ENAVAIL: 119, EISNAM: 120, EREMOTEIO: 121, ENOMEDIUM: 123, EMEDIUMTYPE: 124,
+  ENOKEY: 126, EKEYEXPIRED: 127, EKEYREVOKED: 128, EKEYREJECTED: 129, EOWNERDEAD: 130, ENOTRECOVERABLE: 131, ERFKILL: 132, EHWPOISON: 133,
+};
 
 /**
  * OCI seccomp from os/linux/seccomp-remove-set (ACE-ISO-SECRM-*: everything allowed but the set)

@@ -86,6 +86,16 @@ describe('mount planning (POD-VOL-002, ACE-MNT-001, POD-REIFY-002)', () => {
       planMounts({ name: 'app', mounts: [{ volume: 'data', path: '/a' }, { volume: 'scratch', path: '/a/b' }] }, [], vols),
     ).toThrow(/overlap/);
   });
+
+  it('the mutants: nested targets accepted, a mountPoint fulfilled by the volume of its name (ACE-VOL-006, POD-APP-009)', () => {
+    setMutant('accept-nested-targets');
+    expect(planMounts({ name: 'app', mounts: [{ volume: 'data', path: '/a' }, { volume: 'scratch', path: '/a/b' }] }, [], vols).map((p) => p.target)).toEqual(['/a', '/a/b']);
+    const byPath = () => planMounts({ name: 'app', mounts: [{ volume: 'data', path: '/x' }] }, [{ name: 'scratch', path: '/x' }], vols)[0]!.volume.name;
+    setMutant(undefined);
+    expect(byPath()).toBe('data');
+    setMutant('mount-by-mountpoint-name');
+    expect(byPath()).toBe('scratch');
+  });
 });
 
 describe('host volume sources and mount targets', () => {
@@ -108,6 +118,18 @@ describe('host volume sources and mount targets', () => {
     await expect(checkHostSource({ name: 'v', kind: 'host', source: join(dir, 'link/sub') })).rejects.toThrow(
       /passes through a symlink/,
     );
+  });
+
+  it('the mutants: a symlinked source or parent followed, a missing source made on the host (ACE-VOL-009/013/015)', async () => {
+    setMutant('follow-symlinked-source');
+    expect(await checkHostSource({ name: 'v', kind: 'host', source: join(dir, 'link') })).toEqual({ isFile: false });
+    await expect(checkHostSource({ name: 'v', kind: 'host', source: join(dir, 'link/sub') })).rejects.toThrow(/passes through/);
+    setMutant('follow-symlinked-parent');
+    expect(await checkHostSource({ name: 'v', kind: 'host', source: join(dir, 'link/sub') })).toEqual({ isFile: false });
+    await expect(checkHostSource({ name: 'v', kind: 'host', source: join(dir, 'link') })).rejects.toThrow(/is a symlink/);
+    setMutant('create-missing-source');
+    await expect(checkHostSource({ name: 'v', kind: 'host', source: join(dir, 'made/here') })).rejects.toThrow(/does not exist/);
+    expect((await stat(join(dir, 'made/here'))).isDirectory()).toBe(true);
   });
 
   it('creates empty volumes with mode and owner (POD-VOL-010/011)', async () => {

@@ -1,6 +1,6 @@
 // Volumes and mounts of an app (POD-VOL-*, POD-APP-008..010, ACE-VOL-*, ACE-MNT-001): which host
 // directory goes where, read-only or not. planMounts decides (pure); the rest touches the host.
-import { chmod, chown, lstat, mkdir } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, stat } from 'node:fs/promises';
 import { posix } from 'node:path';
 import type { MountPoint, RuntimeApp, Volume } from '../aci/manifest.js';
 import { refuse } from './errors.js';
@@ -37,7 +37,9 @@ export function planMounts(
   for (const m of app.mounts ?? []) {
     const target = cleanPath(m.path);
     const inline = isMutant('ignore-app-volume') ? undefined : m.appVolume;
-    const volume = inline ?? byName.get(m.volume);
+    // POD-APP-009: the mount at a mountPoint's path fulfils it; the mutant takes the volume named like the mountPoint.
+    const byMpName = isMutant('mount-by-mountpoint-name') && !inline ? byName.get(mpAt(target)?.name ?? '') : undefined;
+    const volume = inline ?? byMpName ?? byName.get(m.volume);
     if (!volume) refuse(`app ${app.name}: mount at ${m.path} refers to unknown volume ${m.volume}`);
     planned.push({
       target,
@@ -57,7 +59,7 @@ export function planMounts(
   for (const a of planned) {
     if (a.target === '/') refuse(`app ${app.name}: a volume cannot be mounted at /`);
     for (const b of planned) {
-      if (a !== b && (a.target === b.target || b.target.startsWith(a.target + '/'))) {
+      if (a !== b && (a.target === b.target || (b.target.startsWith(a.target + '/') && !isMutant('accept-nested-targets')))) {
         refuse(`app ${app.name}: volume targets ${a.target} and ${b.target} overlap (ACE-VOL-006)`);
       }
     }
@@ -84,16 +86,22 @@ export async function checkHostSource(volume: Volume): Promise<{ isFile: boolean
         await mkdir(source, { recursive: true });
         return { isFile: false };
       }
+      // The mutant makes the path on the host (ACE-VOL-009) and refuses all the same.
+      if (isMutant('create-missing-source')) await mkdir(source, { recursive: true });
       refuse(`volume ${volume.name}: source ${source} does not exist (ACE-VOL-010)`);
     }
+    const last = cur === posix.normalize(source);
     if (st.isSymbolicLink()) {
-      refuse(`volume ${volume.name}: source ${source} ${cur === posix.normalize(source) ? 'is' : 'passes through'} a symlink (${cur})`);
+      // The mutants follow a symlink (the mount then shows where it points): the source itself
+      // (ACE-VOL-013, -014) or a directory above it (ACE-VOL-015).
+      if (last ? isMutant('follow-symlinked-source') : isMutant('follow-symlinked-parent')) continue;
+      refuse(`volume ${volume.name}: source ${source} ${last ? 'is' : 'passes through'} a symlink (${cur})`);
     }
     if (cur !== posix.normalize(source) && !st.isDirectory()) {
       refuse(`volume ${volume.name}: source ${source}: ${cur} is not a directory`);
     }
   }
-  const st = await lstat(source);
+  const st = isMutant('follow-symlinked-source') ? await stat(source) : await lstat(source);
   if (!st.isDirectory() && !st.isFile()) refuse(`volume ${volume.name}: source ${source} is neither a directory nor a file`);
   return { isFile: st.isFile() };
 }

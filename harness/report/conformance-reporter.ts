@@ -8,7 +8,7 @@ import type { Expectations } from '../impl/expectations.js';
 import { REPO_ROOT } from '../run/paths.js';
 import { makeReportDir } from '../run/preflight.js';
 import { podStats, writeArtifacts } from './artifacts.js';
-import { computeCoverage, mustCoverage, profileVerdicts, type CatalogEntry, type ClauseCoverage } from './coverage.js';
+import { computeCoverage, failureLevel, mustCoverage, profileVerdicts, type CatalogEntry, type ClauseCoverage } from './coverage.js';
 import { renderHtml } from './html.js';
 import { peerChecks } from './peer.js';
 import { writeJunit } from './junit.js';
@@ -102,7 +102,9 @@ export function recordOf(test: TestCase): TestRecord {
       const err = result.errors[0];
       if (result.errors.some((e) => isInterruption(e.name))) return { ...base, status: 'skip', skipKind: 'interrupted', reason: firstLine(err?.message) };
       const reason = `${err?.name && err.name !== 'Error' && err.name !== 'AssertionError' ? `${err.name}: ` : ''}${firstLine(err?.message)}`;
-      return { ...base, status: result.errors.some((e) => isHarnessError(e.name)) ? 'error' : 'fail', reason };
+      if (result.errors.some((e) => isHarnessError(e.name))) return { ...base, status: 'error', reason };
+      const level = failureLevel(base.checks, base.clauses);
+      return { ...base, status: 'fail', reason, ...(level ? { failedLevel: level } : {}) };
     }
     default:
       return { ...base, status: 'error', reason: 'the test did not finish' };

@@ -29,6 +29,18 @@ export interface ProfileVerdict {
   passed: number;
   failed: number;
   untested: number;
+  /** the profile's testable normative SHOULD / SHOULD NOT clauses: reported beside the verdict,
+   *  never part of it (a recommendation not followed is visible, not a conformance failure); absent in
+   *  reports written before it existed */
+  recommended?: LevelFigures;
+}
+
+/** How the testable clauses of one group fared. */
+export interface LevelFigures {
+  testable: number;
+  passed: number;
+  failed: number;
+  untested: number;
 }
 
 /** A test known to the suite (from collection), whether or not it ran. */
@@ -39,6 +51,30 @@ export interface CatalogEntry {
 
 const COUNTED: ReadonlySet<TestRecord['status']> = new Set(['pass', 'fail', 'xfail', 'xpass']);
 export const REQUIRED_LEVELS: ReadonlySet<Level> = new Set(['MUST', 'MUST NOT']);
+/** Recommendations: reported on their own, never part of a profile verdict. */
+export const RECOMMENDED_LEVELS: ReadonlySet<Level> = new Set(['SHOULD', 'SHOULD NOT']);
+
+/** The level a failed test's failure counts at: `MUST` when any failed check names a MUST / MUST NOT
+ *  clause (or a clause the registry does not know), else `SHOULD` (only recommendations failed). A
+ *  test that failed outside any check is judged by the clauses it declares. */
+export function failureLevel(checks: readonly { clauses: readonly string[]; ok: boolean }[], declared: readonly string[] = []): 'MUST' | 'SHOULD' | undefined {
+  const fromChecks = checks.filter((c) => !c.ok).flatMap((c) => c.clauses);
+  const failed = fromChecks.length > 0 ? fromChecks : declared;
+  if (failed.length === 0) return undefined;
+  return failed.every((id) => {
+    const level = CLAUSES.get(id)?.level;
+    return level !== undefined && !REQUIRED_LEVELS.has(level);
+  })
+    ? 'SHOULD'
+    : 'MUST';
+}
+
+/** Figures for the testable normative clauses of some levels (e.g. the SHOULDs of a profile). */
+export function levelFigures(coverage: readonly ClauseCoverage[], levels: ReadonlySet<Level>, profile?: Profile): LevelFigures {
+  const list = coverage.filter((c) => c.normative && levels.has(c.level) && c.status !== 'untestable' && (profile === undefined || c.profile === profile));
+  const n = (...s: ClauseStatus[]) => list.filter((c) => s.includes(c.status)).length;
+  return { testable: list.length, passed: n('covered-pass'), failed: n('covered-fail', 'xfail'), untested: n('untested') };
+}
 
 function untestedReason(clause: Clause, declaring: CatalogEntry[], records: Map<string, TestRecord>): string {
   if (declaring.length === 0) return KNOWN_GAPS[clause.id] ?? 'no test checks it yet';
@@ -93,7 +129,8 @@ const PROFILES: readonly Profile[] = [
 ];
 
 /** A profile is conformant only when every testable normative MUST/MUST NOT clause in it passed:
- *  a failure (expected or not) makes it not conformant, anything untested keeps it incomplete. */
+ *  a failure (expected or not) makes it not conformant, anything untested keeps it incomplete.
+ *  SHOULD / SHOULD NOT clauses never change the verdict: their figures ride along as `recommended`. */
 export function profileVerdicts(coverage: readonly ClauseCoverage[]): ProfileVerdict[] {
   return PROFILES.map((profile) => {
     const required = coverage.filter((c) => c.profile === profile && c.normative && REQUIRED_LEVELS.has(c.level) && c.status !== 'untestable');
@@ -101,7 +138,7 @@ export function profileVerdicts(coverage: readonly ClauseCoverage[]): ProfileVer
     const failed = n('covered-fail', 'xfail');
     const untested = n('untested');
     const verdict: Verdict = failed > 0 ? 'not conformant' : untested > 0 ? 'incomplete' : 'conformant';
-    return { profile, verdict, required: required.length, passed: n('covered-pass'), failed, untested };
+    return { profile, verdict, required: required.length, passed: n('covered-pass'), failed, untested, recommended: levelFigures(coverage, RECOMMENDED_LEVELS, profile) };
   });
 }
 

@@ -65,11 +65,20 @@ export function renderHtml(doc: ResultsDocument, coverage: readonly ClauseCovera
   parts.push('<h2>Verdict per profile</h2>');
   parts.push(
     table(
-      ['profile', 'verdict', 'passed', 'failed', 'untested', 'required'],
-      doc.profiles.map((p) => [esc(p.profile), esc(p.verdict), String(p.passed), String(p.failed), String(p.untested), String(p.required)]),
+      ['profile', 'verdict', 'passed', 'failed', 'untested', 'required', 'SHOULD passed', 'SHOULD failed', 'SHOULD untested'],
+      doc.profiles.map((p) => [
+        esc(p.profile),
+        esc(p.verdict),
+        String(p.passed),
+        String(p.failed),
+        String(p.untested),
+        String(p.required),
+        ...(p.recommended ? [String(p.recommended.passed), String(p.recommended.failed), String(p.recommended.untested)] : ['–', '–', '–']),
+      ]),
       (i) => cls(doc.profiles[i]!.verdict),
     ),
   );
+  parts.push('<p>The verdict counts the MUST / MUST NOT clauses only; SHOULD / SHOULD NOT clauses (recommendations) are counted beside it. A test that failed only on recommendations says <i>fail (SHOULD)</i>.</p>');
 
   parts.push('<h2>Coverage per spec area and level</h2><p>passed / testable (failed)</p>');
   const areaRows = [...groupBy(coverage.filter((x) => x.normative), (x) => x.area)].map(([area, list]) => [
@@ -95,7 +104,7 @@ export function renderHtml(doc: ResultsDocument, coverage: readonly ClauseCovera
     table(
       ['result', 'test', 'clauses', 'reason'],
       doc.tests.map((t) => [
-        esc(t.status + (t.skipKind ? ` (${t.skipKind})` : '')),
+        esc(t.status + (t.skipKind ? ` (${t.skipKind})` : '') + (t.failedLevel === 'SHOULD' ? ' (SHOULD)' : '')),
         esc(t.id) + (t.artifacts ? `<br><a href="${esc(t.artifacts)}/">artifacts</a>` : '') + (t.repro ? `<br><code>${esc(t.repro)}</code>` : ''),
         t.clauses.map((id) => `<a href="#clause-${esc(id)}" title="${esc(CLAUSES.get(id)?.text ?? '')}"><code>${esc(id)}</code></a>`).join(' '),
         esc(t.reason ?? '') +

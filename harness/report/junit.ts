@@ -27,7 +27,9 @@ export function writeJunit(doc: ResultsDocument, path: string): void {
         .time(t.durationMs / 1000)
         .property('clauses', t.clauses.join(' '));
       t.clauses.forEach((id) => tc.property('clause', id));
-      if (t.status === 'fail') tc.failure(t.reason, 'conformance');
+      // A failure only on SHOULD / SHOULD NOT clauses is typed apart, so CI views can tell it from a MUST.
+      if (t.status === 'fail') tc.failure(t.reason, t.failedLevel === 'SHOULD' ? 'recommendation' : 'conformance');
+      if (t.failedLevel) tc.property('failed.level', t.failedLevel);
       else if (t.status === 'error') tc.error(t.reason, 'harness');
       for (const o of t.observations ?? []) tc.property(`observation.${o.topic}`, o.value);
       if (t.artifacts) tc.property('artifacts', t.artifacts);

@@ -23,6 +23,9 @@ export interface TestRecord {
   /** what the implementation did where the spec is silent */
   observations?: Observation[];
   status: ResultStatus;
+  /** fail and xfail: `SHOULD` when only checks of SHOULD / SHOULD NOT (or MAY) clauses failed, a
+   *  recommendation not followed; `MUST` otherwise (coverage.ts failureLevel) */
+  failedLevel?: 'MUST' | 'SHOULD';
   skipKind?: SkipKind;
   reason?: string;
   /** for xfail and xpass: the expectation file's reason and link */

@@ -20,8 +20,8 @@ export function renderSummary(doc: ResultsDocument, coverage: readonly ClauseCov
     const n = (s: ResultStatus) => tests.filter((t) => t.status === s).length;
     lines.push(`| ${file} | ${n('pass')} | ${n('fail')} | ${n('xfail')} | ${n('xpass')} | ${n('skip')} | ${n('error')} | ${n('observed')} |`);
   }
-  const show = (status: ResultStatus, title: string) => {
-    const tests = doc.tests.filter((t) => t.status === status);
+  const show = (status: ResultStatus, title: string, which: (t: ResultsDocument['tests'][number]) => boolean = () => true) => {
+    const tests = doc.tests.filter((t) => t.status === status && which(t));
     if (tests.length === 0) return;
     lines.push('', `${title}:`);
     for (const t of tests) {
@@ -30,7 +30,8 @@ export function renderSummary(doc: ResultsDocument, coverage: readonly ClauseCov
       lines.push(`  - [${t.clauses.join(', ')}] ${t.id}: ${kind}${t.reason ?? ''}${expected}`.trimEnd());
     }
   };
-  show('fail', 'Conformance failures (the implementation broke the spec)');
+  show('fail', 'Conformance failures (the implementation broke the spec)', (t) => t.failedLevel !== 'SHOULD');
+  show('fail', 'Recommendations not followed (only SHOULD / SHOULD NOT checks failed; no profile verdict depends on them)', (t) => t.failedLevel === 'SHOULD');
   show('xpass', 'Unexpected passes (the expectation file is stale; this fails the run)');
   show('error', 'Harness errors (not the implementation’s fault)');
   show('xfail', 'Expected failures (xfail)');
@@ -55,8 +56,13 @@ export function renderSummary(doc: ResultsDocument, coverage: readonly ClauseCov
   }
 
   lines.push('', '### Verdict per profile (normative MUST / MUST NOT clauses)', '');
-  lines.push('| profile | verdict | passed | failed | untested | required |', '|---|---|---:|---:|---:|---:|');
-  for (const p of doc.profiles) lines.push(`| ${p.profile} | ${p.verdict} | ${p.passed} | ${p.failed} | ${p.untested} | ${p.required} |`);
+  lines.push('| profile | verdict | passed | failed | untested | required | SHOULD passed | SHOULD failed | SHOULD untested |', '|---|---|---:|---:|---:|---:|---:|---:|---:|');
+  for (const p of doc.profiles) {
+    const r = p.recommended;
+    const should = r ? `${r.passed} | ${r.failed} | ${r.untested}` : '– | – | –';
+    lines.push(`| ${p.profile} | ${p.verdict} | ${p.passed} | ${p.failed} | ${p.untested} | ${p.required} | ${should} |`);
+  }
+  lines.push('', 'SHOULD / SHOULD NOT clauses (recommendations) are counted beside each verdict, never in it.');
 
   lines.push(...renderPeerChecks(doc.peerChecks));
 
@@ -71,6 +77,8 @@ export function renderSummary(doc: ResultsDocument, coverage: readonly ClauseCov
   if (c.xfail + c.xpass > 0) lines.push(`expected failures: ${c.xfail}, unexpected passes: ${c.xpass}`);
   if (c.observed > 0) lines.push(`observations: ${c.observed} tests recorded spec-silent behaviour`);
   if (c.error + doc.harnessErrors.length > 0) lines.push(`harness errors: ${c.error + doc.harnessErrors.length}`);
+  const shouldOnly = doc.tests.filter((t) => t.status === 'fail' && t.failedLevel === 'SHOULD').length;
+  if (shouldOnly > 0) lines.push(`of the failed: ${shouldOnly} only on SHOULD / SHOULD NOT clauses (recommendations)`);
   lines.push(`${c.pass} passed, ${c.fail + c.xpass} failed, ${c.skip} skipped`);
   return lines.join('\n');
 }
