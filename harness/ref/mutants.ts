@@ -208,6 +208,23 @@ export const MUTANTS: readonly Mutant[] = [
   { name: 'empty-whitelist-strict', clauses: ['ACI-PWL-002'], description: "reads an empty pathWhitelist as one listing only the app's program" },
   { name: 'lenient-tar-reader', clauses: ['ACI-ARCH-002'], description: 'takes the entries of a tar that breaks off in the middle, as far as they go' },
   { name: 'short-image-id', clauses: ['ACI-ID-002'], description: 'reports image IDs cut to 64 hex digits' },
+  { name: 'skip-signature-check', clauses: ['DISC-VAL-001', 'ACI-ARCH-013'], description: 'fetches images by name without fetching or verifying their signature' },
+  {
+    name: 'trust-discovered-keys',
+    clauses: ['ACI-ARCH-013'],
+    description: "also verifies with the keys the image's own site announces (ac-discovery-pubkeys), which the operator never trusted",
+  },
+  { name: 'ignore-name-mismatch', clauses: ['DISC-VAL-002', 'ACI-MAN-014'], description: 'takes a fetched image whatever its manifest name' },
+  { name: 'ignore-label-mismatch', clauses: ['DISC-VAL-002', 'DISC-VAL-003'], description: 'takes a fetched image whatever its labels' },
+  { name: 'missing-label-matches', clauses: ['DISC-VAL-003'], description: 'takes a fetched image that lacks a requested label' },
+  { name: 'no-prefix-walk', clauses: ['DISC-WALK-001'], description: 'tries discovery at the full name only, never at its parents' },
+  { name: 'ignore-prefix-match', clauses: ['DISC-MATCH-001'], description: "uses ac-discovery tags whatever their prefix-match" },
+  { name: 'ignore-redirects', clauses: ['DISC-REDIR-001'], description: 'takes a redirect answer as it is instead of following it' },
+  { name: 'http-fallback', clauses: ['DISC-URL-001'], description: 'retries over plain HTTP when HTTPS fails, and takes http:// templates' },
+  { name: 'ignore-http-status', clauses: ['DISC-TPL-002'], description: 'takes the body of an image or signature answer whatever its HTTP status' },
+  { name: 'strict-labels', clauses: ['DISC-VAL-003'], description: 'refuses a fetched image that has a label not asked for' },
+  { name: 'trust-any-certificate', clauses: ['DISC-URL-001'], description: 'takes any TLS certificate (as an insecure-TLS option would)' },
+  { name: 'template-pubkeys', clauses: ['DISC-TPL-003'], description: 'renders ac-discovery-pubkeys URLs as templates instead of fetching them as given' },
 ];
 
 export type MutantName =
@@ -295,7 +312,20 @@ export type MutantName =
   | 'merge-dependency-app'
   | 'ignore-dependency-id'
   | 'ignore-dependency-labels'
-  | 'empty-whitelist-strict';
+  | 'empty-whitelist-strict'
+  | 'skip-signature-check'
+  | 'trust-discovered-keys'
+  | 'ignore-name-mismatch'
+  | 'ignore-label-mismatch'
+  | 'missing-label-matches'
+  | 'no-prefix-walk'
+  | 'ignore-prefix-match'
+  | 'ignore-redirects'
+  | 'http-fallback'
+  | 'ignore-http-status'
+  | 'template-pubkeys'
+  | 'strict-labels'
+  | 'trust-any-certificate';
 
 let active: string | undefined;
 
