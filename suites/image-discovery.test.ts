@@ -58,15 +58,21 @@ const fetchedIn = (e: FetchEvidence) => expect(e.outcome.status, `what became of
 
 // ─── What must work ────────────────────────────────────────────────────────────────────────────
 
-// A decoy tag (another prefix, listed first) points at a trap, and a template with a placeholder no
-// label fills comes before the real one: the client must pass over both.
+// A decoy tag (another prefix, listed first) points at a trap, and a template without {ext} comes
+// before the real one: the client must pass over both. Both traps serve the signed image, so a client
+// that used them would succeed, and only the requests tell.
 const simple = site({
   label: 'simple',
-  pages: async (server, host, name) =>
-    server.discoveryPage(`${host}/app`, [
-      { name: 'ac-discovery', prefix: `${host}/other`, url: `https://${host}/trap/{name}.{ext}` },
+  pages: async (server, host, name) => {
+    await server.discoveryPage(`${host}/app`, [
+      { name: 'ac-discovery', prefix: `${host}/other`, url: `https://${host}/trap/{name}-{version}-{os}-{arch}.{ext}` },
+      { name: 'ac-discovery', prefix: name, url: `https://${host}/noext/{name}-{version}-{os}-{arch}.aci` },
       { name: 'ac-discovery', prefix: name, url: TEMPLATE(host) },
-    ]),
+    ]);
+    const file = await server.servedFile(`${host}${rendered(name, 'aci')}`);
+    await server.publishFile(`${host}${rendered(name, 'aci').replace('/images/', '/trap/')}`, file);
+    await server.route(`${host}${rendered(name, 'aci').replace('/images/', '/noext/')}`, { kind: 'body', file, contentType: 'application/octet-stream' });
+  },
 });
 
 describe('Discovery § Discovery URL: meta discovery', () => {
@@ -89,6 +95,11 @@ describe('Discovery § Discovery URL: meta discovery', () => {
     const e = await simple(skip);
     check('DISC-MATCH-001', () => expect(e.asked.filter((a) => a.includes('/trap/')), 'requests for the decoy tag’s trap').toEqual([]));
     check('DISC-MATCH-001', () => fetchedIn(e));
+  });
+
+  test('passes over a template without {ext}', clauses('DISC-TPL-001'), async ({ skip, check }) => {
+    const e = await simple(skip);
+    check('DISC-TPL-001', () => expect(e.asked.filter((a) => a.includes('/noext/')), 'requests from the template without {ext}').toEqual([]));
   });
 });
 

@@ -101,8 +101,10 @@ export class DiscoveryServer {
     return { netns: this.netns.name, wrap: (argv) => this.netns.wrap(argv), caFile: this.pki.caFile };
   }
 
+  private saves = 0;
+  /** The whole table, replaced at once (the server reads it per request); concurrent saves each have their own temp file. */
   private async save(): Promise<void> {
-    const tmp = join(this.dir, 'site.json.tmp');
+    const tmp = join(this.dir, `site.json.${++this.saves}.tmp`);
     await writeFile(tmp, JSON.stringify(this.table));
     await rename(tmp, join(this.dir, 'site.json'));
   }
@@ -136,6 +138,13 @@ export class DiscoveryServer {
     const sigFile = join(this.dir, `sig-${Object.keys(this.table.routes).length}.asc`);
     await writeFile(sigFile, await key.sign(signed));
     await this.route(`${url}.asc`, { kind: 'body', file: sigFile, contentType: 'application/pgp-signature' });
+  }
+
+  /** The file a route serves (to serve the same bytes elsewhere). */
+  async servedFile(url: string): Promise<string> {
+    const r = this.table.routes[url];
+    if (!r || !('file' in r) || r.file === undefined) throw new Error(`no file is served at ${url}`);
+    return r.file;
   }
 
   async publicKeyFile(key: RunKey): Promise<string> {

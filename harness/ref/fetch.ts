@@ -220,7 +220,9 @@ export async function fetchImage(o: FetchOptions): Promise<Fetched> {
   const idleMs = o.idleTimeoutMs ?? 10_000;
   if (o.caFile) caPem = await readFile(o.caFile);
   const tags = await discover(o.name, 'ac-discovery', idleMs);
-  const rendered = tags.map((t) => ({ image: renderTemplate(t.url, o.name, o.labels, 'aci'), sig: renderTemplate(t.url, o.name, o.labels, 'aci.asc') }));
+  // A template without {ext} cannot name both the image and its signature (DISC-TPL-001): passed over.
+  const usable = isMutant('templates-without-ext') ? tags : tags.filter((t) => t.url.includes('{ext}'));
+  const rendered = usable.map((t) => ({ image: renderTemplate(t.url, o.name, o.labels, 'aci'), sig: renderTemplate(t.url, o.name, o.labels, 'aci.asc') }));
   const chosen = rendered.find((r) => r.image?.startsWith('https://') && r.sig) ?? (isMutant('http-fallback') ? rendered.find((r) => r.image && r.sig) : undefined);
   if (!chosen) refuse(`discovery of ${o.name} gave no HTTPS template that renders with the labels given (${tags.map((t) => t.url).join(', ')})`);
   const imageUrl = chosen.image!;

@@ -224,6 +224,7 @@ export const MUTANTS: readonly Mutant[] = [
   { name: 'ignore-http-status', clauses: ['DISC-TPL-002'], description: 'takes the body of an image or signature answer whatever its HTTP status' },
   { name: 'strict-labels', clauses: ['DISC-VAL-003'], description: 'refuses a fetched image that has a label not asked for' },
   { name: 'trust-any-certificate', clauses: ['DISC-URL-001'], description: 'takes any TLS certificate (as an insecure-TLS option would)' },
+  { name: 'templates-without-ext', clauses: ['DISC-TPL-001'], description: 'uses an ac-discovery template without {ext} (image and signature at one URL)' },
   { name: 'template-pubkeys', clauses: ['DISC-TPL-003'], description: 'renders ac-discovery-pubkeys URLs as templates instead of fetching them as given' },
 ];
 
@@ -324,6 +325,7 @@ export type MutantName =
   | 'http-fallback'
   | 'ignore-http-status'
   | 'template-pubkeys'
+  | 'templates-without-ext'
   | 'strict-labels'
   | 'trust-any-certificate';
 

@@ -321,7 +321,9 @@ export function fetchRun(site: (server: DiscoveryServer) => Promise<{ host: stri
     if (!run) {
       run = (async () => {
         const server = await discoveryServer();
-        const { host, request, published } = await site(server);
+        const { host, request, published } = await site(server).catch((err: Error) => {
+          throw err instanceof HarnessError ? err : new HarnessError(`the discovery site could not be set up: ${err.message}`);
+        });
         throwIfInterrupted();
         const outcome = await impl.fetchImage!({ ...request, network: server.network });
         return new FetchEvidence(outcome, server.requests(host), published);
