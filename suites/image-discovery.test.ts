@@ -76,9 +76,9 @@ const simple = site({
 });
 
 describe('Discovery § Discovery URL: meta discovery', () => {
-  test('fetches the image its name discovers, over HTTPS, signed by a trusted key', clauses('DISC-URL-001', 'DISC-URL-002', 'DISC-VAL-001', 'ACI-ID-001'), async ({ skip, check }) => {
+  test('fetches the image its name discovers, over HTTPS, with an armoured detached signature by a trusted key', clauses('DISC-URL-001', 'DISC-URL-002', 'DISC-VAL-001', 'ACI-ARCH-010', 'ACI-ID-001'), async ({ skip, check }) => {
     const e = await simple(skip);
-    check(['DISC-URL-002', 'DISC-VAL-001'], () => fetchedIn(e));
+    check(['DISC-URL-002', 'DISC-VAL-001', 'ACI-ARCH-010'], () => fetchedIn(e));
     check('ACI-ID-001', () => expect(e.outcome.status === 'fetched' ? e.outcome.imageId : e.why, 'the image ID reported').toBe(e.published));
     check('DISC-URL-001', () => expect(e.asked[0], 'the first request of the fetch').toBe('https /app?ac-discovery=1'));
     check('DISC-URL-001', () => expect(e.requests.filter((r) => r.scheme !== 'https'), 'requests over plain HTTP').toEqual([]));

@@ -102,6 +102,7 @@ export class DiscoveryServer {
   }
 
   private saves = 0;
+  private signatures = 0;
   /** The whole table, replaced at once (the server reads it per request); concurrent saves each have their own temp file. */
   private async save(): Promise<void> {
     const tmp = join(this.dir, `site.json.${++this.saves}.tmp`);
@@ -135,7 +136,8 @@ export class DiscoveryServer {
     if (key === 'none') return;
     const bytes = await readFile(file);
     const signed = p.badSignature ? Buffer.concat([bytes, Buffer.from('tampered')]) : bytes;
-    const sigFile = join(this.dir, `sig-${Object.keys(this.table.routes).length}.asc`);
+    // Numbered by a counter of its own: sites are published concurrently.
+    const sigFile = join(this.dir, `sig-${++this.signatures}.asc`);
     await writeFile(sigFile, await key.sign(signed));
     await this.route(`${url}.asc`, { kind: 'body', file: sigFile, contentType: 'application/pgp-signature' });
   }

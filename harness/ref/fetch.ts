@@ -197,7 +197,10 @@ export async function discoverKeys(prefix: string, caFile: string | undefined, i
 async function verify(image: Buffer, armoredSignature: string, keys: string[], what: string): Promise<void> {
   let signature;
   try {
-    signature = await openpgp.readSignature({ armoredSignature });
+    // The mutant reads the .asc as a binary signature, as if armor were not the format (ACI-ARCH-010).
+    signature = isMutant('binary-signatures-only')
+      ? await openpgp.readSignature({ binarySignature: Buffer.from(armoredSignature, 'utf8') })
+      : await openpgp.readSignature({ armoredSignature });
   } catch (err) {
     refuse(`${what}: the signature is not an armored OpenPGP signature: ${messageOf(err)}`);
   }

@@ -225,6 +225,7 @@ export const MUTANTS: readonly Mutant[] = [
   { name: 'strict-labels', clauses: ['DISC-VAL-003'], description: 'refuses a fetched image that has a label not asked for' },
   { name: 'trust-any-certificate', clauses: ['DISC-URL-001'], description: 'takes any TLS certificate (as an insecure-TLS option would)' },
   { name: 'templates-without-ext', clauses: ['DISC-TPL-001'], description: 'uses an ac-discovery template without {ext} (image and signature at one URL)' },
+  { name: 'binary-signatures-only', clauses: ['ACI-ARCH-010'], description: 'reads signatures as binary OpenPGP packets, so an ASCII-armoured one never verifies' },
   { name: 'template-pubkeys', clauses: ['DISC-TPL-003'], description: 'renders ac-discovery-pubkeys URLs as templates instead of fetching them as given' },
 ];
 
@@ -325,6 +326,7 @@ export type MutantName =
   | 'http-fallback'
   | 'ignore-http-status'
   | 'template-pubkeys'
+  | 'binary-signatures-only'
   | 'templates-without-ext'
   | 'strict-labels'
   | 'trust-any-certificate';
