@@ -45,17 +45,22 @@ async function getOnce(url: string, idleMs: number): Promise<Answer> {
       const req = (u.protocol === 'https:' ? httpsRequest : httpRequest)(u, opts, (res: IncomingMessage) => {
         const chunks: Buffer[] = [];
         let size = 0;
-        res.setTimeout(idleMs, () => res.destroy(new Error(`no data for ${idleMs / 1000}s`)));
+        let stalled = false;
+        res.setTimeout(idleMs, () => {
+          stalled = true;
+          res.destroy(new Error(`no data for ${idleMs / 1000}s`));
+        });
         res.on('data', (c: Buffer) => {
           size += c.length;
           if (size > MAX_BODY) res.destroy(new Error('body too large'));
           else chunks.push(c);
         });
+        const brokeOff = () => new Error(stalled ? `the body stalled: no data for ${idleMs / 1000}s` : 'the body broke off');
         res.on('end', () => {
-          if (!res.complete) return reject(new Error('the body broke off'));
+          if (!res.complete) return reject(brokeOff());
           resolve({ status: res.statusCode ?? 0, ...(res.headers.location ? { location: res.headers.location } : {}), body: Buffer.concat(chunks), url });
         });
-        res.on('aborted', () => reject(new Error('the body broke off')));
+        res.on('aborted', () => reject(brokeOff()));
         res.on('error', reject);
       });
       req.on('timeout', () => req.destroy(new Error(`no answer for ${idleMs / 1000}s`)));

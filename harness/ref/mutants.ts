@@ -226,6 +226,7 @@ export const MUTANTS: readonly Mutant[] = [
   { name: 'trust-any-certificate', clauses: ['DISC-URL-001'], description: 'takes any TLS certificate (as an insecure-TLS option would)' },
   { name: 'templates-without-ext', clauses: ['DISC-TPL-001'], description: 'uses an ac-discovery template without {ext} (image and signature at one URL)' },
   { name: 'binary-signatures-only', clauses: ['ACI-ARCH-010'], description: 'reads signatures as binary OpenPGP packets, so an ASCII-armoured one never verifies' },
+  { name: 'drop-xattrs', clauses: ['ACI-ARCH-006'], description: "extracts images without their files' extended attributes" },
   { name: 'template-pubkeys', clauses: ['DISC-TPL-003'], description: 'renders ac-discovery-pubkeys URLs as templates instead of fetching them as given' },
 ];
 
@@ -326,6 +327,7 @@ export type MutantName =
   | 'http-fallback'
   | 'ignore-http-status'
   | 'template-pubkeys'
+  | 'drop-xattrs'
   | 'binary-signatures-only'
   | 'templates-without-ext'
   | 'strict-labels'
