@@ -101,13 +101,18 @@ export class DiscoveryServer {
     return { netns: this.netns.name, wrap: (argv) => this.netns.wrap(argv), caFile: this.pki.caFile };
   }
 
-  private saves = 0;
   private signatures = 0;
-  /** The whole table, replaced at once (the server reads it per request); concurrent saves each have their own temp file. */
-  private async save(): Promise<void> {
-    const tmp = join(this.dir, `site.json.${++this.saves}.tmp`);
-    await writeFile(tmp, JSON.stringify(this.table));
-    await rename(tmp, join(this.dir, 'site.json'));
+  private saving: Promise<void> = Promise.resolve();
+  /** The whole table, replaced at once (the server reads it per request). Saves run one after
+   *  another, each writing the table as it is then: concurrent sites must not undo each other. */
+  private save(): Promise<void> {
+    const next = this.saving.then(async () => {
+      const tmp = join(this.dir, 'site.json.tmp');
+      await writeFile(tmp, JSON.stringify(this.table));
+      await rename(tmp, join(this.dir, 'site.json'));
+    });
+    this.saving = next.catch(() => undefined);
+    return next;
   }
 
   /** A host of the run's domain (`label.appc.test`), resolving inside the namespace. */
