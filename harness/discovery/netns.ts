@@ -2,7 +2,7 @@
 // `ip netns exec` bind-mounts over /etc/hosts for what runs inside, so the run's names resolve to
 // that loopback and nowhere else. The host's /etc/hosts is never touched.
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -51,5 +51,40 @@ export class RunNetns {
       // never made, or already gone
     }
     rmSync(this.etcDir, { recursive: true, force: true });
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes what a discovery server of a worker that died without its clean-up (SIGKILL) left:
+ *  namespaces, their /etc/netns dirs and the run dirs named after a process that is gone. Runs
+ *  of live processes (other runs on this machine) are left alone. */
+export async function sweepDeadRuns(tmp: string): Promise<void> {
+  const dead = (name: string, prefix: string) => {
+    const m = new RegExp(`^${prefix}(\\d+)-`).exec(name);
+    return m !== null && !alive(Number(m[1]));
+  };
+  const { stdout } = await run('ip', ['netns', 'list'], { timeout: 10_000 }).catch(() => ({ stdout: '' }));
+  for (const line of stdout.split('\n')) {
+    const name = line.split(' ')[0] ?? '';
+    if (dead(name, NETNS_PREFIX)) await run('ip', ['netns', 'del', name], { timeout: 10_000 }).catch(() => undefined);
+  }
+  for (const dir of [...safeList('/etc/netns').map((n) => ['/etc/netns', n]), ...safeList(tmp).map((n) => [tmp, n])]) {
+    if (dead(dir[1]!, NETNS_PREFIX)) rmSync(`${dir[0]}/${dir[1]}`, { recursive: true, force: true });
+  }
+}
+
+function safeList(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
   }
 }

@@ -1,10 +1,12 @@
 // The run's discovery server on its own: each kind of answer, TLS per host, the request log, and
 // that stop() leaves no namespace, hosts file, process or directory behind. Needs root (ip netns).
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { DISCOVERY_SERVER } from '../run/paths.js';
+import { NETNS_PREFIX, sweepDeadRuns } from './netns.js';
 import { DiscoveryServer } from './server.js';
 
 const run = promisify(execFile);
@@ -65,5 +67,33 @@ describe.runIf(process.getuid?.() === 0 && existsSync(DISCOVERY_SERVER))('discov
     // The server's argv names its config in the run's directory: unique to this server.
     const left = await run('pgrep', ['-f', `${dir}/server.json`]).then((r) => r.stdout.trim(), () => '');
     expect(left).toBe('');
+  });
+});
+
+describe.runIf(process.getuid?.() === 0)('leftovers of a killed run', () => {
+  test('a later start sweeps the namespace and dirs of a process that is gone, not those of a live one', async () => {
+    // A pid that no process has now (kill 0 says ESRCH).
+    let pid = 4_000_000;
+    while ((() => { try { process.kill(pid, 0); return true; } catch { return false; } })()) pid--;
+    const deadName = `${NETNS_PREFIX}${pid}-sweep`;
+    const liveName = `${NETNS_PREFIX}${process.pid}-sweep`;
+    try {
+      for (const n of [deadName, liveName]) {
+        await run('ip', ['netns', 'add', n]);
+        mkdirSync(`/etc/netns/${n}`, { recursive: true });
+        mkdirSync(`${tmpdir()}/${n}`, { recursive: true });
+      }
+      await sweepDeadRuns(tmpdir());
+      const list = (await run('ip', ['netns', 'list'])).stdout;
+      expect(list).not.toContain(deadName);
+      expect(existsSync(`/etc/netns/${deadName}`) || existsSync(`${tmpdir()}/${deadName}`)).toBe(false);
+      expect(list).toContain(liveName);
+      expect(existsSync(`/etc/netns/${liveName}`) && existsSync(`${tmpdir()}/${liveName}`)).toBe(true);
+    } finally {
+      for (const n of [deadName, liveName]) {
+        await run('ip', ['netns', 'del', n]).catch(() => undefined);
+        await run('rm', ['-rf', `/etc/netns/${n}`, `${tmpdir()}/${n}`]);
+      }
+    }
   });
 });

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DISCOVERY_SERVER } from '../run/paths.js';
 import { makeRunKey, type RunKey } from './keys.js';
-import { RunNetns } from './netns.js';
+import { NETNS_PREFIX, RunNetns, sweepDeadRuns } from './netns.js';
 import { makeRunPki, type RunPki } from './pki.js';
 import { discoveryPage, type HostSpec, type MetaTag, type Route, type SeenRequest, type ServerConfig, type SiteTable } from './site.js';
 
@@ -52,7 +52,9 @@ export class DiscoveryServer {
   ) {}
 
   static async start(): Promise<DiscoveryServer> {
-    const dir = await mkdtemp(join(tmpdir(), 'appc-disc-'));
+    await sweepDeadRuns(tmpdir());
+    // Named after this process, so that a later run can tell what a killed one left.
+    const dir = await mkdtemp(join(tmpdir(), `${NETNS_PREFIX}${process.pid}-`));
     let netns: RunNetns | undefined;
     try {
       const [pki, trusted, stranger] = await Promise.all([makeRunPki(dir, RUN_DOMAIN), makeRunKey('trusted'), makeRunKey('stranger')]);
