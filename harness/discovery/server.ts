@@ -156,9 +156,16 @@ export class DiscoveryServer {
     return r.file;
   }
 
-  async publicKeyFile(key: RunKey): Promise<string> {
-    const file = join(this.dir, `${key.fingerprint}.pub.asc`);
-    await writeFile(file, key.publicKey);
+  private readonly keyFiles = new Map<string, Promise<string>>();
+  /** The key's armored public key as a file, written once: sites ask for it concurrently, and a
+   *  rewrite would truncate it under a fetch that is reading it. */
+  publicKeyFile(key: RunKey): Promise<string> {
+    let file = this.keyFiles.get(key.fingerprint);
+    if (!file) {
+      const path = join(this.dir, `${key.fingerprint}.pub.asc`);
+      file = writeFile(path, key.publicKey).then(() => path);
+      this.keyFiles.set(key.fingerprint, file);
+    }
     return file;
   }
 

@@ -106,6 +106,7 @@ export interface FetchRequest {
   name: string;
   /** labels asked for (version, os, arch) */
   labels: Record<string, string>;
+  /** a key file that is not taken is a harness error; keys discovery finds may be refused (then the fetch is) */
   trust: readonly TrustEntry[];
   network: DiscoveryNetwork;
   /** overrides the run's pod timeout for this fetch (a stalled server is the implementation's to give up on) */

@@ -187,7 +187,8 @@ export class RefImplementation implements Implementation {
           args = ['trust', '--trust-dir', trustDir, ...scope, '--key', there];
         } else args = ['trust', '--trust-dir', trustDir, ...scope, '--discover', '--ca-file', net.caFile, ...mutant];
         const res = await t.exec(net.wrap(this.cli(args)), { timeoutMs: 60_000 });
-        if (res.exitCode === 1) return { status: 'refused', refusal: `trust: ${res.stderr.trim().replace(/^ref: refused: /, '')}`, durationMs: performance.now() - started };
+        // A key file the harness made must be taken; keys found by discovery may be refused.
+        if (res.exitCode === 1 && !('keyFile' in entry)) return { status: 'refused', refusal: `trust: ${res.stderr.trim().replace(/^ref: refused: /, '')}`, durationMs: performance.now() - started };
         if (res.exitCode !== 0) throw new HarnessError(`ref trust failed (exit ${res.exitCode ?? res.signal}): ${res.stderr.trim()}`);
       }
       const labels = Object.entries(request.labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]);

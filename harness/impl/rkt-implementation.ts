@@ -148,7 +148,8 @@ export class RktImplementation implements Implementation {
           await t.copyIn(entry.keyFile, keyFile);
         }
         const res = await t.exec(inNetns(rktTrustArgs(dataDir, configDir, entry.prefix, keyFile)), { timeoutMs: 60_000 });
-        if (res.exitCode === 254 || res.exitCode === 1) return { status: 'refused', refusal: `rkt trust: ${rktComplaint(res.stderr)}`, durationMs: performance.now() - started };
+        // A key file the harness made must be taken; keys found by discovery may be refused.
+        if (res.exitCode === 254 && keyFile === undefined) return { status: 'refused', refusal: `rkt trust: ${rktComplaint(res.stderr)}`, durationMs: performance.now() - started };
         if (res.exitCode !== 0) throw new HarnessError(`rkt trust failed (exit ${res.exitCode ?? res.signal}): ${rktComplaint(res.stderr)}`);
       }
       const timeoutMs = request.timeoutMs ?? this.config.podTimeoutMs;

@@ -458,7 +458,8 @@ export class GenericImplementation implements Implementation {
           argv = expand(spec.trust.discover, { ...base, prefix: entry.prefix });
         }
         const res = await this.exec('imageFetch/trust', request.network.wrap(argv), base);
-        if (refused(res.exitCode)) return { status: 'refused', refusal: `trust: ${tail(res.stderr, 500)}`, durationMs: performance.now() - started };
+        // A key file the harness made must be taken; keys found by discovery may be refused.
+        if (refused(res.exitCode) && !('keyFile' in entry)) return { status: 'refused', refusal: `trust: ${tail(res.stderr, 500)}`, durationMs: performance.now() - started };
         if (res.exitCode !== 0) throw new HarnessError(`imageFetch/trust: \`${describe(argv)}\` exited ${res.exitCode ?? res.signal}: ${gist(res.stderr || res.stdout)}`);
       }
       const argv = expand(spec.argv, base);
