@@ -166,3 +166,30 @@ describe('ACI § Image Archives and § Image ID: compressed and uncompressed arc
     check('ACI-ID-001', () => expect(got).toBe(expected));
   });
 });
+
+// PAX SCHILY.xattr records (the form GNU tar and bsdtar write) on a file and a directory: user.*
+// attributes, which any file system the app's rootfs may live on takes from root.
+const xattrPod = imageRun(async () =>
+  image(
+    await probeImage({
+      name: 'archive-xattrs',
+      files: [
+        { type: 'file', path: '/etc/xattr-file', content: 'has attributes\n', xattrs: { 'user.appc.test': '1', 'user.appc.note': 'kept as text' } },
+        { type: 'dir', path: '/xattr-dir', xattrs: { 'user.appc.dir': 'yes' } },
+      ],
+      app: { exec: ['/probe', 'file=/etc/xattr-file', 'file=/xattr-dir'] },
+    }),
+  ),
+);
+
+describe('ACI § Image Archives: extended attributes', () => {
+  test("keeps the extended attributes of a file and a directory", clauses('ACI-ARCH-006'), async ({ skip, check }) => {
+    const evidence = await xattrPod(skip);
+    const r = evidence.run?.apps[0]?.report;
+    if (!r) throw new Error(`the image with extended attributes did not run: ${evidence.ending} ${JSON.stringify(evidence.imported).slice(0, 300)}`);
+    const file = r.files.find((f) => f.path === '/etc/xattr-file');
+    const dir = r.files.find((f) => f.path === '/xattr-dir');
+    check('ACI-ARCH-006', () => expect(file?.xattrs ?? {}, 'the attributes of /etc/xattr-file in the app').toMatchObject({ 'user.appc.test': '1', 'user.appc.note': 'kept as text' }));
+    check('ACI-ARCH-006', () => expect(dir?.xattrs ?? {}, 'the attributes of /xattr-dir in the app').toMatchObject({ 'user.appc.dir': 'yes' }));
+  });
+});

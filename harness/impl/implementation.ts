@@ -29,6 +29,7 @@ export const FEATURES = [
   'metadata-service', // AC_METADATA_URL and its metadata service (ace.md § App Container Metadata Service)
   'socket-activation', // app ports with socketActivated get listening sockets (sd_listen_fds)
   'image-import', // imports an image file on its own and reports the image ID (importImage)
+  'image-fetch', // fetches an image by name with discovery and signature verification (fetchImage)
 ] as const;
 
 export type Feature = (typeof FEATURES)[number];
@@ -84,6 +85,43 @@ export type ImportOutcome =
   /** it ended abnormally (a crash, an internal error): neither an import nor a clean refusal */
   | { status: 'crashed'; message: string; durationMs: number };
 
+/** Where an implementation's fetch reaches the run's discovery server: commands wrapped to run in
+ *  the run's network namespace, where the run's names resolve to the server, and the run's CA. */
+export interface DiscoveryNetwork {
+  netns: string;
+  wrap(argv: readonly string[]): string[];
+  /** PEM file of the CA the operator tells the implementation to trust for HTTPS */
+  caFile: string;
+}
+
+/** One entry of the operator's trust store, set up (fresh for each fetch) before the fetch. */
+export type TrustEntry =
+  /** an armored public key file trusted for names under `prefix`, or for every name ('root') */
+  | { prefix: string | 'root'; keyFile: string }
+  /** trust what pubkeys discovery (ac-discovery-pubkeys) of `prefix` finds, as `rkt trust --prefix` does */
+  | { prefix: string; discover: true };
+
+export interface FetchRequest {
+  /** the image name to discover */
+  name: string;
+  /** labels asked for (version, os, arch) */
+  labels: Record<string, string>;
+  /** a key file that is not taken is a harness error; keys discovery finds may be refused (then the fetch is) */
+  trust: readonly TrustEntry[];
+  network: DiscoveryNetwork;
+  /** overrides the run's pod timeout for this fetch (a stalled server is the implementation's to give up on) */
+  timeoutMs?: number;
+}
+
+/** What became of a fetch by name. Unlike an import, a hang is an outcome: the faults of a discovery
+ *  server are made to tempt one. */
+export type FetchOutcome =
+  | { status: 'fetched'; imageId: string; durationMs: number; messages?: string }
+  | { status: 'refused'; refusal: string; durationMs: number }
+  | { status: 'crashed'; message: string; durationMs: number }
+  /** still running when the harness's timeout stopped it */
+  | { status: 'hung'; durationMs: number; output: string };
+
 export interface ImplementationInfo {
   name: string;
   version: string;
@@ -98,5 +136,8 @@ export interface Implementation {
   runPod(request: PodRequest): Promise<PodOutcome>;
   /** Imports one image file into the implementation's store (feature 'image-import'). */
   importImage?(file: ImageFile): Promise<ImportOutcome>;
+  /** Fetches an image by name through discovery, verifying its signature with the trust store
+   *  given (feature 'image-fetch'); the fetch runs through `request.network.wrap`. */
+  fetchImage?(request: FetchRequest): Promise<FetchOutcome>;
   dispose(): Promise<void>;
 }

@@ -8,7 +8,7 @@ import { podForensics } from './forensics.js';
 import type { RunConfig } from '../run/config.js';
 import { REF_CLI } from '../run/paths.js';
 import type { Target } from '../target/index.js';
-import type { AppOutcome, Feature, ImageFile, Implementation, ImplementationInfo, ImportOutcome, PodOutcome, PodRequest } from './implementation.js';
+import type { AppOutcome, Feature, FetchOutcome, FetchRequest, ImageFile, Implementation, ImplementationInfo, ImportOutcome, PodOutcome, PodRequest } from './implementation.js';
 
 /** Time for the forensics of a hanging pod before the exec's own timeout kills ref. */
 const FORENSICS_GRACE_MS = 20_000;
@@ -50,6 +50,7 @@ export class RefImplementation implements Implementation {
     'app-exit-status',
     'socket-activation',
     'image-import',
+    'image-fetch',
   ];
 
   constructor(
@@ -162,6 +163,45 @@ export class RefImplementation implements Implementation {
       if (res.exitCode !== 0) return { status: 'crashed', message: `exit ${res.exitCode ?? res.signal}: ${res.stderr.trim().slice(-2000)}`, durationMs };
       const out = JSON.parse(res.stdout) as { id: string };
       return { status: 'imported', imageId: out.id, durationMs, messages: res.stderr };
+    } finally {
+      await t.remove(work);
+    }
+  }
+
+  /** `ref trust` into a fresh trust dir, then `ref fetch` in the run's network namespace: exit 0
+   *  with {id} on stdout, 1 refused, anything else a crash. */
+  async fetchImage(request: FetchRequest): Promise<FetchOutcome> {
+    const t = this.target;
+    const work = await t.makeTempDir('appc-ref-fetch-');
+    const started = performance.now();
+    const mutant = this.config.mutant ? ['--mutant', this.config.mutant] : [];
+    const net = request.network;
+    try {
+      const trustDir = `${work}/trust`;
+      for (const [i, entry] of request.trust.entries()) {
+        const scope = entry.prefix === 'root' ? ['--root'] : ['--prefix', entry.prefix];
+        let args: string[];
+        if ('keyFile' in entry) {
+          const there = `${work}/key-${i}.asc`;
+          await t.copyIn(entry.keyFile, there);
+          args = ['trust', '--trust-dir', trustDir, ...scope, '--key', there];
+        } else args = ['trust', '--trust-dir', trustDir, ...scope, '--discover', '--ca-file', net.caFile, ...mutant];
+        const res = await t.exec(net.wrap(this.cli(args)), { timeoutMs: 60_000 });
+        // A key file the harness made must be taken; keys found by discovery may be refused.
+        if (res.exitCode === 1 && !('keyFile' in entry)) return { status: 'refused', refusal: `trust: ${res.stderr.trim().replace(/^ref: refused: /, '')}`, durationMs: performance.now() - started };
+        if (res.exitCode !== 0) throw new HarnessError(`ref trust failed (exit ${res.exitCode ?? res.signal}): ${res.stderr.trim()}`);
+      }
+      const labels = Object.entries(request.labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
+      const args = ['fetch', '--name', request.name, ...labels, '--trust-dir', trustDir, '--ca-file', net.caFile, ...mutant];
+      const timeoutMs = request.timeoutMs ?? this.config.podTimeoutMs;
+      const res = await t.exec(net.wrap(this.cli(args)), { timeoutMs });
+      const durationMs = performance.now() - started;
+      if (res.timedOut) return { status: 'hung', durationMs, output: (res.stderr + res.stdout).trim().slice(-2000) };
+      if (res.exitCode === 2) throw new HarnessError(`ref fetch: usage error: ${res.stderr.trim()}`);
+      if (res.exitCode === 1) return { status: 'refused', refusal: res.stderr.trim().replace(/^ref: refused: /, ''), durationMs };
+      if (res.exitCode !== 0) return { status: 'crashed', message: `exit ${res.exitCode ?? res.signal}: ${res.stderr.trim().slice(-2000)}`, durationMs };
+      const out = JSON.parse(res.stdout) as { id: string };
+      return { status: 'fetched', imageId: out.id, durationMs, messages: res.stderr };
     } finally {
       await t.remove(work);
     }

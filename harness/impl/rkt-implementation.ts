@@ -8,7 +8,7 @@ import type { BuiltImage } from '../aci/index.js';
 import type { Flavor, RunConfig } from '../run/config.js';
 import { HarnessError } from '../run/errors.js';
 import type { Target } from '../target/index.js';
-import type { AppOutcome, Feature, ImageFile, Implementation, ImplementationInfo, ImportOutcome, PodOutcome, PodRequest } from './implementation.js';
+import type { AppOutcome, Feature, FetchOutcome, FetchRequest, ImageFile, Implementation, ImplementationInfo, ImportOutcome, PodOutcome, PodRequest } from './implementation.js';
 import { withReport } from './ref-implementation.js';
 import {
   assignStreams,
@@ -20,7 +20,10 @@ import {
   manifestForRkt,
   parseStatus,
   rktComplaint,
+  rktFetchByNameArgs,
+  rktFetchEnv,
   rktMessages,
+  rktTrustArgs,
   RKT_FEATURES,
   runArgs,
   stage1Args,
@@ -115,6 +118,49 @@ export class RktImplementation implements Implementation {
       const id = /^sha512-[0-9a-f]+$/m.exec(res.stdout)?.[0];
       if (!id) throw new HarnessError(`rkt fetch printed no image ID: ${res.stdout.trim().slice(0, 300)}`);
       return { status: 'imported', imageId: id, durationMs, messages: res.stderr };
+    } finally {
+      await t.remove(work);
+    }
+  }
+
+  /**
+   * A fetch by name in the run's network namespace, with a store and trust store of its own
+   * (--dir, --local-config), filled by `rkt trust`; signature and TLS checks stay on (no
+   * --insecure-options). rkt exits 254 when it declines; the run's CA comes in through SSL_CERT_FILE.
+   */
+  async fetchImage(request: FetchRequest): Promise<FetchOutcome> {
+    const p = await this.rkt();
+    const t = this.target;
+    const mk = await t.exec(['mktemp', '-d', `${p.runDir}/${POD_DIR_PREFIX}XXXXXX`], { timeoutMs: 10_000 });
+    if (mk.exitCode !== 0) throw new HarnessError(`cannot make a fetch dir in ${p.runDir}: ${mk.stderr.trim()}`);
+    const work = mk.stdout.trim();
+    const dataDir = `${work}/data`;
+    const configDir = `${work}/config`;
+    const net = request.network;
+    const started = performance.now();
+    const inNetns = (args: string[]) => net.wrap([...rktFetchEnv(net.caFile), p.bin, ...args]);
+    try {
+      await t.exec(['mkdir', '-p', dataDir, configDir], { timeoutMs: 10_000 });
+      for (const [i, entry] of request.trust.entries()) {
+        let keyFile: string | undefined;
+        if ('keyFile' in entry) {
+          keyFile = `${work}/key-${i}.asc`;
+          await t.copyIn(entry.keyFile, keyFile);
+        }
+        const res = await t.exec(inNetns(rktTrustArgs(dataDir, configDir, entry.prefix, keyFile)), { timeoutMs: 60_000 });
+        // A key file the harness made must be taken; keys found by discovery may be refused.
+        if (res.exitCode === 254 && keyFile === undefined) return { status: 'refused', refusal: `rkt trust: ${rktComplaint(res.stderr)}`, durationMs: performance.now() - started };
+        if (res.exitCode !== 0) throw new HarnessError(`rkt trust failed (exit ${res.exitCode ?? res.signal}): ${rktComplaint(res.stderr)}`);
+      }
+      const timeoutMs = request.timeoutMs ?? this.config.podTimeoutMs;
+      const res = await t.exec(inNetns(rktFetchByNameArgs(dataDir, configDir, request.name, request.labels)), { timeoutMs });
+      const durationMs = performance.now() - started;
+      if (res.timedOut) return { status: 'hung', durationMs, output: rktComplaint(res.stderr) };
+      if (res.exitCode === 254) return { status: 'refused', refusal: rktComplaint(res.stderr) || 'exit 254', durationMs };
+      if (res.exitCode !== 0) return { status: 'crashed', message: `rkt fetch exited ${res.exitCode ?? res.signal}: ${rktComplaint(res.stderr)}`, durationMs };
+      const id = /^sha512-[0-9a-f]+$/m.exec(res.stdout)?.[0];
+      if (!id) throw new HarnessError(`rkt fetch printed no image ID: ${res.stdout.trim().slice(0, 300)}`);
+      return { status: 'fetched', imageId: id, durationMs, messages: res.stderr };
     } finally {
       await t.remove(work);
     }

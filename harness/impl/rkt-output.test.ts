@@ -18,7 +18,11 @@ import {
   parseList,
   parseStatus,
   rktComplaint,
+  rktFetchByNameArgs,
+  rktFetchEnv,
+  rktImageString,
   rktMessages,
+  rktTrustArgs,
   RKT_FEATURES,
   runArgs,
   stage1Args,
@@ -173,5 +177,35 @@ describe('rkt output (recorded)', () => {
     expect(flavorOfStage1Name('coreos.com/rkt/stage1-host:1.30.0')).toBe('host');
     expect(flavorOfStage1Name('coreos.com/rkt/stage1-fly')).toBe('fly');
     expect(flavorOfStage1Name('example.com/other')).toBeUndefined();
+  });
+});
+
+describe('fetch by name command lines', () => {
+  test('the image string carries the labels in rkt\'s name,label=value form, sorted', () => {
+    expect(rktImageString('a.appc.test/app', { version: '1.0.0', os: 'linux', arch: 'amd64' })).toBe('a.appc.test/app,arch=amd64,os=linux,version=1.0.0');
+    expect(rktImageString('a.appc.test/app', {})).toBe('a.appc.test/app');
+  });
+
+  test('trust goes into the fetch\'s own local config, for a prefix or as root, with or without a key file', () => {
+    expect(rktTrustArgs('/w/data', '/w/config', 'a.appc.test', '/w/key-0.asc')).toEqual([
+      '--dir=/w/data', '--local-config=/w/config', 'trust', '--skip-fingerprint-review', '--prefix=a.appc.test', '/w/key-0.asc',
+    ]);
+    expect(rktTrustArgs('/w/data', '/w/config', 'root', '/w/k.asc')).toEqual(['--dir=/w/data', '--local-config=/w/config', 'trust', '--skip-fingerprint-review', '--root', '/w/k.asc']);
+    expect(rktTrustArgs('/w/data', '/w/config', 'a.appc.test/app')).toEqual(['--dir=/w/data', '--local-config=/w/config', 'trust', '--skip-fingerprint-review', '--prefix=a.appc.test/app']);
+  });
+
+  test('a fetch by name never turns signature or TLS checks off', () => {
+    const args = rktFetchByNameArgs('/w/data', '/w/config', 'a.appc.test/app', { version: '1.0.0' });
+    expect(args).toEqual(['--dir=/w/data', '--local-config=/w/config', 'fetch', '--full', '--pull-policy=update', 'a.appc.test/app,version=1.0.0']);
+    expect(args.join(' ')).not.toMatch(/insecure/);
+    expect(rktTrustArgs('/d', '/c', 'root', '/k').join(' ')).not.toMatch(/insecure/);
+  });
+
+  test('the run\'s CA reaches rkt through SSL_CERT_FILE', () => {
+    expect(rktFetchEnv('/tmp/appc-disc-x/run-ca.pem')).toEqual(['env', 'SSL_CERT_FILE=/tmp/appc-disc-x/run-ca.pem']);
+  });
+
+  test('every flavor declares image-fetch', () => {
+    for (const f of Object.values(RKT_FEATURES)) expect(f.has('image-fetch')).toBe(true);
   });
 });

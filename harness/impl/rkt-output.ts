@@ -20,6 +20,7 @@ const COMMON: readonly Feature[] = [
   'isolator/os/linux/seccomp-retain-set',
   'ports',
   'image-import',
+  'image-fetch',
 ];
 
 /** Per stage1 flavor. fly is a chroot-and-exec stage1 without systemd: one app per pod, no empty
@@ -36,6 +37,36 @@ export const RKT_FEATURES: Record<Flavor, ReadonlySet<Feature>> = {
  *  so nothing of the machine's /var/lib/rkt or /etc/rkt is used or touched. */
 export function globalArgs(dataDir: string, configDir: string): string[] {
   return [`--dir=${dataDir}`, `--local-config=${configDir}`, '--insecure-options=image'];
+}
+
+/** rkt's image string for a fetch by name: `name,version=1.0.0,os=linux,arch=amd64` (rkt's
+ *  `name,label=value` form; labels sorted, so command lines are stable). */
+export function rktImageString(name: string, labels: Record<string, string>): string {
+  return [name, ...Object.keys(labels).sort().map((k) => `${k}=${labels[k]}`)].join(',');
+}
+
+/** Global options of a fetch by name: its own data dir and local config (whose trustedkeys are the
+ *  fetch's trust store), and never --insecure-options, so rkt verifies signatures and TLS. */
+export function fetchGlobalArgs(dataDir: string, configDir: string): string[] {
+  return [`--dir=${dataDir}`, `--local-config=${configDir}`];
+}
+
+/** `rkt trust` of one trust entry: a key file for a prefix or as a root key, or pubkeys discovery
+ *  of a prefix (no key file). Fingerprint review is the operator's: the harness accepts it. */
+export function rktTrustArgs(dataDir: string, configDir: string, prefix: string | 'root', keyFile?: string): string[] {
+  const scope = prefix === 'root' ? ['--root'] : [`--prefix=${prefix}`];
+  return [...fetchGlobalArgs(dataDir, configDir), 'trust', '--skip-fingerprint-review', ...scope, ...(keyFile !== undefined ? [keyFile] : [])];
+}
+
+/** `rkt fetch` by name with discovery: the full image ID on stdout. */
+export function rktFetchByNameArgs(dataDir: string, configDir: string, name: string, labels: Record<string, string>): string[] {
+  return [...fetchGlobalArgs(dataDir, configDir), 'fetch', '--full', '--pull-policy=update', rktImageString(name, labels)];
+}
+
+/** The environment a fetch by name runs with: Go's crypto/tls reads extra roots from SSL_CERT_FILE
+ *  (which replaces the system's, fine for a run that only talks to its own server). */
+export function rktFetchEnv(caFile: string): string[] {
+  return ['env', `SSL_CERT_FILE=${caFile}`];
 }
 
 /** How rkt is told which stage1 to use: a file next to the binary, else the one in rkt's stage1 images dir. */

@@ -18,6 +18,8 @@ export interface FileObservation {
   /** device major/minor for char and block devices */
   rdev?: { major: number; minor: number };
   linkTarget?: string;
+  /** extended attributes of the entry itself, by name; values that are not text are left out */
+  xattrs?: Record<string, string>;
   /** regular files up to 64 KiB, as text when valid UTF-8 without NUL, else omitted */
   content?: string;
   /** directory entries (names only, sorted), for directories */

@@ -119,6 +119,8 @@ export async function prepareApp(ctx: PodContext, rt: RuntimeApp): Promise<Prepa
   await provideEtcHosts(rootfs);
   const view = { rootfs, mounts: volumes.map((v) => ({ target: v.target, source: v.source })) };
 
+  // The schema requires both; guards so that an image that slipped past it is refused, not a crash.
+  if (typeof app.user !== 'string' || typeof app.group !== 'string') refuse(`app ${name}: user and group are required`);
   const [uid, gid] = isMutant('ignore-user')
     ? [0, 0]
     : await Promise.all([resolveUser(rootfs, app.user), resolveGroup(rootfs, app.group)]);
@@ -138,6 +140,7 @@ export async function prepareApp(ctx: PodContext, rt: RuntimeApp): Promise<Prepa
 
   const handlers: PreparedApp['handlers'] = {};
   for (const h of app.eventHandlers ?? []) {
+    if (!Array.isArray(h.exec) || h.exec.length === 0) refuse(`app ${name}: ${h.name} handler has no exec`);
     const prog = await lookupExec(view, h.exec[0]!, env.get('PATH'), cwd);
     if (prog === undefined) refuse(`app ${name}: ${h.name} handler ${h.exec[0]} not found in PATH`);
     handlers[h.name] = [prog, ...h.exec.slice(1)];

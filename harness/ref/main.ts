@@ -2,16 +2,19 @@
 // ref: the suite's embedded App Container Executor, built on crun. See harness/ref/README.md.
 //   ref run --data-dir DIR --result FILE --image A.aci [--image B.aci …] [--pod-manifest FILE] [--uuid UUID] [--mutant NAME]
 //   ref import --image A.aci [--mutant NAME]
+//   ref fetch --name NAME [--label K=V …] --trust-dir DIR [--ca-file PEM] [--mutant NAME]
+//   ref trust --trust-dir DIR (--root | --prefix PREFIX) (--key FILE … | --discover) [--ca-file PEM] [--mutant NAME]
 //   ref gc --data-dir DIR
 //   ref version
 //   ref mutants
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { gcDataDir } from './cleanup.js';
 import { Crun } from './crun.js';
 import { KilledError, messageOf, RefusalError } from './errors.js';
+import { discoverKeys, fetchImage, trust } from './fetch.js';
 import { loadImage } from './image.js';
 import { MUTANTS, setMutant } from './mutants.js';
 import { runPod, UUID_RE, type RunResult } from './pod.js';
@@ -136,6 +139,88 @@ async function cmdImport(argv: string[]): Promise<number> {
   }
 }
 
+function useMutant(cmd: string, name: string | undefined): void {
+  if (name === undefined) return;
+  if (!MUTANTS.some((m) => m.name === name)) usage(`${cmd}: unknown mutant ${name} (see 'ref mutants')`);
+  setMutant(name);
+}
+
+/** Fetches an image by name with discovery and signature verification (spec/discovery.md) and prints
+ *  its ID as JSON. Like import, it keeps no store: the image is checked and dropped. */
+async function cmdFetch(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      options: { name: { type: 'string' }, label: { type: 'string', multiple: true }, 'trust-dir': { type: 'string' }, 'ca-file': { type: 'string' }, mutant: { type: 'string' } },
+    }));
+  } catch (err) {
+    usage(messageOf(err));
+  }
+  const name = values.name ?? usage('fetch: --name is required');
+  const trustDir = resolve(values['trust-dir'] ?? usage('fetch: --trust-dir is required'));
+  const labels: Record<string, string> = {};
+  for (const l of values.label ?? []) {
+    const eq = l.indexOf('=');
+    if (eq <= 0) usage(`fetch: --label wants NAME=VALUE, not ${l}`);
+    labels[l.slice(0, eq)] = l.slice(eq + 1);
+  }
+  useMutant('fetch', values.mutant);
+  const scratch = await mkdtemp(join(tmpdir(), 'appc-ref-fetch-'));
+  try {
+    const got = await fetchImage({ name, labels, trustDir, scratchDir: scratch, ...(values['ca-file'] ? { caFile: resolve(values['ca-file']) } : {}) });
+    process.stdout.write(JSON.stringify(got) + '\n');
+    return EXIT.ok;
+  } catch (err) {
+    if (!(err instanceof RefusalError)) throw err;
+    process.stderr.write(`ref: refused: ${oneLine(err.message)}\n`);
+    return EXIT.refused;
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+/** Adds keys to a trust store: given as files, or found by pubkeys discovery of the prefix (the
+ *  operator's choice, as with rkt trust --prefix). */
+async function cmdTrust(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        'trust-dir': { type: 'string' },
+        root: { type: 'boolean' },
+        prefix: { type: 'string' },
+        key: { type: 'string', multiple: true },
+        discover: { type: 'boolean' },
+        'ca-file': { type: 'string' },
+        mutant: { type: 'string' },
+      },
+    }));
+  } catch (err) {
+    usage(messageOf(err));
+  }
+  const trustDir = resolve(values['trust-dir'] ?? usage('trust: --trust-dir is required'));
+  if (values.root === (values.prefix !== undefined)) usage('trust: give exactly one of --root and --prefix');
+  if ((values.key ?? []).length > 0 === Boolean(values.discover)) usage('trust: give --key files or --discover');
+  if (values.discover && values.prefix === undefined) usage('trust: --discover needs --prefix');
+  useMutant('trust', values.mutant);
+  try {
+    const keys = values.discover
+      ? await discoverKeys(values.prefix!, values['ca-file'] ? resolve(values['ca-file']) : undefined)
+      : await Promise.all((values.key ?? []).map((k) => readFile(resolve(k), 'utf8')));
+    const fingerprints = await trust(trustDir, keys, values.prefix);
+    process.stdout.write(JSON.stringify({ prefix: values.prefix ?? null, fingerprints }) + '\n');
+    return EXIT.ok;
+  } catch (err) {
+    if (!(err instanceof RefusalError)) throw err;
+    process.stderr.write(`ref: refused: ${oneLine(err.message)}\n`);
+    return EXIT.refused;
+  }
+}
+
 async function cmdGc(argv: string[]): Promise<number> {
   let values;
   try {
@@ -178,6 +263,10 @@ export async function main(argv: string[]): Promise<number> {
         return await cmdRun(rest);
       case 'import':
         return await cmdImport(rest);
+      case 'fetch':
+        return await cmdFetch(rest);
+      case 'trust':
+        return await cmdTrust(rest);
       case 'gc':
         return await cmdGc(rest);
       case 'version':
@@ -185,7 +274,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'mutants':
         return cmdMutants(rest);
       default:
-        usage(cmd === undefined ? 'missing command (run, import, gc, version, mutants)' : `unknown command ${cmd}`);
+        usage(cmd === undefined ? 'missing command (run, import, fetch, trust, gc, version, mutants)' : `unknown command ${cmd}`);
     }
   } catch (err) {
     if (err instanceof UsageError) {

@@ -225,6 +225,26 @@ export const MUTANTS: readonly Mutant[] = [
   { name: 'mds-token-prefix', clauses: ['MDS-GEN-006'], description: "answers a metadata request whose token merely starts with a pod's token" },
   // What the implementation serves, checked in full (issue #16, part 5)
   { name: 'mds-bad-ac-version', clauses: ['MDS-POD-003'], description: 'serves the reified pod manifest with acVersion 1.0.0, which is no appc release' },
+  { name: 'skip-signature-check', clauses: ['DISC-VAL-001', 'ACI-ARCH-013'], description: 'fetches images by name without fetching or verifying their signature' },
+  {
+    name: 'trust-discovered-keys',
+    clauses: ['ACI-ARCH-013'],
+    description: "also verifies with the keys the image's own site announces (ac-discovery-pubkeys), which the operator never trusted",
+  },
+  { name: 'ignore-name-mismatch', clauses: ['DISC-VAL-002', 'ACI-MAN-014'], description: 'takes a fetched image whatever its manifest name' },
+  { name: 'ignore-label-mismatch', clauses: ['DISC-VAL-002', 'DISC-VAL-003'], description: 'takes a fetched image whatever its labels' },
+  { name: 'missing-label-matches', clauses: ['DISC-VAL-003'], description: 'takes a fetched image that lacks a requested label' },
+  { name: 'no-prefix-walk', clauses: ['DISC-WALK-001'], description: 'tries discovery at the full name only, never at its parents' },
+  { name: 'ignore-prefix-match', clauses: ['DISC-MATCH-001'], description: "uses ac-discovery tags whatever their prefix-match" },
+  { name: 'ignore-redirects', clauses: ['DISC-REDIR-001'], description: 'takes a redirect answer as it is instead of following it' },
+  { name: 'http-fallback', clauses: ['DISC-URL-001'], description: 'retries over plain HTTP when HTTPS fails, and takes http:// templates' },
+  { name: 'ignore-http-status', clauses: ['DISC-TPL-002'], description: 'takes the body of an image or signature answer whatever its HTTP status' },
+  { name: 'strict-labels', clauses: ['DISC-VAL-003'], description: 'refuses a fetched image that has a label not asked for' },
+  { name: 'trust-any-certificate', clauses: ['DISC-URL-001'], description: 'takes any TLS certificate (as an insecure-TLS option would)' },
+  { name: 'templates-without-ext', clauses: ['DISC-TPL-001'], description: 'uses an ac-discovery template without {ext} (image and signature at one URL)' },
+  { name: 'binary-signatures-only', clauses: ['ACI-ARCH-010'], description: 'reads signatures as binary OpenPGP packets, so an ASCII-armoured one never verifies' },
+  { name: 'drop-xattrs', clauses: ['ACI-ARCH-006'], description: "extracts images without their files' extended attributes" },
+  { name: 'template-pubkeys', clauses: ['DISC-TPL-003'], description: 'renders ac-discovery-pubkeys URLs as templates instead of fetching them as given' },
 ];
 
 export type MutantName =
@@ -326,7 +346,23 @@ export type MutantName =
   | 'posix-errno-only'
   | 'mds-token-prefix'
   | 'ignore-image-isolators'
-  | 'mds-bad-ac-version';
+  | 'mds-bad-ac-version'
+  | 'skip-signature-check'
+  | 'trust-discovered-keys'
+  | 'ignore-name-mismatch'
+  | 'ignore-label-mismatch'
+  | 'missing-label-matches'
+  | 'no-prefix-walk'
+  | 'ignore-prefix-match'
+  | 'ignore-redirects'
+  | 'http-fallback'
+  | 'ignore-http-status'
+  | 'template-pubkeys'
+  | 'drop-xattrs'
+  | 'binary-signatures-only'
+  | 'templates-without-ext'
+  | 'strict-labels'
+  | 'trust-any-certificate';
 
 let active: string | undefined;
 

@@ -32,6 +32,8 @@ export function planMounts(
   const planned: PlannedMount[] = [];
   const readOnly = (vol: Volume, mp: MountPoint | undefined) =>
     !isMutant('ignore-readonly') && (vol.readOnly === true || mp?.readOnly === true);
+  // The image manifest's schema requires a path; this guard keeps an image that slipped past it a refusal, not a crash.
+  for (const mp of mountPoints) if (typeof mp.path !== 'string') refuse(`mountPoint ${String(mp.name)} has no path`);
   const mpAt = (target: string) => mountPoints.find((mp) => cleanPath(mp.path) === target);
 
   for (const m of app.mounts ?? []) {

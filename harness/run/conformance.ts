@@ -2,7 +2,9 @@
 // fixture images and pod runs whose evidence is collected once and asserted many times.
 import { afterAll, beforeEach, describe, expect, inject, test as baseTest, type TaskMeta } from 'vitest';
 import { buildAci, buildRawAci, type BuiltImage, type Compression, type ImageManifest, type ImageSpec, type RawEntry } from '../aci/index.js';
-import { createImplementation, type AppOutcome, type Feature, type Implementation, type ImportOutcome, type PodOutcome, type PodRequest } from '../impl/index.js';
+import { createImplementation, type AppOutcome, type Feature, type FetchOutcome, type FetchRequest, type Implementation, type ImportOutcome, type PodOutcome, type PodRequest } from '../impl/index.js';
+import type { DiscoveryServer } from '../discovery/server.js';
+import type { SeenRequest } from '../discovery/site.js';
 import type { ProbeReport } from '../probe/index.js';
 import { attachTarget, type Target } from '../target/index.js';
 import { makeCheck, makeObserve, type Check, type Observe } from './check.js';
@@ -249,6 +251,82 @@ export function imageRun(build: () => Promise<BuiltImage>, features: Feature[] =
         const imported = await impl.importImage!({ path: img.path });
         if (imported.status !== 'imported') return new ImageEvidence(imported);
         return new ImageEvidence(imported, await impl.runPod({ images: [img] }));
+      })();
+      const settled: Promise<unknown> = run.then(
+        (): void => void inflight.delete(settled),
+        (): void => void inflight.delete(settled),
+      );
+      inflight.add(settled);
+    }
+    return run;
+  };
+}
+
+/** The file's discovery server (spec/discovery.md), started by the first fetch test and stopped
+ *  with the file: a network namespace of the run, a CA and OpenPGP keys of the run. */
+let discovery: Promise<DiscoveryServer> | undefined;
+afterAll(async () => {
+  const d = discovery;
+  discovery = undefined;
+  await d?.then((s) => s.stop()).catch(() => undefined);
+});
+
+export function discoveryServer(): Promise<DiscoveryServer> {
+  throwIfInterrupted();
+  // Loaded on first use: only the discovery suite needs openpgp and the server.
+  discovery ??= import('../discovery/server.js').then((m) => m.DiscoveryServer.start()).catch((err: Error) => {
+    discovery = undefined;
+    throw new HarnessError(`the discovery server could not start: ${err.message}`);
+  });
+  return discovery;
+}
+
+/** The evidence of one fetch by name: its outcome and what the server saw from it. */
+export class FetchEvidence {
+  constructor(
+    readonly outcome: FetchOutcome,
+    /** the requests the server logged for the site's host, in order */
+    readonly requests: readonly SeenRequest[],
+    /** the ID of the image the site published, when it published one */
+    readonly published?: string,
+  ) {}
+
+  /** paths requested, decoded, with their scheme: `https /app?ac-discovery=1` */
+  get asked(): string[] {
+    return this.requests.map((r) => `${r.scheme} ${decodeURIComponent(r.path)}`);
+  }
+
+  get why(): string {
+    const o = this.outcome;
+    return o.status === 'refused' ? o.refusal : o.status === 'crashed' ? o.message : o.status === 'hung' ? `hung: ${o.output}` : `fetched ${o.imageId.slice(0, 20)}…`;
+  }
+}
+
+export interface FetchRun {
+  (skip: SkipFn): Promise<FetchEvidence>;
+}
+
+/**
+ * Declares a fetch by name that the tests of a file share: `site` publishes what the fetch will find
+ * on the file's discovery server and returns the request (its network is filled in) and the host
+ * whose requests are the evidence. The server lives on this machine, so only --target=host runs it.
+ */
+export function fetchRun(site: (server: DiscoveryServer) => Promise<{ host: string; request: Omit<FetchRequest, 'network'>; published?: string }>): FetchRun {
+  let run: Promise<FetchEvidence> | undefined;
+  return async (skip) => {
+    needs(skip, 'image-fetch');
+    const { target, impl, config } = session();
+    if (target.kind !== 'host') skip(`host: the discovery server and its network namespace are on this machine; --target=${target.kind} runs the implementation elsewhere`);
+    if (config.dryRun) skip('explain: would run');
+    if (!run) {
+      run = (async () => {
+        const server = await discoveryServer();
+        const { host, request, published } = await site(server).catch((err: Error) => {
+          throw err instanceof HarnessError ? err : new HarnessError(`the discovery site could not be set up: ${err.message}`);
+        });
+        throwIfInterrupted();
+        const outcome = await impl.fetchImage!({ ...request, network: server.network });
+        return new FetchEvidence(outcome, server.requests(host), published);
       })();
       const settled: Promise<unknown> = run.then(
         (): void => void inflight.delete(settled),

@@ -19,3 +19,5 @@ export const ACTOOL = join(REPO_ROOT, '.tools', 'bin', 'actool');
 export const REF_CLI = join(REPO_ROOT, 'dist', 'harness', 'ref', 'main.js');
 /** The appc spec's ACE validator, built by `npm run setup` (the peer suite's program). */
 export const ACE_VALIDATOR = join(REPO_ROOT, '.tools', 'bin', 'ace-validator');
+/** The discovery server process the image-discovery suite starts inside its network namespace. */
+export const DISCOVERY_SERVER = join(REPO_ROOT, 'dist', 'harness', 'discovery', 'server-main.js');

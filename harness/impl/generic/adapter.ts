@@ -8,7 +8,7 @@ import type { BuiltImage, PodManifest } from '../../aci/index.js';
 import type { RunConfig } from '../../run/config.js';
 import { HarnessError } from '../../run/errors.js';
 import type { ExecResult, Target } from '../../target/index.js';
-import type { AppOutcome, Feature, ImageFile, Implementation, ImplementationInfo, ImportOutcome, PodOutcome, PodRequest } from '../implementation.js';
+import type { AppOutcome, Feature, FetchOutcome, FetchRequest, ImageFile, Implementation, ImplementationInfo, ImportOutcome, PodOutcome, PodRequest } from '../implementation.js';
 import { withReport } from '../ref-implementation.js';
 import { loadGenericConfig, type Argv, type GenericConfig, type LoadedConfig, type Source } from './config.js';
 import { resolvePointer } from './pointer.js';
@@ -17,7 +17,7 @@ import { resolvePointer } from './pointer.js';
 const AUX_TIMEOUT_MS = 60_000;
 const IMAGE_VARS = /\{(image|imageId|imageName)\}/;
 
-type Vars = Partial<Record<'work' | 'binary' | 'config' | 'uuid' | 'podManifest' | 'app' | 'image' | 'imageId' | 'imageName', string>>;
+type Vars = Partial<Record<'work' | 'binary' | 'config' | 'uuid' | 'podManifest' | 'app' | 'image' | 'imageId' | 'imageName' | 'name' | 'labels' | 'label' | 'prefix' | 'keyFile' | 'caFile', string>>;
 
 interface StagedImage {
   path: string;
@@ -420,6 +420,63 @@ export class GenericImplementation implements Implementation {
       const id = (src.match !== undefined ? pick(text, src.match) : text).trim().split('\n')[0]?.trim() ?? '';
       if (!id) throw new HarnessError(`adapter config /imageImport/imageId: no image ID in ${JSON.stringify(tail(text, 200))}`);
       return { status: 'imported', imageId: id, durationMs, messages: res.stderr };
+    } finally {
+      await t.remove(work);
+    }
+  }
+
+  /** /imageFetch: the trust commands into a fresh {work}, then the fetch, each in the run's network
+   *  namespace; exit codes and the image ID as for /imageImport, a harness timeout is a hang. */
+  async fetchImage(request: FetchRequest): Promise<FetchOutcome> {
+    const spec = this.cfg.imageFetch;
+    if (!spec) throw new HarnessError('adapter config: fetchImage needs /imageFetch');
+    const t = this.target;
+    const work = await t.makeTempDir('appc-generic-fetch-');
+    const started = performance.now();
+    const labelPairs = Object.keys(request.labels)
+      .sort()
+      .map((k) => `${k}=${request.labels[k]}`);
+    const base: Vars = { ...this.baseVars(), work, name: request.name, labels: labelPairs.join(','), caFile: request.network.caFile };
+    const expand = (argv: Argv, vars: Vars) =>
+      argv.flatMap((item) => {
+        const group = Array.isArray(item) ? item : [item];
+        if (!group.some((s) => s.includes('{label}'))) return group.map((s) => substitute(s, vars));
+        return labelPairs.flatMap((label) => group.map((s) => substitute(s, { ...vars, label })));
+      });
+    const refused = (code: number | null) => code !== null && (spec.refusedExitCodes ?? []).includes(code);
+    try {
+      for (const [i, entry] of request.trust.entries()) {
+        let argv: string[];
+        if ('keyFile' in entry) {
+          const keyFile = `${work}/key-${i}.asc`;
+          await t.copyIn(entry.keyFile, keyFile);
+          const form = entry.prefix === 'root' ? spec.trust.rootKey : spec.trust.key;
+          if (!form) throw new HarnessError('adapter config /imageFetch/trust/rootKey: needed to trust a root key');
+          argv = expand(form, { ...base, keyFile, ...(entry.prefix !== 'root' ? { prefix: entry.prefix } : {}) });
+        } else {
+          if (!spec.trust.discover) throw new HarnessError('adapter config /imageFetch/trust/discover: needed to trust keys found by pubkeys discovery');
+          argv = expand(spec.trust.discover, { ...base, prefix: entry.prefix });
+        }
+        const res = await this.exec('imageFetch/trust', request.network.wrap(argv), base);
+        // A key file the harness made must be taken; keys found by discovery may be refused.
+        if (refused(res.exitCode) && !('keyFile' in entry)) return { status: 'refused', refusal: `trust: ${tail(res.stderr, 500)}`, durationMs: performance.now() - started };
+        if (res.exitCode !== 0) throw new HarnessError(`imageFetch/trust: \`${describe(argv)}\` exited ${res.exitCode ?? res.signal}: ${gist(res.stderr || res.stdout)}`);
+      }
+      const argv = expand(spec.argv, base);
+      const timeoutMs = request.timeoutMs ?? this.config.podTimeoutMs;
+      const res = await this.exec('imageFetch', request.network.wrap(argv), base, timeoutMs);
+      const durationMs = performance.now() - started;
+      if (res.timedOut) return { status: 'hung', durationMs, output: tail(res.stderr + res.stdout, 2000) };
+      if (refused(res.exitCode)) return { status: 'refused', refusal: tail(res.stderr, 500) || `exit ${res.exitCode}`, durationMs };
+      if (res.exitCode !== 0) return { status: 'crashed', message: `\`${describe(argv)}\` exited ${res.exitCode ?? res.signal}: ${gist(res.stderr || res.stdout)}`, durationMs };
+      const src = spec.imageId;
+      let text: string;
+      if (src.run !== undefined) text = String(src.run === 'exitCode' ? res.exitCode : src.run === 'signal' ? res.signal : res[src.run]);
+      else if (src.file !== undefined) text = await t.readFile(substitute(src.file, base)).catch(() => '');
+      else text = await this.mustRun('/imageFetch/imageId', expand(src.argv!, base), base);
+      const id = (src.match !== undefined ? pick(text, src.match) : text).trim().split('\n')[0]?.trim() ?? '';
+      if (!id) throw new HarnessError(`adapter config /imageFetch/imageId: no image ID in ${JSON.stringify(tail(text, 200))}`);
+      return { status: 'fetched', imageId: id, durationMs, messages: res.stderr };
     } finally {
       await t.remove(work);
     }

@@ -43,7 +43,10 @@ describe('generic adapter config', () => {
     const ref = loadGenericConfig(join(REPO_ROOT, 'examples/impl-config/ref.yaml'));
     expect(ref.config.name).toBe('ref');
     expect(ref.config.features).toContain('pod-manifest');
-    expect(loadGenericConfig(join(REPO_ROOT, 'examples/impl-config/rkt.yaml')).config.name).toBe('rkt');
+    const rkt = loadGenericConfig(join(REPO_ROOT, 'examples/impl-config/rkt.yaml')).config;
+    expect(rkt.name).toBe('rkt');
+    // Both fetch by name with signature checks on.
+    for (const c of [ref.config, rkt]) expect(c.imageFetch && !JSON.stringify(c.imageFetch).includes('insecure')).toBe(true);
   });
 
   test('JSON works as well as YAML', () => {
@@ -69,6 +72,13 @@ describe('generic adapter config', () => {
     [MINIMAL + 'imageImport: { argv: [impl, import, "{image}"], imageId: { pointer: /id } }\n', 'impl-config.yaml: /imageImport/imageId/pointer: an import has no result document'],
     [MINIMAL + 'imageImport: { argv: [impl, "{imageId}"], imageId: { run: stdout } }\n', 'impl-config.yaml: /imageImport: only {image}, {work}, {binary} and {config} have values'],
     [MINIMAL + 'imageImport: { argv: [impl, "{image}"], imageId: { run: stdout }, refusedExitCodes: [0] }\n', 'impl-config.yaml: /imageImport/refusedExitCodes/0: must be >= 1'],
+    [MINIMAL.replace('[multi-app]', '[image-fetch]'), 'impl-config.yaml: /imageFetch: needed when features include image-fetch'],
+    [MINIMAL + 'imageFetch: { argv: [impl, fetch, "{name}"], imageId: { run: stdout } }\n', "impl-config.yaml: /imageFetch: must have required property 'trust'"],
+    [MINIMAL + 'imageFetch: { trust: { key: [impl, trust, "{prefix}", "{keyFile}"] }, argv: [impl, fetch, "{name},{labels}", "{caFile}"], imageId: { run: stdout } }\n'.replace('run: stdout', 'pointer: /id'), 'impl-config.yaml: /imageFetch/imageId/pointer: a fetch has no result document'],
+    [MINIMAL + 'imageFetch: { trust: { key: [impl, trust, "{prefix}", "{keyFile}"] }, argv: [impl, fetch, "{name},{labels}", "{caFile}"], imageId: { run: stdout } }\n'.replace('{caFile}', '{uuid}'), 'impl-config.yaml: /imageFetch: {uuid} has no value during a fetch'],
+    [MINIMAL + 'imageFetch: { trust: { key: [impl, trust, "{prefix}", "{keyFile}"] }, argv: [impl, fetch, "{name},{labels}", "{caFile}"], imageId: { run: stdout } }\n'.replace('"{name},{labels}"', '"{keyFile}"'), 'impl-config.yaml: /imageFetch: {prefix} and {keyFile} have values only in /imageFetch/trust'],
+    [MINIMAL.replace('{work}/r.json', '{name}/r.json'), 'impl-config.yaml: {name} has a value only in /imageFetch'],
+    [MINIMAL + 'imageFetch: { trust: { key: [impl, trust, "{prefix}", "{keyFile}"] }, argv: [impl, fetch, "{name},{labels}", "{caFile}"], imageId: { run: stdout } }\n'.replace('trust: { key', 'trust: { keys'), 'impl-config.yaml: /imageFetch/trust: must have required property'],
   ])('rejects a bad config with one line naming the field (%#)', (text, message) => {
     const got = problem(text);
     expect(got.startsWith(message)).toBe(true);

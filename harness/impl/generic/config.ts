@@ -42,6 +42,18 @@ export interface GenericConfig {
    *  is the file; the image ID comes from `imageId`; an exit code in `refusedExitCodes` is a
    *  refusal, any other non-zero exit a crash */
   imageImport?: { argv: Argv; imageId: Source; refusedExitCodes?: number[] };
+  /** fetching an image by name with discovery and signature verification (feature image-fetch).
+   *  Every command runs inside the run's network namespace. `trust` fills a fresh trust store
+   *  ({work} is fresh per fetch) before `argv` fetches: `key` trusts {keyFile} for {prefix},
+   *  `rootKey` trusts {keyFile} for every name, `discover` trusts what pubkeys discovery of {prefix}
+   *  finds. In `argv`: {name}, {labels} (k=v,… sorted), {label} (an item or [group] repeated per
+   *  k=v label), {caFile} the run's CA (PEM). Exit codes as for imageImport. */
+  imageFetch?: {
+    trust: { key: Argv; rootKey?: Argv; discover?: Argv };
+    argv: Argv;
+    imageId: Source;
+    refusedExitCodes?: number[];
+  };
   run: {
     /** run a pod from images alone */
     images: Argv;
@@ -65,7 +77,10 @@ export interface GenericConfig {
 
 
 /** Placeholders an argv item, path or pointer may use. */
-export const PLACEHOLDERS = ['work', 'binary', 'config', 'uuid', 'podManifest', 'image', 'imageId', 'imageName', 'app'] as const;
+export const PLACEHOLDERS = ['work', 'binary', 'config', 'uuid', 'podManifest', 'image', 'imageId', 'imageName', 'app', 'name', 'labels', 'label', 'prefix', 'keyFile', 'caFile'] as const;
+/** The placeholders of a fetch by name (imageFetch), and the ones only it has. */
+const FETCH_PLACEHOLDERS = ['work', 'binary', 'config', 'name', 'labels', 'label', 'prefix', 'keyFile', 'caFile'];
+const FETCH_ONLY = ['name', 'labels', 'label', 'prefix', 'keyFile', 'caFile'];
 
 const argv = {
   type: 'array',
@@ -106,6 +121,17 @@ export const configSchema = {
       additionalProperties: false,
       required: ['argv', 'imageId'],
       properties: {
+        argv,
+        imageId: source,
+        refusedExitCodes: { type: 'array', minItems: 1, items: { type: 'integer', minimum: 1, maximum: 255 } },
+      },
+    },
+    imageFetch: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['trust', 'argv', 'imageId'],
+      properties: {
+        trust: { type: 'object', additionalProperties: false, required: ['key'], properties: { key: argv, rootKey: argv, discover: argv } },
         argv,
         imageId: source,
         refusedExitCodes: { type: 'array', minItems: 1, items: { type: 'integer', minimum: 1, maximum: 255 } },
@@ -196,6 +222,7 @@ function checkSemantics(c: GenericConfig, fail: (msg: string) => never): void {
     ['/apps/stderr', c.apps.stderr],
     ['/messages', c.messages],
     ['/imageImport/imageId', c.imageImport?.imageId],
+    ['/imageFetch/imageId', c.imageFetch?.imageId],
   ];
   for (const [where, s] of sources) {
     if (!s) continue;
@@ -218,6 +245,16 @@ function checkSemantics(c: GenericConfig, fail: (msg: string) => never): void {
     fail('/imageImport: only {image}, {work}, {binary} and {config} have values during an import');
   }
   if (c.features.includes('image-import') && !c.imageImport) fail('/imageImport: needed when features include image-import');
+  if (c.imageFetch?.imageId.pointer !== undefined) fail('/imageFetch/imageId/pointer: a fetch has no result document (use run, file or argv)');
+  if (c.features.includes('image-fetch') && !c.imageFetch) fail('/imageFetch: needed when features include image-fetch');
+  if (c.imageFetch) {
+    for (const m of JSON.stringify(c.imageFetch).matchAll(/\{([A-Za-z]+)\}/g)) {
+      if (!FETCH_PLACEHOLDERS.includes(m[1]!)) fail(`/imageFetch: {${m[1]}} has no value during a fetch (only {${FETCH_PLACEHOLDERS.join('}, {')}})`);
+    }
+    if (/\{(prefix|keyFile)\}/.test(JSON.stringify([c.imageFetch.argv, c.imageFetch.imageId]))) fail('/imageFetch: {prefix} and {keyFile} have values only in /imageFetch/trust');
+  }
+  const outside = JSON.stringify({ ...c, imageFetch: undefined });
+  for (const p of FETCH_ONLY) if (outside.includes(`{${p}}`)) fail(`{${p}} has a value only in /imageFetch`);
   if (c.features.includes('pod-manifest') && !c.run.podManifest) fail('/run/podManifest: needed when features include pod-manifest');
   // Unknown {placeholders} are typos: say so now rather than pass them to the implementation.
   const walk = (v: unknown, where: string): void => {
