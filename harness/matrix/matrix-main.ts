@@ -16,7 +16,8 @@ import { describeWritten, loadBaseline, writeMatrix } from './write.js';
 export const MATRIX_USAGE = `usage: npm run matrix -- (--cells LIST | --file FILE) [options] [-- npm test flags and file filters]
 
   --cells LIST        cells, comma-separated: impl[:flavor]@target[/guest], e.g.
-                      ref@host,ref@qemu,rkt:fly@host,rkt:host@qemu/systemd
+                      ref@host,ref@qemu,ref@qemu/bullseye,rkt:fly@host,rkt:host@qemu/systemd
+                      (a guest: a profile, a release or profile/release)
   --file FILE         a matrix file (YAML or JSON; see docs/matrix.md) instead of --cells
   --out DIR           where the cells' reports and the merged report go (default: reports/matrix)
   --jobs N            cells at once (default 1). Whatever N, at most one cell whose target does
