@@ -56,9 +56,24 @@ dev=$(ls /sys/class/net | grep -v '^lo$' | head -n 1)
 ip addr add 10.0.2.15/24 dev "$dev"
 ip link set "$dev" up
 ln -sf "$(arg appc.node)" /usr/local/bin/node
+[ -f /etc/appc-guest-quirks ] && . /etc/appc-guest-quirks
 exec "$(arg appc.node)" "$(arg appc.agent)" --port "$(arg appc.port)" --token-file /run/appc-shares/token
 EOS
 chmod 755 "$root/usr/local/sbin/appc-agent-start"
+if [ "$release" = bullseye ]; then
+  # crun 0.17 re-executes itself from a sealed copy at every start (against CVE-2019-5736); in
+  # this guest (kernel 5.10) that fails ("Failed to re-execute libcrun via memory file
+  # descriptor"; the same binary passes on a 6.x kernel). crun skips it when its binary is on a
+  # read-only mount and _LIBCONTAINER_CLONED_BINARY is set: the same protection, since nothing can
+  # overwrite the binary through a read-only mount.
+  cat >"$root/etc/appc-guest-quirks" <<'EOS'
+if mount --bind /usr/bin/crun /usr/bin/crun && mount -o remount,bind,ro /usr/bin/crun; then
+  export _LIBCONTAINER_CLONED_BINARY=1
+else
+  echo "appc-guest: cannot bind crun read-only; crun will fail to start" >&2
+fi
+EOS
+fi
 if [ "$init" = lean ]; then
   write_system_mounts "$root"
   cat >"$root/sbin/appc-init" <<'EOS'
