@@ -18,9 +18,13 @@ if [ $# -gt 1 ] && [ "$1" = "--shard" ]; then shard=(--shard "$2"); shift 2; fi
 if [ $# -gt 0 ] && [ "$1" = "--" ]; then shift; fi
 
 case "$cell" in
-  *@qemu/systemd|rkt:host@qemu*|rkt@qemu*) setup=(--vm=all) ;;
+  *@qemu/systemd*|rkt:host@qemu*|rkt@qemu*) setup=(--vm=all) ;;
   *@qemu*) setup=(--vm) ;;
   *) setup=() ;;
+esac
+# A guest of another Debian release than the default (bookworm) is built by the set-up too.
+case "$cell" in
+  *@qemu*/bullseye*) setup+=(--guest-release=bullseye) ;;
 esac
 npm ci --no-audit --no-fund
 npm run setup -- "${setup[@]}"

@@ -4,6 +4,8 @@
 #   npm run setup                   everything for --target=host
 #   npm run setup -- --vm           also QEMU and the lean guest of --target=qemu (for ref, generic)
 #   npm run setup -- --vm=all       also the systemd guest (rkt's host flavor)
+#   npm run setup -- --vm --guest-release=bullseye   the guests from Debian 11 instead of 12
+#                                   (bookworm, bullseye or all; default bookworm)
 #   npm run setup -- --container    also Podman and the image of --target=container (from the lean guest)
 #   npm run setup -- --vagrant      also Vagrant, vagrant-libvirt, libvirt (started without systemd) and
 #                                   the box of --target=vagrant, built here (npm run vagrant-box)
@@ -12,6 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 vm=""
+release=bookworm
 container=""
 vagrant=""
 browser=""
@@ -19,10 +22,11 @@ for arg in "$@"; do
   case "$arg" in
     --vm) vm=lean ;;
     --vm=lean|--vm=systemd|--vm=all) vm=${arg#--vm=} ;;
+    --guest-release=bookworm|--guest-release=bullseye|--guest-release=all) release=${arg#--guest-release=} ;;
     --container) container=1 ;;
     --vagrant) vagrant=1 ;;
     --browser) browser=1 ;;
-    *) printf 'setup: unknown option %s (--vm, --vm=lean|systemd|all, --container, --vagrant, --browser)\n' "$arg" >&2; exit 2 ;;
+    *) printf 'setup: unknown option %s (--vm, --vm=lean|systemd|all, --guest-release=bookworm|bullseye|all, --container, --vagrant, --browser)\n' "$arg" >&2; exit 2 ;;
   esac
 done
 
@@ -96,8 +100,8 @@ node dist/harness/aci/build-fixtures.js
 if [ -n "$vm" ]; then
   # The guest's kernel package is looked up in apt's lists.
   apt-cache depends linux-image-amd64 >/dev/null 2>&1 || apt-get update -qq
-  say "building the $vm guest of --target=qemu (cached: once per change of its inputs)"
-  node dist/harness/target/guest/build.js --profile "$vm"
+  say "building the $vm guest of --target=qemu, Debian release $release (cached: once per change of its inputs)"
+  node dist/harness/target/guest/build.js --profile "$vm" --release "$release"
 fi
 
 if [ -n "$container" ]; then

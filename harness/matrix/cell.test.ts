@@ -10,12 +10,13 @@ describe('cells: impl[:flavor]@target[/guest]', () => {
     expect(parseCell('rkt:fly@host', IMPLS)).toMatchObject({ impl: 'rkt', flavor: 'fly', target: 'host' });
     expect(parseCell(' rkt:host@qemu/systemd ', IMPLS)).toMatchObject({ label: 'rkt:host@qemu/systemd', impl: 'rkt', flavor: 'host', target: 'qemu', guest: 'systemd' });
     expect(parseCell('ref@vagrant/bookworm', IMPLS)).toMatchObject({ target: 'vagrant', guest: 'bookworm' });
+    expect(parseCell('rkt:host@qemu/systemd/bullseye', IMPLS)).toMatchObject({ target: 'qemu', guest: 'systemd/bullseye' });
   });
 
   it('refuses a malformed cell, an unknown implementation or flavor with one line', () => {
     expect(() => parseCell('ref', IMPLS)).toThrow(/^cell "ref": expected impl\[:flavor\]@target\[\/guest\]/);
     expect(() => parseCell('ref@', IMPLS)).toThrow(/expected impl/);
-    expect(() => parseCell('ref@host/a/b', IMPLS)).toThrow(/expected impl/);
+    expect(() => parseCell('ref@host/a/b/c', IMPLS)).toThrow(/expected impl/);
     expect(() => parseCell('Ref@host', IMPLS)).toThrow(/expected impl/);
     expect(() => parseCell('runc@host', IMPLS)).toThrow('cell runc@host: unknown implementation runc (known: ref, rkt, generic)');
     expect(() => parseCell('rkt:stage2@host', IMPLS)).toThrow('cell rkt:stage2@host: unknown flavor stage2 (known: host, coreos, kvm, fly)');
@@ -29,6 +30,7 @@ describe('cells: impl[:flavor]@target[/guest]', () => {
 
   it('names its report directory without ":" or "/"', () => {
     expect(cellDirName('rkt:host@qemu/systemd')).toBe('rkt.host@qemu~systemd');
+    expect(cellDirName('rkt:host@qemu/systemd/bullseye')).toBe('rkt.host@qemu~systemd~bullseye');
   });
 });
 
@@ -36,7 +38,9 @@ describe('cells that cannot run here', () => {
   const known = ['host', 'qemu'];
   it('an unknown target or guest profile, with the reason', () => {
     expect(whyNotRunnable(parseCell('ref@container', IMPLS), known)).toBe('unknown target container in this harness (known: host, qemu)');
-    expect(whyNotRunnable(parseCell('ref@qemu/trixie', IMPLS), known)).toBe('target qemu has no guest profile trixie (known: lean, systemd, vagrant)');
+    expect(whyNotRunnable(parseCell('ref@qemu/trixie', IMPLS), known)).toBe('target qemu has no guest profile or release trixie (profiles: lean, systemd, vagrant; releases: bookworm, bullseye)');
+    expect(whyNotRunnable(parseCell('ref@qemu/bookworm/bullseye', IMPLS), known)).toBe('guest bookworm/bullseye: at most one profile and one release');
+    expect(whyNotRunnable(parseCell('ref@qemu/lean/systemd', IMPLS), known)).toBe('guest lean/systemd: at most one profile and one release');
     expect(whyNotRunnable(parseCell('ref@host/lean', IMPLS), known)).toBe('target host has no guest profiles');
   });
 
@@ -48,6 +52,13 @@ describe('cells that cannot run here', () => {
   it('a runnable cell gets its flags: implementation, target, guest, report dir, then the common ones', () => {
     const cell = { ...parseCell('rkt:host@qemu/systemd', IMPLS), implPath: '/opt/rkt' };
     expect(cellArgs(cell, '/r/x', ['-t', 'Exit'])).toEqual(['--impl=rkt', '--target=qemu', '--report-dir=/r/x', '--flavor=host', '--vm-profile=systemd', '--impl-path=/opt/rkt', '-t', 'Exit']);
+  });
+
+  it('a guest release selects the Debian release the guest is built from, alone or with a profile', () => {
+    expect(cellArgs(parseCell('ref@qemu/bullseye', IMPLS), '/r/x', [])).toEqual(['--impl=ref', '--target=qemu', '--report-dir=/r/x', '--guest-release=bullseye']);
+    expect(cellArgs(parseCell('rkt:host@qemu/systemd/bullseye', IMPLS), '/r/x', [])).toContain('--guest-release=bullseye');
+    expect(cellArgs(parseCell('rkt:host@qemu/systemd/bullseye', IMPLS), '/r/x', [])).toContain('--vm-profile=systemd');
+    expect(whyNotRunnable(parseCell('ref@qemu/lean/bullseye', IMPLS), ['qemu'])).toBeUndefined();
   });
 });
 

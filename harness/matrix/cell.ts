@@ -1,5 +1,6 @@
-// A matrix cell: one implementation (and flavor) on one target (and guest profile), written
-// impl[:flavor]@target[/guest] — "ref@host", "rkt:fly@host", "rkt:host@qemu/systemd".
+// A matrix cell: one implementation (and flavor) on one target (and guest), written
+// impl[:flavor]@target[/guest] — "ref@host", "rkt:fly@host", "rkt:host@qemu/systemd". A guest is a
+// profile, a release or both: "ref@qemu/bullseye", "rkt:host@qemu/systemd/bullseye".
 import { FLAVORS } from '../run/config.js';
 import { UsageError } from '../run/errors.js';
 
@@ -9,6 +10,7 @@ export interface Cell {
   impl: string;
   flavor?: string;
   target: string;
+  /** profile and/or release, "/"-separated as written (targets.ts reads the words) */
   guest?: string;
   /** binary of the implementation (--impl-path of its run) */
   implPath?: string;
@@ -19,14 +21,14 @@ export interface Cell {
 }
 
 const NAME = '[a-z0-9][a-z0-9-]*';
-const CELL_RE = new RegExp(`^(${NAME})(?::(${NAME}))?@(${NAME})(?:/(${NAME}))?$`);
+const CELL_RE = new RegExp(`^(${NAME})(?::(${NAME}))?@(${NAME})(?:/(${NAME}(?:/${NAME})?))?$`);
 
 /** Parses one cell; a malformed one or an unknown implementation or flavor is bad input. An
  *  unknown target is not: that cell is reported as not run (targets.ts). */
 export function parseCell(text: string, implementations: readonly string[]): Cell {
   const s = text.trim();
   const m = CELL_RE.exec(s);
-  if (!m) throw new UsageError(`cell ${JSON.stringify(text)}: expected impl[:flavor]@target[/guest], e.g. ref@host, rkt:fly@host, rkt:host@qemu/systemd`);
+  if (!m) throw new UsageError(`cell ${JSON.stringify(text)}: expected impl[:flavor]@target[/guest], e.g. ref@host, rkt:fly@host, rkt:host@qemu/systemd, ref@qemu/bullseye`);
   const [, impl, flavor, target, guest] = m as unknown as [string, string, string | undefined, string, string | undefined];
   if (!implementations.includes(impl)) throw new UsageError(`cell ${s}: unknown implementation ${impl} (known: ${implementations.join(', ')})`);
   if (flavor !== undefined && !(FLAVORS as readonly string[]).includes(flavor)) {
@@ -51,7 +53,7 @@ export function unique(cells: Cell[]): Cell[] {
   return cells;
 }
 
-/** The cell's report directory name: "rkt:host@qemu/systemd" → "rkt.host@qemu~systemd" (no ':' or '/', so a relative link and a file name both work). */
+/** The cell's report directory name: "rkt:host@qemu/systemd/bullseye" → "rkt.host@qemu~systemd~bullseye" (no ':' or '/', so a relative link and a file name both work). */
 export function cellDirName(label: string): string {
   return label.replace(/:/g, '.').replace(/\//g, '~');
 }

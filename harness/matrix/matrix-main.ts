@@ -16,7 +16,8 @@ import { describeWritten, loadBaseline, writeMatrix } from './write.js';
 export const MATRIX_USAGE = `usage: npm run matrix -- (--cells LIST | --file FILE) [options] [-- npm test flags and file filters]
 
   --cells LIST        cells, comma-separated: impl[:flavor]@target[/guest], e.g.
-                      ref@host,ref@qemu,rkt:fly@host,rkt:host@qemu/systemd
+                      ref@host,ref@qemu,ref@qemu/bullseye,rkt:fly@host,rkt:host@qemu/systemd
+                      (a guest: a profile, a release or profile/release)
   --file FILE         a matrix file (YAML or JSON; see docs/matrix.md) instead of --cells
   --out DIR           where the cells' reports and the merged report go (default: reports/matrix)
   --jobs N            cells at once (default 1). Whatever N, at most one cell whose target does
@@ -29,13 +30,13 @@ export const MATRIX_USAGE = `usage: npm run matrix -- (--cells LIST | --file FIL
   -h, --help          this text
 
 After --, flags and file filters for every cell's npm test (-t PATTERN, --clause, --level,
---pod-timeout, suites/x): the cell sets --impl, --flavor, --target, --vm-profile and --report-dir.
+--pod-timeout, suites/x): the cell sets --impl, --flavor, --target, --vm-profile, --guest-release and --report-dir.
 A cell that cannot run here (no rkt binary, no VM tools, an unknown target or guest, a failed
 preflight) is reported as not run with the reason; the other cells go on.
 Exit: 0 every cell that ran passed, 1 conformance failures in a cell, 2 bad input, 3 harness
 errors in a cell or no cell ran.`;
 
-const CELL_OWNED = new Set(['--impl', '--impl-path', '--impl-config', '--flavor', '--target', '--vm-profile', '--vm-image', '--report-dir', '--list', '--explain', '--help', '-h']);
+const CELL_OWNED = new Set(['--impl', '--impl-path', '--impl-config', '--flavor', '--target', '--vm-profile', '--guest-release', '--vm-image', '--report-dir', '--list', '--explain', '--help', '-h']);
 
 /** Flags for every cell: the cell owns where and what runs; the rest must be flags npm test knows. */
 export function checkCommon(common: readonly string[]): void {

@@ -13,7 +13,7 @@ import type { ClauseCoverage } from '../report/coverage.js';
 import type { ResultsDocument } from '../report/result.js';
 import { REPO_ROOT } from '../run/paths.js';
 import { clause } from '../spec/index.js';
-import { specLocation } from '../spec/spec-links.js';
+import { specLocation, specPlain } from '../spec/spec-links.js';
 import { writeMatrix } from './write.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -101,7 +101,7 @@ describe('matrix.html in Chromium', () => {
     expect(await cells.getByText('not run: unknown target mars in this harness').isVisible()).toBe(true);
   });
 
-  it('shows the clause grid with a column per cell and the clause sentence and spec link in every row', async () => {
+  it("shows the clause grid with a column per cell and, in every row, the spec's own sentence, the registry's words and the spec link", async () => {
     const grid = page.locator('table.grid');
     expect(await grid.isVisible()).toBe(true);
     const headers = await grid.locator('thead th').allInnerTexts();
@@ -110,6 +110,9 @@ describe('matrix.html in Chromium', () => {
     await row.scrollIntoViewIfNeeded();
     expect(await row.isVisible()).toBe(true);
     expect((await row.innerText()).replace(/\s+/g, ' ')).toContain(clause(FLIPPED).text.replace(/\s+/g, ' '));
+    const quoted = row.locator('q.spec');
+    expect(await quoted.isVisible()).toBe(true);
+    expect((await quoted.innerText()).replace(/\s+/g, ' ')).toContain(specPlain(clause(FLIPPED).specText!).replace(/\s+/g, ' '));
     expect(await row.getByRole('link', { name: FLIPPED }).getAttribute('href')).toBe(specLocation(clause(FLIPPED)).url);
     // The section header the clause is grouped under is shown above it.
     expect(await grid.getByRole('columnheader', { name: 'ace.md § Execution Environment', exact: true }).isVisible()).toBe(true);
@@ -146,9 +149,10 @@ describe('matrix.html in Chromium', () => {
     expect(text).toContain(FLIPPED);
     expect(text).toContain('working');
     await page.screenshot({ path: join(SHOTS, 'evidence.png') });
-    // In report.html too, the clause ID leads to its sentence and its section of the spec.
+    // In report.html too, the clause ID leads to the spec's sentence and its section of the spec.
     const clauseRow = page.locator(`tr#clause-${FLIPPED}`);
     expect((await clauseRow.innerText()).replace(/\s+/g, ' ')).toContain(clause(FLIPPED).text.replace(/\s+/g, ' '));
+    expect((await clauseRow.locator('q.spec').innerText()).replace(/\s+/g, ' ')).toContain(specPlain(clause(FLIPPED).specText!).replace(/\s+/g, ' '));
     expect(await clauseRow.getByRole('link', { name: FLIPPED }).getAttribute('href')).toBe(specLocation(clause(FLIPPED)).url);
   });
 

@@ -2,8 +2,9 @@
 import { describe, expect, it } from 'vitest';
 import type { ClauseCoverage } from '../report/coverage.js';
 import type { ResultsDocument, TestRecord } from '../report/result.js';
-import { testAnchor } from '../report/html.js';
+import { esc, testAnchor } from '../report/html.js';
 import { CLAUSES } from '../spec/index.js';
+import { specPlain } from '../spec/spec-links.js';
 import type { ReportInput } from './inputs.js';
 import { joinShards } from './combine.js';
 import { diffBaseline, mergeReports, regressionCount, verdictOf } from './merge.js';
@@ -97,13 +98,15 @@ describe('merged matrix', () => {
     expect(doc.disagreements.implementations.some((d) => d.clause === EXIT2)).toBe(false);
   });
 
-  it('renders the page and the Markdown with every clause ID next to its sentence', () => {
+  it("renders the page and the Markdown with every clause ID next to the spec's own sentence", () => {
     const html = renderMatrixHtml(doc);
     expect(html).toContain(`<a href="cells/ref@qemu/report.html#${testAnchor('t-wd')}">FAIL</a>`);
     expect(html).toContain('not run: unknown target mars');
     expect(html).not.toContain('<script');
     const md = renderMatrixMarkdown(doc);
-    expect(md).toContain(`- ${WD} (ref): ref@host pass, ref@qemu fail — ${CLAUSES.get(WD)!.text}`);
+    expect(md).toContain(`- ${WD} (ref): ref@host pass, ref@qemu fail — “${specPlain(CLAUSES.get(WD)!.specText!)}”`);
+    expect(html).toContain(`<q class="spec">${esc(specPlain(CLAUSES.get(WD)!.specText!))}</q>`);
+    expect(html).toContain(esc(CLAUSES.get(WD)!.text));
   });
 });
 

@@ -55,6 +55,9 @@ export interface ClauseRow {
   url: string | null;
   /** the clause in the registry's words (harness/spec/clauses.json) */
   text: string;
+  /** the spec's own sentence at v0.8.11, verbatim Markdown (null: the suite's own clause, or
+   *  none in that text); optional: matrices merged before it existed lack it */
+  specText?: string | null;
   verdicts: Record<string, Verdict>;
 }
 
@@ -244,6 +247,7 @@ export function mergeReports(inputs: readonly ReportInput[], outDir: string, opt
       group: loc.heading ? `${loc.file!.replace(/^spec\//, '')} § ${loc.heading}` : loc.file ? loc.file : `${c.source} § ${c.section}`,
       url: loc.url,
       text: c.text,
+      specText: c.specText,
       verdicts: Object.fromEntries(inputs.map((i, k) => [i.label, verdictOf(c.id, i, cells[k]!.dir, dirsOfTests[k])])),
     };
   });

@@ -2,7 +2,7 @@
 // changed since the baseline (regressions first), the headline per cell, where implementations
 // or targets disagree, and the clause grid grouped by spec section and level, each verdict linked
 // to the evidence in its cell's report.html.
-import { esc } from '../report/html.js';
+import { esc, specStatement } from '../report/html.js';
 import { LEVELS } from '../spec/index.js';
 import { regressionCount, type Change, type ClauseRow, type Disagreement, type MatrixDocument, type Verdict } from './merge.js';
 
@@ -11,7 +11,7 @@ td,th{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top}t
 .grid td.v{text-align:center;white-space:nowrap}.grid th.sec{background:#dde6f0;font-size:15px}.grid th.lvl{background:#eef2f6;font-weight:normal}
 .v-pass,.conformant{background:#e6f4e6}.v-fail,.not-conformant,.regress{background:#fbe3e3}.v-xfail{background:#fdf1dc}
 .v-skip,.v-untested,.incomplete,.v-not-run{background:#f4f4f4;color:#555}.v-error{background:#f6e0f6}.v-untestable{color:#888}
-.prof{font-size:12px;white-space:nowrap}.tgt{min-width:24em}.stmt{max-width:40em}.where{color:#666;font-size:12px}code{font-size:12px}nav a{margin-right:1em}a code{color:inherit}`;
+.prof{font-size:12px;white-space:nowrap}.tgt{min-width:24em}.stmt{max-width:40em}q.spec{font-family:Georgia,serif;color:#111}.where{color:#666;font-size:12px}code{font-size:12px}nav a{margin-right:1em}a code{color:inherit}`;
 
 const VERDICT_WORD: Record<Verdict['v'], string> = {
   pass: 'pass',
@@ -30,8 +30,7 @@ function clauseCell(row: ClauseRow): string {
 }
 
 function statement(row: ClauseRow): string {
-  const where = row.url ? `<a href="${esc(row.url)}">${esc(row.section)}</a>` : esc(row.section);
-  return `<span class="stmt">${esc(row.text)}</span> <span class="where">(${where})</span>`;
+  return specStatement(row.specText ?? null, row.text, { url: row.url, label: row.section });
 }
 
 function verdictCell(v: Verdict, row: ClauseRow, label: string): string {
@@ -54,7 +53,7 @@ export function renderMatrixHtml(doc: MatrixDocument): string {
   const parts: string[] = [];
   parts.push(`<h1>appc ${esc(doc.specVersion)} conformance matrix</h1>`);
   const ran = doc.cells.filter((c) => c.status === 'ran').length;
-  parts.push(`<p>Generated ${esc(doc.generatedAt)}: ${doc.cells.length} cells, ${ran} ran. A cell is an implementation (and flavor) on a target (and guest). Every clause is shown in the words of the suite's registry with a link to its section of the appc spec at v0.8.11; every verdict links to the test that gave it in its cell's report.</p>`);
+  parts.push(`<p>Generated ${esc(doc.generatedAt)}: ${doc.cells.length} cells, ${ran} ran. A cell is an implementation (and flavor) on a target (and guest). Every clause is shown in the spec's own sentence (appc v0.8.11, quoted), with a link to its section and what the suite checks of it in the registry's words; every verdict links to the test that gave it in its cell's report.</p>`);
   parts.push(`<nav>${doc.baseline ? '<a href="#changes">changes since the baseline</a>' : ''}<a href="#cells">cells</a><a href="#disagreements">disagreements</a><a href="#grid">clause grid</a></nav>`);
 
   const b = doc.baseline;

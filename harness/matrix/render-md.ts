@@ -2,6 +2,7 @@
 // the baseline first, the headline per cell, disagreements, and the clauses some cell judged.
 import type { MatrixDocument, Verdict } from './merge.js';
 import { regressionCount } from './merge.js';
+import { specPlain } from '../spec/spec-links.js';
 
 const word = (v: Verdict | undefined) => (!v ? '–' : v.v === 'skip' ? `skip (${v.skipKind ?? '?'})` : v.v);
 const pct = (n: number, d: number) => (d === 0 ? '–' : `${((100 * n) / d).toFixed(1)}%`);
@@ -9,7 +10,8 @@ const cellText = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
 export function renderMatrixMarkdown(doc: MatrixDocument): string {
   const out: string[] = [`# appc ${doc.specVersion} conformance matrix`, '', `Generated ${doc.generatedAt}; ${doc.cells.length} cells.`, ''];
-  const text = new Map(doc.clauses.map((r) => [r.id, r.text]));
+  // The spec's own sentence where the registry records one, else the registry's words.
+  const text = new Map(doc.clauses.map((r) => [r.id, r.specText ? `“${specPlain(r.specText)}”` : r.text]));
   const b = doc.baseline;
   if (b) {
     out.push(`## Since the baseline of ${b.generatedAt}: ${regressionCount(b)} regression(s)`, '');

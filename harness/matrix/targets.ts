@@ -3,7 +3,7 @@
 // "not run" with the reason; the other cells go on.
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { GUEST_PROFILES } from '../target/guest/guest-image.js';
+import { GUEST_PROFILES, GUEST_RELEASES } from '../target/guest/guest-image.js';
 import { TARGET_KINDS } from '../target/target.js';
 import type { Cell } from './cell.js';
 
@@ -12,9 +12,11 @@ export interface TargetTraits {
   isolated: boolean;
   /** a one-line problem when this machine cannot host the target, else undefined */
   missing(): string | undefined;
-  /** guest profiles it knows, and the flags that select one */
+  /** guest profiles and releases it knows (a cell's guest names at most one of each), and the
+   *  flag that selects each */
   guests?: readonly string[];
-  guestArgs?(guest: string): string[];
+  releases?: readonly string[];
+  guestArgs?(word: string): string[];
 }
 
 /** The first of `cmds` found on PATH, or undefined. */
@@ -44,7 +46,8 @@ const TRAITS: Record<string, TargetTraits> = {
     isolated: true,
     missing: () => (onPath(['qemu-system-x86_64']) ? undefined : 'no VM tools: qemu-system-x86_64 not found (npm run setup -- --vm)'),
     guests: Object.keys(GUEST_PROFILES),
-    guestArgs: (g) => [`--vm-profile=${g}`],
+    releases: GUEST_RELEASES,
+    guestArgs: (w) => [(GUEST_RELEASES as readonly string[]).includes(w) ? `--guest-release=${w}` : `--vm-profile=${w}`],
   },
   // Containers share this machine's kernel, cgroups and firewall: not isolated.
   container: {
@@ -68,7 +71,16 @@ export function whyNotRunnable(cell: Cell, knownTargets: readonly string[] = TAR
   const t = traitsOf(cell.target);
   if (cell.guest !== undefined) {
     if (!t.guests || !t.guestArgs) return `target ${cell.target} has no guest profiles`;
-    if (!t.guests.includes(cell.guest)) return `target ${cell.target} has no guest profile ${cell.guest} (known: ${t.guests.join(', ')})`;
+    const words = cell.guest.split('/');
+    const releases = t.releases ?? [];
+    for (const w of words) {
+      if (!t.guests.includes(w) && !releases.includes(w)) {
+        return `target ${cell.target} has no guest profile or release ${w} (profiles: ${t.guests.join(', ')}; releases: ${releases.join(', ') || 'none'})`;
+      }
+    }
+    if (words.filter((w) => releases.includes(w)).length > 1 || words.filter((w) => t.guests!.includes(w)).length > 1) {
+      return `guest ${cell.guest}: at most one profile and one release`;
+    }
   }
   const missing = t.missing();
   if (missing) return missing;
@@ -85,7 +97,7 @@ export function whyNotRunnable(cell: Cell, knownTargets: readonly string[] = TAR
 export function cellArgs(cell: Cell, reportDir: string, common: readonly string[]): string[] {
   const args = [`--impl=${cell.impl}`, `--target=${cell.target}`, `--report-dir=${reportDir}`];
   if (cell.flavor) args.push(`--flavor=${cell.flavor}`);
-  if (cell.guest) args.push(...(traitsOf(cell.target).guestArgs?.(cell.guest) ?? []));
+  for (const w of cell.guest?.split('/') ?? []) args.push(...(traitsOf(cell.target).guestArgs?.(w) ?? []));
   if (cell.implPath) args.push(`--impl-path=${cell.implPath}`);
   if (cell.implConfig) args.push(`--impl-config=${cell.implConfig}`);
   return [...args, ...common, ...cell.args];

@@ -8,6 +8,8 @@ import { IMPLEMENTATION_NAMES } from '../impl/registry.js';
 import { REPO_ROOT } from '../run/paths.js';
 import { cellDirName, parseCell } from './cell.js';
 import { parseShard } from './shard.js';
+import { traitsOf, whyNotRunnable } from './targets.js';
+import { DEFAULT_RELEASE } from '../target/guest/guest-image.js';
 
 const WORKFLOW = join(REPO_ROOT, '.github', 'workflows', 'nightly.yml');
 const text = readFileSync(WORKFLOW, 'utf8');
@@ -33,6 +35,14 @@ describe('nightly workflow', () => {
       const n = parseShard(x.shard).count;
       expect(sharded.filter((y) => y.cell === x.cell).map((y) => y.shard).sort()).toEqual(Array.from({ length: n }, (_, i) => `${i + 1}/${n}`));
     }
+  });
+
+  it('runs VM cells in guests of at least two Debian releases, each a guest this harness builds', () => {
+    const wf = YAML.parse(text) as { jobs: { cell: { strategy: { matrix: { include: { cell: string }[] } } } } };
+    const vmCells = wf.jobs.cell.strategy.matrix.include.map((x) => parseCell(x.cell, IMPLEMENTATION_NAMES)).filter((c) => c.target === 'qemu');
+    const releases = new Set(vmCells.map((c) => c.guest?.split('/').find((w) => traitsOf('qemu').releases?.includes(w)) ?? DEFAULT_RELEASE));
+    expect(releases.size).toBeGreaterThanOrEqual(2);
+    for (const c of vmCells) expect(whyNotRunnable(c, ['qemu']) ?? '', c.label).not.toMatch(/guest/);
   });
 
   it('npm scripts it relies on exist', () => {

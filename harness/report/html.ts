@@ -2,7 +2,7 @@
 // area and level, every clause with its status, and every test with its result.
 import { createHash } from 'node:crypto';
 import { CLAUSES, LEVELS } from '../spec/index.js';
-import { specLocation } from '../spec/spec-links.js';
+import { specLocation, specPlain } from '../spec/spec-links.js';
 import type { ClauseCoverage } from './coverage.js';
 import { describeTarget, groupBy, type ResultsDocument } from './result.js';
 
@@ -12,7 +12,7 @@ const STYLE = `body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}tab
 td,th{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top}th{background:#f3f3f3}
 .pass,.covered-pass,.conformant{background:#e6f4e6}.fail,.covered-fail,.xpass,.not-conformant{background:#fbe3e3}
 .xfail{background:#fdf1dc}.skip,.untested,.incomplete{background:#f4f4f4}.error{background:#f6e0f6}.untestable{color:#777}
-code{font-size:12px}.stmt{color:#333}.where{color:#666;font-size:12px}a code{color:inherit}.interrupted{background:#fbe3e3;padding:6px;border:2px solid #c33}`;
+code{font-size:12px}.stmt{color:#333}q.spec{font-family:Georgia,serif;color:#111}.where{color:#666;font-size:12px}a code{color:inherit}.interrupted{background:#fbe3e3;padding:6px;border:2px solid #c33}`;
 
 const cls = (s: string) => s.replace(/\s+/g, '-');
 
@@ -22,22 +22,29 @@ export function testAnchor(testId: string): string {
   return `test-${createHash('sha1').update(testId).digest('hex').slice(0, 12)}`;
 }
 
-/** A clause ID as a link to its section of the spec at v0.8.11, with its sentence as the title. */
+/** A clause ID as a link to its section of the spec at v0.8.11, with the spec's sentence as the title. */
 export function clauseLink(id: string): string {
   const c = CLAUSES.get(id);
   if (!c) return `<code>${esc(id)}</code>`;
   const loc = specLocation(c);
   const code = `<code>${esc(id)}</code>`;
-  return loc.url ? `<a href="${esc(loc.url)}" title="${esc(`${c.text} (${loc.label})`)}">${code}</a>` : `<span title="${esc(c.text)}">${code}</span>`;
+  const sentence = c.specText ? specPlain(c.specText) : c.text;
+  return loc.url ? `<a href="${esc(loc.url)}" title="${esc(`${sentence} (${loc.label})`)}">${code}</a>` : `<span title="${esc(sentence)}">${code}</span>`;
 }
 
-/** A clause's sentence (the registry's words) and where it stands in the spec, linked. */
+/** The spec's own sentence at v0.8.11 (quoted), where it stands in the spec (linked), and what the
+ *  suite checks of it in the registry's words. */
 export function clauseStatement(id: string): string {
   const c = CLAUSES.get(id);
   if (!c) return '';
-  const loc = specLocation(c);
+  return specStatement(c.specText, c.text, specLocation(c));
+}
+
+/** Shared with the merged matrix (harness/matrix/render-html.ts). */
+export function specStatement(specText: string | null, text: string, loc: { url: string | null; label: string }): string {
   const where = loc.url ? `<a href="${esc(loc.url)}">${esc(loc.label)}</a>` : esc(loc.label);
-  return `<span class="stmt">${esc(c.text)}</span> <span class="where">(${where})</span>`;
+  if (!specText) return `<span class="stmt">${esc(text)}</span> <span class="where">(${where})</span>`;
+  return `<q class="spec">${esc(specPlain(specText))}</q> <span class="where">(${where})</span><br><span class="stmt">checked: ${esc(text)}</span>`;
 }
 
 function table(head: string[], rows: string[][], rowClass?: (i: number) => string, rowId?: (i: number) => string): string {

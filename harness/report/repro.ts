@@ -24,6 +24,7 @@ export function runFlags(config: RunConfig): string[] {
   if (config.target !== d.target) add('target', config.target);
   add('vm-image', config.vmImage);
   add('vm-profile', config.vmProfile);
+  add('guest-release', config.guestRelease);
   if (config.podTimeoutMs !== d.podTimeoutMs) add('pod-timeout', String(config.podTimeoutMs / 1000));
   add('mutant', config.mutant);
   add('expectations', config.expectationsPath);

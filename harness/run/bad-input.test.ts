@@ -87,6 +87,7 @@ const CASES: Case[] = [
   { what: '--impl-config for another implementation', argv: (d) => ['--impl-config', join(d, 'bad-generic.yaml')], says: /--impl-config applies to --impl=generic only/ },
   { what: 'a --vm-image that is not a directory (qemu)', argv: () => ['--target=qemu', '--vm-image=/nonexistent'], says: /--vm-image \/nonexistent: not a directory|--target=qemu needs/ },
   { what: 'qemu options without the qemu target', argv: () => ['--vm-profile=lean'], says: /apply to --target=qemu only/ },
+  { what: 'an unknown guest release (qemu)', argv: () => ['--target=qemu', '--guest-release=sid'], says: /unknown --guest-release "sid"/ },
 ];
 
 describe.runIf(existsSync(PROBE_BINARY))('bad input is refused before any pod runs', () => {

@@ -30,6 +30,8 @@ describe('CLI flags', () => {
     const c = parseCli(['--target=qemu', '--vm-profile=systemd', '--vm-image', 'guest']).config;
     expect(c).toMatchObject({ target: 'qemu', vmProfile: 'systemd' });
     expect(c.vmImage).toMatch(/\/guest$/);
+    expect(parseCli(['--target=qemu', '--guest-release=bullseye']).config.guestRelease).toBe('bullseye');
+    expect(parseCli(['--target=qemu']).config.guestRelease).toBeUndefined();
   });
 
   test('takes the vagrant target with its provider and --keep-vm', () => {
@@ -62,6 +64,9 @@ describe('CLI flags', () => {
     [['--list', '--explain'], /exclude each other/],
     [['--vm-image=x'], /apply to --target=qemu only/],
     [['--target=qemu', '--vm-profile=fat'], /unknown --vm-profile "fat"/],
+    [['--target=qemu', '--guest-release=trixie'], /unknown --guest-release "trixie" \(known: bookworm, bullseye\)/],
+    [['--guest-release=bullseye'], /apply to --target=qemu only/],
+    [['--target=qemu', '--guest-release=bullseye', '--vm-image=x'], /--guest-release and --vm-image exclude each other/],
     [['--keep-vm'], /apply to --target=vagrant only/],
     [['--target=qemu', '--vagrant-provider=libvirt'], /apply to --target=vagrant only/],
     [['--target=vagrant', '--vagrant-provider=hyperv'], /unknown --vagrant-provider "hyperv"/],

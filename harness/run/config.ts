@@ -2,7 +2,7 @@
 // `provide`, so it stays plain JSON.
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { GuestProfileName } from '../target/guest/guest-image.js';
+import { GUEST_RELEASES, type GuestProfileName, type GuestRelease } from '../target/guest/guest-image.js';
 import type { TargetHandle } from '../target/lifecycle.js';
 import { VAGRANT_PROVIDERS, type VagrantProvider } from '../target/vagrant/provider.js';
 import { TARGET_KINDS, type TargetKind } from '../target/target.js';
@@ -20,6 +20,8 @@ export interface RunConfig {
   vmImage?: string;
   /** --target=qemu: the guest profile; default: the one the implementation needs */
   vmProfile?: GuestProfileName;
+  /** --target=qemu: the Debian release the harness builds the guest from; default: bookworm */
+  guestRelease?: GuestRelease;
   /** --target=vagrant: the Vagrant provider; default: libvirt when vagrant-libvirt is installed, else virtualbox */
   vagrantProvider?: VagrantProvider;
   /** --target=vagrant: keep the machine after the run (and say how to reach and remove it) */
@@ -78,6 +80,8 @@ export const USAGE = `usage: npm test -- [options] [file filter ...]
                        rootfs.img (default: a Debian 12 guest the harness builds and caches)
   --vm-profile NAME    (qemu) lean (tini + our agent) or systemd (systemd as PID 1; rkt's host
                        flavor); default: the one the implementation needs
+  --guest-release REL  (qemu) the Debian release the guest is built from: bookworm (Debian 12,
+                       kernel 6.1) or bullseye (Debian 11, kernel 5.10); default: bookworm
   --vagrant-provider P (vagrant) libvirt or virtualbox (default: libvirt when vagrant-libvirt
                        is installed, else virtualbox)
   --keep-vm            (vagrant) keep the box after the run; prints how to reach and remove it
@@ -110,6 +114,7 @@ export const CLI_OPTIONS = {
   'report-dir': { type: 'string' },
   'vm-image': { type: 'string' },
   'vm-profile': { type: 'string' },
+  'guest-release': { type: 'string' },
   'vagrant-provider': { type: 'string' },
   'keep-vm': { type: 'boolean' },
   'pod-timeout': { type: 'string' },
@@ -154,12 +159,20 @@ export function parseCli(argv: readonly string[]): CliRequest {
     }
     config.target = v.target as TargetKind;
   }
-  if (v['vm-image'] !== undefined || v['vm-profile'] !== undefined) {
-    if (config.target !== 'qemu') throw new UsageError('--vm-image and --vm-profile apply to --target=qemu only');
+  if (v['vm-image'] !== undefined || v['vm-profile'] !== undefined || v['guest-release'] !== undefined) {
+    if (config.target !== 'qemu') throw new UsageError('--vm-image, --vm-profile and --guest-release apply to --target=qemu only');
     if (v['vm-image'] !== undefined) config.vmImage = resolve(v['vm-image']);
     if (v['vm-profile'] !== undefined) {
       if (v['vm-profile'] !== 'lean' && v['vm-profile'] !== 'systemd') throw new UsageError(`unknown --vm-profile ${JSON.stringify(v['vm-profile'])} (lean or systemd)`);
       config.vmProfile = v['vm-profile'];
+    }
+    if (v['guest-release'] !== undefined) {
+      if (!(GUEST_RELEASES as readonly string[]).includes(v['guest-release'])) {
+        throw new UsageError(`unknown --guest-release ${JSON.stringify(v['guest-release'])} (known: ${GUEST_RELEASES.join(', ')})`);
+      }
+      // A user's image is of whatever release it is: the harness builds none.
+      if (v['vm-image'] !== undefined) throw new UsageError('--guest-release and --vm-image exclude each other (your image has its own release)');
+      config.guestRelease = v['guest-release'] as GuestRelease;
     }
   }
   if (v['vagrant-provider'] !== undefined || v['keep-vm'] !== undefined) {

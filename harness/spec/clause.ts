@@ -16,7 +16,11 @@ export interface Clause {
   /** spec file, e.g. "ace.md" */
   source: string;
   section: string;
+  /** the clause in the registry's words */
   text: string;
+  /** the sentence of the spec at v0.8.11 (its Markdown, or the schema code's line) the clause
+   *  comes from, verbatim; null for the suite's own clauses and for clauses not in that text */
+  specText: string | null;
   /** a static, b probe inside the container, c harness outside, d not practical */
   check: CheckMethod[];
   how: string;
@@ -43,6 +47,7 @@ interface RawClause {
   source: string;
   section: string;
   text: string;
+  specText: string | null;
   check: string[];
   how: string;
   profile: string;
@@ -58,6 +63,7 @@ const FUNCTIONAL: Clause[] = [
     source: 'suite',
     section: 'Exit status',
     text: "The executor reports an app's exit status as the exit code of the app's main process.",
+    specText: null,
     check: ['c'],
     how: 'Probe exits with 0, 1, 42, 255; the adapter returns that code for the app.',
     normative: false,
@@ -71,6 +77,7 @@ const FUNCTIONAL: Clause[] = [
     source: 'suite',
     section: 'Exit status',
     text: 'In a pod of several apps, each app is reported with its own exit status.',
+    specText: null,
     check: ['c'],
     how: 'Apps of one pod exit with different codes; each comes back with its own.',
     normative: false,

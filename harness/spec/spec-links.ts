@@ -1,6 +1,6 @@
 // Where a clause stands in the appc spec: the heading of spec/<file>.md at v0.8.11 that holds it,
-// as a link a reader can open (GitHub's heading anchors), and the clause's sentence in the
-// registry's words. Reports show both next to every clause ID.
+// as a link a reader can open (GitHub's heading anchors), and the spec's own sentence for it.
+// Reports show both next to every clause ID, with the registry's words for what was checked.
 import sections from './spec-sections.json' with { type: 'json' };
 import type { Clause } from './clause.js';
 
@@ -67,4 +67,22 @@ export function specLocation(clause: Pick<Clause, 'source' | 'section'>): SpecLo
   const heading = headingFor(file, clause.section);
   const url = `${sections.base}${file}${heading ? `#${githubAnchor(heading)}` : ''}`;
   return { file, heading, url, label: `${clause.source} § ${clause.section}` };
+}
+
+/** A spec sentence as a reader sees it rendered: its Markdown emphasis, code marks, links and
+ *  HTML entities resolved to plain text (the registry keeps the Markdown verbatim). */
+export function specPlain(markdown: string): string {
+  return markdown
+    .replace(/\[([^\]]*)\]\([^)]*\)/g, '$1')
+    .replace(/\*\*([^*]+)\*\*/g, '$1')
+    .replace(/(^|[\s(])\*([^*\s][^*]*)\*/g, '$1$2')
+    .replace(/(^|[\s(])_([^_\s][^_]*)_(?=[\s).,;:]|$)/g, '$1$2')
+    .replace(/`([^`]*)`/g, '$1')
+    .replace(/\\([_*`\\])/g, '$1')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&')
+    .replace(/^\s*(?:[*+-]|\d+\.)\s+/, '')
+    .replace(/^\|.*\|$/, (row) => row.split('|').map((cell) => cell.trim()).filter(Boolean).join(' | '))
+    .trim();
 }

@@ -2,13 +2,17 @@
 # Builds a guest for --target=qemu from Debian's archive alone: a debootstrap root file system
 # (ext4 image), Debian's kernel unpacked for direct boot (never installed into the host's /boot)
 # and a small initramfs that loads the modules needed to mount the root. Driven by guest-image.ts,
-# which keys its cache on this file's text and on every argument.
-#   build-guest.sh OUT RELEASE MIRROR KERNEL_PACKAGE INIT PACKAGE...
+# which keys its cache on this file's text, boot-lib.sh's and on every argument.
+#   build-guest.sh OUT RELEASE MIRROR KERNEL_PACKAGE[=VERSION] INIT PACKAGE...
+# RELEASE: a Debian release debootstrap knows (bookworm, bullseye). The kernel package is the
+# release's own; APT_CONFIG, when set, names apt lists of that release (guest-image.ts).
 # INIT: "lean" (tini runs /sbin/appc-init, our own) or "systemd" (systemd as PID 1).
 set -euo pipefail
 out=$1 release=$2 mirror=$3 kernel_pkg=$4 init=$5
 shift 5
 packages=$(IFS=,; echo "$*")
+# shellcheck source=boot-lib.sh
+. "$(dirname "$0")/boot-lib.sh"
 
 step() { printf 'guest: %s\n' "$*"; }
 work=$(mktemp -d "${out}.build-XXXXXX")
@@ -26,20 +30,7 @@ debootstrap --variant=minbase --include="$packages" "$release" "$root" "$mirror"
   || { tail -n 20 "$work/debootstrap.log" >&2; exit 1; }
 
 step "unpacking $kernel_pkg"
-(cd "$work" && apt-get download "$kernel_pkg" >/dev/null 2>&1) || { echo "apt-get download $kernel_pkg failed" >&2; exit 1; }
-mkdir "$work/kernel"
-dpkg-deb -x "$work"/"$kernel_pkg"_*.deb "$work/kernel"
-kver=$(ls "$work/kernel/lib/modules")
-# Modules for hardware a VM never has stay out of the image.
-for d in drivers/gpu drivers/media drivers/net/wireless drivers/net/ethernet drivers/infiniband drivers/scsi \
-         drivers/staging drivers/usb drivers/hid drivers/input drivers/iio drivers/bluetooth drivers/isdn \
-         drivers/mtd drivers/platform sound net/wireless net/mac80211 net/bluetooth; do
-  rm -rf "$work/kernel/lib/modules/$kver/kernel/$d"
-done
-mkdir -p "$root/lib/modules"
-mv "$work/kernel/lib/modules/$kver" "$root/lib/modules/"
-chroot "$root" depmod "$kver"
-cp "$work"/kernel/boot/vmlinuz-"$kver" "$work/vmlinuz"
+kver=$(unpack_kernel "$work" "$root" "$kernel_pkg")
 
 step "provisioning ($init init)"
 echo appc-guest >"$root/etc/hostname"
@@ -65,25 +56,31 @@ dev=$(ls /sys/class/net | grep -v '^lo$' | head -n 1)
 ip addr add 10.0.2.15/24 dev "$dev"
 ip link set "$dev" up
 ln -sf "$(arg appc.node)" /usr/local/bin/node
+[ -f /etc/appc-guest-quirks ] && . /etc/appc-guest-quirks
 exec "$(arg appc.node)" "$(arg appc.agent)" --port "$(arg appc.port)" --token-file /run/appc-shares/token
 EOS
 chmod 755 "$root/usr/local/sbin/appc-agent-start"
+if [ "$release" = bullseye ]; then
+  # crun 0.17 re-executes itself from a sealed copy at every start (against CVE-2019-5736); in
+  # this guest (kernel 5.10) that fails ("Failed to re-execute libcrun via memory file
+  # descriptor"; the same binary passes on a 6.x kernel). crun skips it when its binary is on a
+  # read-only mount and _LIBCONTAINER_CLONED_BINARY is set: the same protection, since nothing can
+  # overwrite the binary through a read-only mount.
+  cat >"$root/etc/appc-guest-quirks" <<'EOS'
+if mount --bind /usr/bin/crun /usr/bin/crun && mount -o remount,bind,ro /usr/bin/crun; then
+  export _LIBCONTAINER_CLONED_BINARY=1
+else
+  echo "appc-guest: cannot bind crun read-only; crun will fail to start" >&2
+fi
+EOS
+fi
 if [ "$init" = lean ]; then
+  write_system_mounts "$root"
   cat >"$root/sbin/appc-init" <<'EOS'
 #!/bin/sh
-# PID 1's child under tini (which reaps orphans): the mounts a Debian system has, cgroup v2 with
-# its controllers delegated, then the agent. When the agent ends, the VM powers off.
-mount -t proc proc /proc
-mount -t sysfs sys /sys
-mount -t devtmpfs dev /dev 2>/dev/null || true
-mkdir -p /dev/pts /dev/shm /dev/mqueue
-mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts /dev/pts
-mount -t tmpfs -o mode=1777 shm /dev/shm
-mount -t mqueue mqueue /dev/mqueue
-mount -t tmpfs -o mode=755 run /run
-mount -t tmpfs -o mode=1777 tmp /tmp
-mount -t cgroup2 cgroup2 /sys/fs/cgroup
-mount -o remount,rw /
+# PID 1's child under tini (which reaps orphans): the mounts a Debian system has (cgroup v2 with
+# its controllers delegated, on every release), then the agent. When the agent ends, the VM powers off.
+/usr/local/sbin/appc-mounts
 hostname appc-guest
 /usr/local/sbin/appc-agent-start
 echo o >/proc/sysrq-trigger
@@ -109,36 +106,10 @@ fi
 rm -rf "$root/var/cache/apt/archives"/*.deb "$root/var/lib/apt/lists"/* "$root/boot"/*
 
 step "initramfs"
-ird=$work/initramfs
-mkdir -p "$ird"/{bin,dev,proc,sys,newroot,lib/modules}
-cp "$root/bin/busybox" "$ird/bin/busybox"
-mods=$(chroot "$root" modprobe -S "$kver" --show-depends -a virtio_pci virtio_blk ext4 | awk '$1 == "insmod" {print $2}')
-for m in $mods; do cp "$root$m" "$ird/lib/modules/"; echo "/lib/modules/$(basename "$m")"; done >"$ird/modules.order"
-cat >"$ird/init" <<'EOS'
-#!/bin/busybox sh
-/bin/busybox --install -s /bin
-mount -t proc proc /proc
-mount -t devtmpfs dev /dev
-# appc.init=check: only says that the kernel runs (how the harness finds out whether KVM works).
-if grep -q 'appc.init=check' /proc/cmdline; then echo appc-guest-alive >/dev/ttyS0; poweroff -f; fi
-for m in $(cat /modules.order); do insmod "$m" 2>/dev/null; done
-for i in $(seq 1 200); do [ -b /dev/vda ] && break; sleep 0.05; done
-mount -t ext4 -o ro /dev/vda /newroot || { echo "appc-initramfs: cannot mount /dev/vda"; poweroff -f; }
-init=$(tr ' ' '\n' </proc/cmdline | sed -n 's/^appc.init=//p')
-umount /proc /dev
-case "$init" in
-  systemd) exec switch_root /newroot /lib/systemd/systemd ;;
-  *) exec switch_root /newroot /usr/bin/tini -s -- /sbin/appc-init ;;
-esac
-EOS
-chmod 755 "$ird/init"
-(cd "$ird" && find . | cpio -o -H newc --quiet | gzip -1) >"$work/initrd.img"
+make_initramfs "$root" "$kver" "$work/initrd.img"
 
 step "kernel for direct boot"
-# An uncompressed vmlinux boots about 3x faster than the bzImage under TCG (PVH entry).
-at=$(perl -0777 -ne 'print index($_, "\xfd7zXZ\x00")' "$work/vmlinuz")
-[ "$at" -ge 0 ] || { echo "no xz payload in the kernel image" >&2; exit 1; }
-xz -dc --single-stream < <(tail -c +$((at + 1)) "$work/vmlinuz") >"$work/vmlinux"
+direct_boot_kernel "$work/vmlinuz" "$work/kernel-config" "$work/vmlinux"
 
 step "root file system image"
 size=$(( $(du -sm "$root" | cut -f1) + 1024 ))

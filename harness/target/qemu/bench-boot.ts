@@ -1,22 +1,27 @@
-// Boot-to-ready of the qemu target's guests, measured: `npm run bench:boot -- [--profile lean|systemd] [--runs N]`.
+// Boot-to-ready of the qemu target's guests, measured: `npm run bench:boot -- [--profile lean|systemd] [--release bookworm|bullseye] [--runs N]`.
 // Builds the guest first if the cache lacks it (not counted), then boots it N times and prints
 // each time from QEMU's start to the agent's first answer, and their median. A benchmark, not a test.
 import { parseArgs } from 'node:util';
 import { defaultConfig } from '../../run/config.js';
-import { ensureGuest, type GuestProfileName } from '../guest/guest-image.js';
+import { DEFAULT_RELEASE, ensureGuest, GUEST_RELEASES, type GuestProfileName, type GuestRelease } from '../guest/guest-image.js';
 import { startTarget } from '../lifecycle.js';
 
-const { values } = parseArgs({ options: { profile: { type: 'string', default: 'lean' }, runs: { type: 'string', default: '3' } } });
+const { values } = parseArgs({ options: { profile: { type: 'string', default: 'lean' }, release: { type: 'string', default: DEFAULT_RELEASE }, runs: { type: 'string', default: '3' } } });
 const profile = values.profile as GuestProfileName;
 if (profile !== 'lean' && profile !== 'systemd') {
   console.error('bench-boot: --profile is lean or systemd');
   process.exit(2);
 }
-await ensureGuest({ profile });
+const release = values.release as GuestRelease;
+if (!GUEST_RELEASES.includes(release)) {
+  console.error(`bench-boot: --release is ${GUEST_RELEASES.join(' or ')}`);
+  process.exit(2);
+}
+await ensureGuest({ profile, release });
 const times: number[] = [];
 let line = '';
 for (let i = 0; i < Number(values.runs); i++) {
-  const started = await startTarget({ ...defaultConfig(), target: 'qemu', vmProfile: profile }, { guestProfile: profile, log: () => undefined });
+  const started = await startTarget({ ...defaultConfig(), target: 'qemu', vmProfile: profile, guestRelease: release }, { guestProfile: profile, log: () => undefined });
   try {
     const d = started.description;
     times.push(d.bootMs ?? 0);

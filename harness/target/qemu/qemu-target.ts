@@ -8,7 +8,7 @@ import type { RunConfig } from '../../run/config.js';
 import { UsageError } from '../../run/errors.js';
 import { REPO_ROOT } from '../../run/paths.js';
 import { AgentTarget } from '../agent/client.js';
-import { defaultCacheDir, ensureGuest, userImage, type GuestProfileName } from '../guest/guest-image.js';
+import { DEFAULT_RELEASE, defaultCacheDir, ensureGuest, userImage, type GuestProfileName } from '../guest/guest-image.js';
 import { whileStarting } from '../abort.js';
 import type { StartedTarget } from '../lifecycle.js';
 import { chooseAccel } from './accel.js';
@@ -40,7 +40,7 @@ export function qemuPrerequisite(): string | undefined {
 export async function startQemuTarget(config: RunConfig, profile: GuestProfileName, log: (line: string) => void): Promise<StartedTarget> {
   const problem = qemuPrerequisite();
   if (problem) throw new UsageError(problem);
-  const image = config.vmImage ? userImage(config.vmImage) : await ensureGuest({ profile, progress: log });
+  const image = config.vmImage ? userImage(config.vmImage) : await ensureGuest({ profile, ...(config.guestRelease ? { release: config.guestRelease } : {}), progress: log });
   const accel = await chooseAccel(image, join(defaultCacheDir(), 'accel.json'));
   const vm = new QemuVm({
     image,
@@ -78,7 +78,7 @@ export async function startQemuTarget(config: RunConfig, profile: GuestProfileNa
   return {
     target,
     handle: { kind: 'qemu', agent: endpoint },
-    description: { kind: 'qemu', ...facts, accel: accel.accel, guest: image.label, bootMs: Math.round(vm.bootMs ?? 0) },
+    description: { kind: 'qemu', ...facts, accel: accel.accel, guest: image.release && image.release !== DEFAULT_RELEASE ? `${image.label}/${image.release}` : image.label, bootMs: Math.round(vm.bootMs ?? 0) },
     async saveConsole(to: string) {
       if (vm.consolePath) await copyFile(vm.consolePath, to).catch(() => undefined);
     },

@@ -5,7 +5,8 @@
 # Vagrantfile that boots Debian's kernel directly. Driven by box.ts, which keys the box on this
 # file's text, the guest and node.
 #   build-box.sh GUEST_DIR NODE BOOT_DIR KEY OUT_BOX
-# GUEST_DIR: rootfs.img, vmlinux, initrd.img. BOOT_DIR: where libvirt may read the kernel and
+# GUEST_DIR: rootfs.img, vmlinux, initrd.img (the guest's kernel and initramfs, made by
+# guest/boot-lib.sh, boot the box as they boot the qemu guest). BOOT_DIR: where libvirt may read the kernel and
 # initrd (/var/lib/libvirt/boot: qemu runs as libvirt-qemu and cannot enter /root).
 set -euo pipefail
 guest=$1 node=$2 boot=$3 key=$4 out=$5
@@ -49,22 +50,13 @@ case "$1" in
 esac
 EOS
 chmod 755 "$mnt/usr/local/sbin/appc-udhcpc"
-# PID 1 is tini (from the guest's initramfs); this is its child, as in the lean guest, with sshd
-# where the lean guest starts the agent (the harness starts the agent over ssh).
+# PID 1 is tini (from the guest's initramfs); this is its child, as in the lean guest: the same
+# system mounts (appc-mounts, from guest/boot-lib.sh), then sshd where the lean guest starts the
+# agent (the harness starts the agent over ssh).
 cat >"$mnt/sbin/appc-init" <<'EOS'
 #!/bin/sh
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-mount -t proc proc /proc
-mount -t sysfs sys /sys
-mount -t devtmpfs dev /dev 2>/dev/null || true
-mkdir -p /dev/pts /dev/shm /dev/mqueue
-mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts /dev/pts
-mount -t tmpfs -o mode=1777 shm /dev/shm
-mount -t mqueue mqueue /dev/mqueue
-mount -t tmpfs -o mode=755 run /run
-mount -t tmpfs -o mode=1777 tmp /tmp
-mount -t cgroup2 cgroup2 /sys/fs/cgroup
-mount -o remount,rw /
+/usr/local/sbin/appc-mounts
 hostname appc-box
 modprobe -a virtio_net virtio_rng 2>/dev/null || true
 ip link set lo up
