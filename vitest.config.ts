@@ -7,6 +7,13 @@ export default defineConfig({
   test: {
     include: ['suites/**/*.test.ts'],
     pool: 'forks',
+    // One file at a time when run straight through vitest: only npm test's scheduler keeps the pods
+    // of files running side by side apart (main.ts sets the workers from --jobs).
+    fileParallelism: false,
+    // A worker runs its test files in one module cache: the harness is loaded once per worker, not
+    // once per file (~0.5 s of CPU each). What each file needs is registered by the setup file.
+    isolate: false,
+    setupFiles: ['harness/run/setup.ts'],
     // Pods are slow compared with unit tests; our own per-pod timeout (--pod-timeout) fires first.
     testTimeout: 300_000,
     hookTimeout: 300_000,

@@ -768,7 +768,7 @@ const hostSysctlPod = podRun(['pod-manifest', 'isolator/os/unix/sysctl'], async 
       isolators: [{ name: 'os/unix/sysctl', value: { 'vm.overcommit_ratio': String(Number(hostOvercommit) + 7) } }],
     }),
   };
-});
+}, undefined, { hostChanges: [{ sysctl: 'vm.overcommit_ratio' }] });
 afterAll(async () => {
   // Put the host back if an implementation did change it.
   if (hostOvercommit !== undefined) await session().target.exec(['sh', '-c', `echo ${hostOvercommit} > /proc/sys/vm/overcommit_ratio`]);

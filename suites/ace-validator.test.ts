@@ -6,7 +6,7 @@
 import type { AppOutcome } from '../harness/impl/index.js';
 import { findingsFor, judgeValidator, type AppOutput, type ValidatorVerdict } from '../harness/peer/ace-validator.js';
 import { HarnessError } from '../harness/run/errors.js';
-import { describe, expect, image, peerClauses, podRun, session, test } from '../harness/run/conformance.js';
+import { describe, expect, image, peerClauses, podRun, QUIET_MACHINE, session, test } from '../harness/run/conformance.js';
 import { ACE_MAIN, ACE_SIDEKICK, aceValidatorMain, aceValidatorPod, aceValidatorSidekick } from '../fixtures/ace-validator.js';
 
 const PEER = 'ace-validator';
@@ -30,7 +30,8 @@ const validatorPod = podRun(['pod-manifest', 'multi-app', 'volumes/empty', 'meta
     manifest: aceValidatorPod(main, sidekick),
     timeoutMs: Math.max(session().config.podTimeoutMs, POD_TIMEOUT_MS),
   };
-});
+  // Its 100 ms metadata requests fail on a machine busy with other pods: it runs alone.
+}, undefined, { resources: [QUIET_MACHINE] });
 
 let verdict: ValidatorVerdict | undefined;
 /** The validator's findings, from the one pod run of this file. */

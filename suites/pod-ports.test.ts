@@ -1,7 +1,7 @@
 // spec/pods.md § ports and spec/aci.md § app.ports: a pod's ports reach its apps from the host.
 // The harness connects to 127.0.0.1 on the host ports while the pod runs; the probe inside answers
 // with its port and hostname, which proves the connection reached the pod.
-import { clauses, describe, expect, image, podRun, session, test } from '../harness/run/conformance.js';
+import { clauses, describe, expect, hostPort, image, podRun, session, test } from '../harness/run/conformance.js';
 import { readFirstLine, type TcpAnswer } from '../harness/run/tcp.js';
 import { probeImage } from '../fixtures/images.js';
 import { podManifest } from '../fixtures/pods.js';
@@ -65,6 +65,8 @@ const portsPod = podRun<Record<'http' | 'range' | 'alt' | 'hidden', TcpAnswer>>(
     const hidden = await readFirstLine(at.host, at.port, HIDDEN_LISTEN_MS - 1_000);
     return { http, range, alt, hidden };
   },
+  // The harness tries the hidden port at its own number on the host: no other pod may forward it meanwhile.
+  { resources: [hostPort(HIDDEN_PORT)] },
 );
 
 describe('Pods § ports', () => {

@@ -132,6 +132,9 @@ export interface ImplementationInfo {
 export interface Implementation {
   readonly name: string;
   readonly features: ReadonlySet<Feature>;
+  /** false when the implementation cannot run two pods at the same time: its pods then take turns
+   *  whatever --jobs says (harness/schedule); default true */
+  readonly concurrentPods?: boolean;
   info(): Promise<ImplementationInfo>;
   runPod(request: PodRequest): Promise<PodOutcome>;
   /** Imports one image file into the implementation's store (feature 'image-import'). */

@@ -8,6 +8,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync,
 import { release } from 'node:os';
 import { basename, join } from 'node:path';
 import { STAGING_DIR, type PodEvidenceFile } from '../run/evidence.js';
+import type { HostChangeRecord } from '../run/host-changes.js';
 import type { ResultsDocument, TestRecord } from './result.js';
 
 export const ARTIFACTS_DIR = 'artifacts';
@@ -48,6 +49,26 @@ export function podStats(reportDir: string): { runs: number; implementationMs: n
     }
   }
   return { runs, implementationMs: Math.round(implementationMs) };
+}
+
+/** The host settings declared pods read before and after they ran (from the staged evidence),
+ *  each with the first test that used the pod, in the order the pods ran. */
+export function stagedHostChanges(reportDir: string, podRuns: ReadonlyMap<string, readonly string[]>): HostChangeRecord[] {
+  const staging = join(reportDir, STAGING_DIR);
+  const testOf = new Map<string, string>();
+  for (const [test, runs] of podRuns) for (const r of runs) if (!testOf.has(r)) testOf.set(r, test);
+  const found: { at: string; records: HostChangeRecord[] }[] = [];
+  for (const f of existsSync(staging) ? readdirSync(staging) : []) {
+    try {
+      const e = JSON.parse(readFileSync(join(staging, f), 'utf8')) as PodEvidenceFile;
+      if (!e.hostChanges?.length) continue;
+      const test = testOf.get(e.runId);
+      found.push({ at: e.commands[0]?.startedAt ?? '', records: e.hostChanges.map((r) => ({ ...r, ...(test ? { test } : {}) })) });
+    } catch {
+      // a file a forced exit cut short
+    }
+  }
+  return found.sort((a, b) => a.at.localeCompare(b.at)).flatMap((f) => f.records);
 }
 
 /** Writes the folders (replacing those of an earlier run in the same dir), then drops the staged

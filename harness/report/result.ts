@@ -1,5 +1,6 @@
 // Result kinds. Each test ends as exactly one of them; a harness error is never the implementation's fault.
 import type { CheckRecord, Observation } from '../run/check.js';
+import type { HostChangeRecord } from '../run/host-changes.js';
 import type { TargetDescription } from '../target/target.js';
 import type { ProfileVerdict } from './coverage.js';
 import type { PeerCheck } from './peer.js';
@@ -50,8 +51,14 @@ export interface RunInfo {
   durationMs: number;
   /** pod runs, and the implementation's own time: the sum of pod run times as the adapter measured them */
   pods?: { runs: number; implementationMs: number };
+  /** --jobs, the most pods that held a slot at once, and how long pods waited for slots and
+   *  resources in all (harness/schedule) */
+  scheduling?: { jobs: number; mostPodsAtOnce: number; waitedMs: number };
   /** set when a signal stopped the run: the results are partial */
   interrupted?: { signal: string };
+  /** host-wide settings that tests declared their pods may change, as read before and after each
+   *  such pod (harness/run/host-changes.ts) */
+  hostChanges?: HostChangeRecord[];
 }
 
 export interface ResultsDocument extends RunInfo {

@@ -1,5 +1,6 @@
 // The terminal (Markdown) summary: per-suite counts, what failed and why, clause coverage per spec
 // area and level, profile verdicts, untested MUST clauses, and the closing count line.
+import { renderHostChanges } from '../run/host-changes.js';
 import { LEVELS } from '../spec/index.js';
 import { REQUIRED_LEVELS, type ClauseCoverage } from './coverage.js';
 import { renderPeerChecks } from './peer.js';
@@ -42,6 +43,7 @@ export function renderSummary(doc: ResultsDocument, coverage: readonly ClauseCov
     for (const t of observed) for (const o of t.observations!) lines.push(`  - ${t.name} — ${o.topic}: ${o.value}`);
   }
   for (const e of doc.harnessErrors) lines.push(`  - harness: ${e}`);
+  lines.push(...renderHostChanges(doc.hostChanges ?? []));
 
   lines.push('', '### Clause coverage (passed / testable, from checks that ran)', '');
   lines.push(`| area | ${LEVELS.join(' | ')} |`, `|---|${LEVELS.map(() => '---:').join('|')}|`);

@@ -61,6 +61,8 @@ const CASES: Case[] = [
   { what: 'an unknown implementation', argv: () => ['--impl=foo'], says: /unknown --impl "foo"/ },
   { what: 'an unknown target', argv: () => ['--target=moon'], says: /unknown --target "moon"/ },
   { what: 'a pod timeout that is not a positive number', argv: () => ['--pod-timeout=-1'], says: /--pod-timeout/ },
+  { what: 'a --jobs that is not a whole number from 1', argv: () => ['--jobs=0'], says: /--jobs must be a whole number from 1 to 64/ },
+  { what: 'a --jobs that is not a number', argv: () => ['--jobs', 'many'], says: /--jobs must be a whole number from 1 to 64/ },
   { what: 'a test name pattern that is not a regular expression', argv: () => ['-t', '('], says: /not a regular expression/ },
   { what: 'two modes at once', argv: () => ['--list', '--explain'], says: /exclude each other/ },
   { what: 'a report dir that cannot be created (/proc/x)', argv: () => ['--report-dir=/proc/x'], says: /--report-dir \/proc\/x: cannot create \/proc\/x/ },

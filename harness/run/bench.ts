@@ -5,7 +5,7 @@
 //   jobs), and for VM targets boot-to-ready. Starts pods: run it under the suite lock.
 import { execa } from 'execa';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildAci } from '../aci/index.js';
 import { catalog } from '../../fixtures/images.js';
@@ -47,8 +47,7 @@ async function main(): Promise<number> {
       console.error(`bench: the run wrote no results (exit ${res.exitCode}): ${res.stderr.trim().split('\n').slice(-3).join(' | ')}`);
       return 3;
     }
-    // vitest's default for a run: one worker per core but one (test files run side by side).
-    const jobs = Math.max(availableParallelism() - 1, 1);
+    const jobs = doc.scheduling?.jobs ?? 1;
     const implMs = doc.pods?.implementationMs ?? 0;
     const c = doc.counts;
     const rows: [string, string][] = [
@@ -61,7 +60,7 @@ async function main(): Promise<number> {
       ['fixture build, warm', s(fixtures.warmMs)],
       ['pod runs', String(doc.pods?.runs ?? 0)],
       ['implementation time (sum of pod runs)', s(implMs)],
-      ['jobs (test files side by side)', String(jobs)],
+      ['jobs (--jobs: pods at once)', `${jobs} (at most ${doc.scheduling?.mostPodsAtOnce ?? '?'} pods ran at once; ${s(doc.scheduling?.waitedMs ?? 0)} waited for slots in all)`],
       ['suite time (vitest)', s(doc.durationMs)],
       ['wall time (whole CLI)', s(wallMs)],
       ['harness overhead ratio wall ÷ (impl ÷ jobs)', implMs > 0 ? (wallMs / (implMs / jobs)).toFixed(2) : '–'],

@@ -49,6 +49,16 @@ describe('CLI flags', () => {
     expect(parseCli(['--list']).mode).toBe('list');
   });
 
+  test('takes --jobs, defaults it from the machine (1 on VM targets), and --no-host-changes', () => {
+    expect(parseCli(['--jobs', '3']).config.jobs).toBe(3);
+    expect(parseCli(['--jobs=1']).config.jobs).toBe(1);
+    expect(parseCli([]).config.jobs).toBeGreaterThanOrEqual(1);
+    expect(parseCli(['--target=qemu']).config.jobs).toBe(1);
+    expect(parseCli(['--target=qemu', '--jobs=2']).config.jobs).toBe(2);
+    expect(parseCli([]).config.hostChanges).toBe(true);
+    expect(parseCli(['--no-host-changes']).config.hostChanges).toBe(false);
+  });
+
   test('takes --rerun-failed with the earlier report dir', () => {
     expect(parseCli(['--rerun-failed', 'reports']).selection.rerunFailed).toMatch(/\/reports$/);
   });
@@ -58,6 +68,10 @@ describe('CLI flags', () => {
     [['--target=moon'], /unknown --target "moon"/],
     [['--flavor=src'], /unknown --flavor "src"/],
     [['--pod-timeout=-1'], /--pod-timeout/],
+    [['--jobs=0'], /--jobs must be a whole number from 1 to 64/],
+    [['--jobs=2.5'], /--jobs must be a whole number/],
+    [['--jobs=many'], /--jobs must be a whole number/],
+    [['--jobs=65'], /--jobs must be a whole number from 1 to 64/],
     [['--impl'], /--impl/],
     [['--level=often'], /unknown --level "often"/],
     [['-t', '('], /not a regular expression/],

@@ -6,6 +6,7 @@ import { GUEST_RELEASES, type GuestProfileName, type GuestRelease } from '../tar
 import type { TargetHandle } from '../target/lifecycle.js';
 import { VAGRANT_PROVIDERS, type VagrantProvider } from '../target/vagrant/provider.js';
 import { TARGET_KINDS, type TargetKind } from '../target/target.js';
+import { defaultJobs } from '../schedule/jobs.js';
 import { UsageError } from './errors.js';
 import { REPO_ROOT } from './paths.js';
 
@@ -43,6 +44,14 @@ export interface RunConfig {
   expectationsPath?: string;
   /** --explain: walk the tests without running pods, to say which would run or skip */
   dryRun: boolean;
+  /** --jobs: pods (of different tests) that may run at the same time; test files run side by side
+   *  in as many workers (harness/schedule) */
+  jobs: number;
+  /** false with --no-host-changes: tests whose pods may change host-wide state are skipped on the
+   *  host target (harness/run/host-changes.ts) */
+  hostChanges: boolean;
+  /** set by the run (main.ts): the address of the run's scheduler, which all workers share */
+  scheduler?: string;
 }
 
 export const FLAVORS = ['host', 'coreos', 'kvm', 'fly'] as const;
@@ -88,6 +97,11 @@ export const USAGE = `usage: npm test -- [options] [file filter ...]
   --report-dir DIR     where the reports go: results.json, clauses.json, junit.xml, report.html,
                        summary.md (default: reports/)
   --pod-timeout SECS   kill a pod that runs longer (default: 60)
+  --jobs N             run up to N pods (of different tests) at the same time, test files side by
+                       side; pods that need the same resource take turns (default: from the
+                       machine's cores and memory, 1 on a VM target: see harness/schedule/jobs.ts)
+  --no-host-changes    (host target) skip the tests whose pods may change host-wide state (a
+                       kernel parameter outside the pod): skip kind host
   --mutant NAME        (ref only) run a mutant of ref that breaks one clause
   --expectations FILE  expected failures and skips (default: harness/impl/expectations/<impl>.json,
                        or <impl>.<flavor>.json with a flavor)
@@ -101,8 +115,11 @@ export const USAGE = `usage: npm test -- [options] [file filter ...]
   -h, --help           this text`;
 
 export function defaultConfig(): RunConfig {
-  return { impl: 'ref', target: 'host', reportDir: resolve(REPO_ROOT, 'reports'), podTimeoutMs: 60_000, dryRun: false };
+  return { impl: 'ref', target: 'host', reportDir: resolve(REPO_ROOT, 'reports'), podTimeoutMs: 60_000, dryRun: false, jobs: defaultJobs('host'), hostChanges: true };
 }
+
+/** The most --jobs takes: beyond it the scheduler's queue only grows. */
+export const MAX_JOBS = 64;
 
 /** npm test's flags (the matrix reads them too: which take a value, to find the file filters). */
 export const CLI_OPTIONS = {
@@ -118,6 +135,8 @@ export const CLI_OPTIONS = {
   'vagrant-provider': { type: 'string' },
   'keep-vm': { type: 'boolean' },
   'pod-timeout': { type: 'string' },
+  jobs: { type: 'string' },
+  'no-host-changes': { type: 'boolean' },
   mutant: { type: 'string' },
   expectations: { type: 'string' },
   clause: { type: 'string', multiple: true },
@@ -191,6 +210,13 @@ export function parseCli(argv: readonly string[]): CliRequest {
     if (!Number.isFinite(secs) || secs <= 0) throw new UsageError(`--pod-timeout must be a positive number of seconds`);
     config.podTimeoutMs = Math.round(secs * 1000);
   }
+  config.jobs = defaultJobs(config.target);
+  if (v.jobs !== undefined) {
+    const jobs = Number(v.jobs);
+    if (!/^\d+$/.test(v.jobs.trim()) || !Number.isInteger(jobs) || jobs < 1 || jobs > MAX_JOBS) throw new UsageError(`--jobs must be a whole number from 1 to ${MAX_JOBS}`);
+    config.jobs = jobs;
+  }
+  if (v['no-host-changes']) config.hostChanges = false;
   if (v.mutant !== undefined) config.mutant = v.mutant;
   if (v.expectations !== undefined) config.expectationsPath = resolve(v.expectations);
   const level = v.level?.toLowerCase();

@@ -1,6 +1,6 @@
 // What suites import: vitest's test API extended with clause-carrying checks, feature gates,
 // fixture images and pod runs whose evidence is collected once and asserted many times.
-import { afterAll, beforeEach, describe, expect, inject, test as baseTest, type TaskMeta } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, inject, test as baseTest, type TaskMeta } from 'vitest';
 import { buildAci, buildRawAci, type BuiltImage, type Compression, type ImageManifest, type ImageSpec, type RawEntry } from '../aci/index.js';
 import { createImplementation, type AppOutcome, type Feature, type FetchOutcome, type FetchRequest, type Implementation, type ImportOutcome, type PodOutcome, type PodRequest } from '../impl/index.js';
 import type { DiscoveryServer } from '../discovery/server.js';
@@ -11,10 +11,15 @@ import { makeCheck, makeObserve, type Check, type Observe } from './check.js';
 import type { RunConfig } from './config.js';
 import { HarnessError, InterruptedError } from './errors.js';
 import { newEvidence, recordingInto, recordingTarget, writeEvidence } from './evidence.js';
+import { hostChangesRefused, HostSettingsWatch, settingClaim, type HostSetting } from './host-changes.js';
 import { FIXTURE_BUILD_DIR } from './paths.js';
+import { localGate, remoteGate, TestSlots } from '../schedule/client.js';
+import { manifestClaims, SHARED_MACHINE, WHOLE_IMPLEMENTATION } from '../schedule/resources.js';
+import type { Claim } from '../schedule/scheduler.js';
 
 export { describe, expect };
 export { clauses, peerClauses } from './check.js';
+export { hostPort, QUIET_MACHINE } from '../schedule/resources.js';
 
 interface Session {
   config: RunConfig;
@@ -25,16 +30,8 @@ let current: Session | undefined;
 
 /** Pod runs still going. A test that fails early (e.g. one of two concurrent pods) must not end the
  *  file while another pod still runs: its clean-up would never happen. */
-const perProcess = globalThis as { appcInterruption?: AbortController; appcInflight?: Set<Promise<unknown>>; appcPodRuns?: number };
+const perProcess = globalThis as { appcInterruption?: AbortController; appcInflight?: Set<Promise<unknown>>; appcPodRuns?: number; appcSlots?: TestSlots };
 const inflight = (perProcess.appcInflight ??= new Set<Promise<unknown>>());
-afterAll(async () => {
-  await Promise.allSettled([...inflight]);
-  // The adapter's own resources of this file (e.g. a private rkt data dir when run without npm test).
-  const s = current;
-  current = undefined;
-  await s?.impl.dispose();
-  await s?.target.dispose();
-});
 
 /**
  * Aborted when the run is interrupted: vitest cancels the run (the main process got Ctrl-C or
@@ -61,16 +58,43 @@ function interrupt(signal: string): void {
 /** Which test a `skip` function belongs to: pod runs are asked for with it, and note their
  *  evidence in that test's meta (the reporter keeps the evidence of tests that fail). */
 const metaOfSkip = new WeakMap<object, TaskMeta>();
-beforeEach(({ skip, task }) => {
-  metaOfSkip.set(skip, task.meta);
-});
+/** Work to do once the test that started a pod has ended (putting a host setting back). */
+const whenTestEnds = new WeakMap<object, (work: () => Promise<void>) => void>();
+const afterEachOf = new WeakMap<TaskMeta, () => void>();
 
-beforeEach(({ signal }) => {
-  signal.addEventListener('abort', () => {
-    const reason = signal.reason as Error | undefined;
-    if (reason?.name === 'TestRunAbortError') interrupt('cancelled');
+/**
+ * The hooks every suite file needs, registered by its setup file (harness/run/setup.ts, see
+ * vitest.config.ts): test files share one module cache in a worker (isolate: false), so this module
+ * is loaded once per worker and cannot register them itself.
+ */
+export function fileHooks(): void {
+  afterAll(async () => {
+    await Promise.allSettled([...inflight]);
+    // The adapter's own resources of this file (e.g. a private rkt data dir when run without npm test).
+    const s = current;
+    current = undefined;
+    await s?.impl.dispose();
+    await s?.target.dispose();
   });
-});
+
+  beforeEach(({ skip, task, onTestFinished }) => {
+    metaOfSkip.set(skip, task.meta);
+    let ended = false;
+    afterEachOf.set(task.meta, () => (ended = true));
+    // A pod may outlive its test (the test failed first): then the work is done at once.
+    whenTestEnds.set(skip, (work) => (ended ? void work() : onTestFinished(work)));
+  });
+  afterEach(({ task }) => {
+    afterEachOf.get(task.meta)?.();
+  });
+
+  beforeEach(({ signal }) => {
+    signal.addEventListener('abort', () => {
+      const reason = signal.reason as Error | undefined;
+      if (reason?.name === 'TestRunAbortError') interrupt('cancelled');
+    });
+  });
+}
 
 function throwIfInterrupted(): void {
   if (interruption.signal.aborted) throw interruption.signal.reason as InterruptedError;
@@ -87,6 +111,25 @@ export function session(): Session {
 }
 
 type SkipFn = (note: string) => never;
+
+/** The run's pod slots and resource claims (harness/schedule): the scheduler of npm test, shared by
+ *  all workers, else one of this worker's own. */
+function slots(): TestSlots {
+  const { config } = session();
+  return (perProcess.appcSlots ??= new TestSlots(config.scheduler ? remoteGate(config.scheduler) : localGate(config.jobs)));
+}
+
+/** What a pod claims: what its test declared, its manifest's host ports, and the implementation
+ *  itself when that cannot run pods side by side. */
+function claimsOf(request: PodRequest, options: PodOptions): Claim[] {
+  return [
+    SHARED_MACHINE,
+    ...(options.resources ?? []),
+    ...(options.hostChanges ?? []).map(settingClaim),
+    ...manifestClaims(request.manifest),
+    ...(session().impl.concurrentPods === false ? [WHOLE_IMPLEMENTATION] : []),
+  ];
+}
 
 /** Skips (with the reason) when the implementation does not declare every feature. */
 export function needs(skip: SkipFn, ...features: Feature[]): void {
@@ -157,17 +200,34 @@ export interface PodRun<T = undefined> {
   (skip: SkipFn): Promise<PodEvidence<T>>;
 }
 
+/** What a pod needs beyond its own namespaces and files, declared by its test (harness/schedule). */
+export interface PodOptions {
+  /** shared resources it needs alone (e.g. hostPort(7070): a port the harness tries on the host);
+   *  the host ports of its manifest are claimed without saying */
+  resources?: Claim[];
+  /** host-wide settings the pod may change: held alone, read before and after, put back, listed in
+   *  the summary; skipped on the host target with --no-host-changes (host-changes.ts) */
+  hostChanges?: HostSetting[];
+}
+
 /**
  * Declares a pod whose evidence the tests of a file share. `during` runs from the harness while the
  * pod runs (e.g. connecting to its host ports); it must end by itself, and should stop waiting
  * once `podEnded` fires (a refused or failed pod never opens its ports).
  */
-export function podRun<T = undefined>(features: Feature[], build: () => Promise<PodRequest>, during?: (podEnded: AbortSignal) => Promise<T>): PodRun<T> {
+export function podRun<T = undefined>(
+  features: Feature[],
+  build: () => Promise<PodRequest>,
+  during?: (podEnded: AbortSignal) => Promise<T>,
+  options: PodOptions = {},
+): PodRun<T> {
   let run: Promise<PodEvidence<T>> | undefined;
   // Unique in the run: per worker process, whichever file's module instance declares it.
   const runId = `${process.pid}-${(perProcess.appcPodRuns = (perProcess.appcPodRuns ?? 0) + 1)}`;
   return async (skip) => {
     needs(skip, ...features);
+    const refused = hostChangesRefused(session().config, options.hostChanges ?? []);
+    if (refused) skip(refused);
     if (session().config.dryRun) skip('explain: would run');
     const meta = metaOfSkip.get(skip);
     if (meta) (meta.podRuns ??= []).push(runId);
@@ -175,9 +235,19 @@ export function podRun<T = undefined>(features: Feature[], build: () => Promise<
       run = (async () => {
         const request = await build();
         throwIfInterrupted();
+        // A slot of --jobs, and the resources no other pod may use meanwhile.
+        const leave = await slots().enter(meta ?? {}, claimsOf(request, options), interruption.signal);
+        const { target, impl, config } = session();
+        let watch: HostSettingsWatch | undefined;
+        try {
+          if (options.hostChanges?.length) watch = await HostSettingsWatch.watch(target, options.hostChanges);
+        } catch (err) {
+          leave();
+          throw new HarnessError(`cannot read the host settings the pod may change: ${(err as Error).message}`);
+        }
         const ended = new AbortController();
         const evidence = newEvidence(runId, request);
-        const pod = recordingInto(evidence, () => session().impl.runPod({ ...request, signal: interruption.signal }))
+        const pod = recordingInto(evidence, () => impl.runPod({ ...request, signal: interruption.signal }))
           .then(
             (outcome) => (evidence.outcome = outcome),
             (err: Error) => {
@@ -185,12 +255,34 @@ export function podRun<T = undefined>(features: Feature[], build: () => Promise<
               throw err;
             },
           )
-          .finally(() => {
+          .finally(async () => {
             ended.abort();
-            writeEvidence(session().config.reportDir, evidence);
+            if (watch) {
+              await watch.seen();
+              evidence.hostChanges = watch.records;
+            }
+            writeEvidence(config.reportDir, evidence);
           });
-        const [outcome, seen] = await Promise.all([pod, during?.(ended.signal)]);
-        return new PodEvidence<T>(outcome, seen);
+        try {
+          const [outcome, seen] = await Promise.all([pod, during?.(ended.signal)]);
+          return new PodEvidence<T>(outcome, seen);
+        } finally {
+          // `during` ends by itself once podEnded fires.
+          await Promise.allSettled([pod]);
+          if (!watch) leave();
+          else {
+            // The test checks the host after the pod first; then the setting goes back, and only
+            // then may another pod that changes it start.
+            const putBack = async () => {
+              await watch.restore().catch(() => undefined);
+              writeEvidence(config.reportDir, evidence);
+              leave();
+            };
+            const later = whenTestEnds.get(skip);
+            if (later) later(putBack);
+            else await putBack();
+          }
+        }
       })();
       const settled: Promise<unknown> = run.then(
         (): void => void inflight.delete(settled),
@@ -244,13 +336,20 @@ export function imageRun(build: () => Promise<BuiltImage>, features: Feature[] =
   return async (skip) => {
     needs(skip, 'image-import', ...features);
     if (session().config.dryRun) skip('explain: would run');
+    const meta = metaOfSkip.get(skip);
     if (!run) {
       run = (async () => {
         const img = await build();
+        throwIfInterrupted();
         const impl = session().impl;
-        const imported = await impl.importImage!({ path: img.path });
-        if (imported.status !== 'imported') return new ImageEvidence(imported);
-        return new ImageEvidence(imported, await impl.runPod({ images: [img] }));
+        const leave = await slots().enter(meta ?? {}, [SHARED_MACHINE, ...(impl.concurrentPods === false ? [WHOLE_IMPLEMENTATION] : [])], interruption.signal);
+        try {
+          const imported = await impl.importImage!({ path: img.path });
+          if (imported.status !== 'imported') return new ImageEvidence(imported);
+          return new ImageEvidence(imported, await impl.runPod({ images: [img] }));
+        } finally {
+          leave();
+        }
       })();
       const settled: Promise<unknown> = run.then(
         (): void => void inflight.delete(settled),

@@ -7,6 +7,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PodOutcome, PodRequest } from '../impl/implementation.js';
+import type { HostChangeRecord } from './host-changes.js';
 import type { ExecOptions, ExecResult, Target } from '../target/target.js';
 
 /** Where workers put the evidence of every pod run until the reporter sorts it. */
@@ -35,6 +36,8 @@ export interface PodEvidenceFile {
   commands: CommandRecord[];
   /** taken on a pod timeout, before the pod was killed */
   forensics?: string;
+  /** host-wide settings the test declared the pod may change, read before and after it */
+  hostChanges?: HostChangeRecord[];
 }
 
 /** The pod run in progress, in the async context of its adapter call. */

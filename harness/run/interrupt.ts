@@ -39,6 +39,7 @@ export class RunGuard {
   /** the run is over (dispose() was called); the process is about to exit */
   private finished = false;
   private watchdog?: NodeJS.Timeout;
+  private scheduler?: { close(): Promise<void> };
 
   private readonly onSignal = (signal: NodeJS.Signals) => {
     if (this.signal) {
@@ -77,6 +78,11 @@ export class RunGuard {
   started(target: StartedTarget, reportDir: string): void {
     this.target = target;
     this.reportDir = reportDir;
+  }
+
+  /** Takes the run's scheduler; it is closed with the scope (workers are gone by then). */
+  scheduling(scheduler: { close(): Promise<void> }): void {
+    this.scheduler = scheduler;
   }
 
   opening(): void {
@@ -132,6 +138,7 @@ export class RunGuard {
   close(): Promise<void> {
     this.closing ??= (async () => {
       try {
+        await this.scheduler?.close();
         await this.scope?.close();
       } finally {
         // A target still starting (a guest build, a booting VM) is ended too.

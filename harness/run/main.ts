@@ -13,6 +13,7 @@ import { startTarget, type StartedTarget } from '../target/index.js';
 import { parseCli, USAGE, type CliRequest } from './config.js';
 import { HarnessError, UsageError } from './errors.js';
 import { RunGuard } from './interrupt.js';
+import { startSchedulerServer } from '../schedule/server.js';
 import { REPO_ROOT } from './paths.js';
 import { preflightInput } from './preflight.js';
 import { collectTests, selectTests, type TestEntry } from './selection.js';
@@ -98,10 +99,25 @@ async function run(request: CliRequest, guard: RunGuard): Promise<number> {
     const impl = createImplementation(target, config);
     const info = await impl.info();
     await impl.dispose();
+    // One scheduler for all test workers: --jobs pods at a time, declared resources kept apart.
+    const scheduler = await startSchedulerServer(config.jobs);
+    guard.scheduling(scheduler);
+    config = { ...config, scheduler: scheduler.address };
     const startedAt = new Date().toISOString();
     const reporter = new ConformanceReporter({
       reportDir: config.reportDir,
-      info: () => ({ implementation: info, target: config.target, targetInfo: started?.description, specVersion: SPEC_VERSION, startedAt, expectationsFile: expectationsPath ?? null }),
+      info: () => {
+        const stats = scheduler.stats();
+        return {
+          implementation: info,
+          target: config.target,
+          targetInfo: started?.description,
+          specVersion: SPEC_VERSION,
+          startedAt,
+          expectationsFile: expectationsPath ?? null,
+          scheduling: { jobs: config.jobs, mostPodsAtOnce: stats.maxInFlight, waitedMs: Math.round(stats.waitedMs) },
+        };
+      },
       expectations,
       catalog,
       disabled,
@@ -115,6 +131,11 @@ async function run(request: CliRequest, guard: RunGuard): Promise<number> {
       watch: false,
       provide: { config },
       reporters: request.mode === 'run' ? ['default', reporter] : [reporter],
+      // Test files side by side in --jobs workers, and as many tests at once in a file written for
+      // it (describe.concurrent); the scheduler bounds the pods of all of them together.
+      fileParallelism: config.jobs > 1,
+      maxWorkers: config.jobs,
+      maxConcurrency: config.jobs,
     });
     try {
       // standalone() initialises the reporters without running anything; we then run exactly the selected tests.
@@ -135,7 +156,9 @@ async function run(request: CliRequest, guard: RunGuard): Promise<number> {
       return EXIT.ok;
     }
     console.log(reporter.summary());
-    console.log(`wall time: ${((performance.now() - wallStart) / 1000).toFixed(1)} s (${info.name} ${info.version}${info.details.flavor ? `, ${info.details.flavor} flavor` : ''})`);
+    console.log(
+      `wall time: ${((performance.now() - wallStart) / 1000).toFixed(1)} s (${info.name} ${info.version}${info.details.flavor ? `, ${info.details.flavor} flavor` : ''}; --jobs ${config.jobs}, at most ${doc.scheduling?.mostPodsAtOnce ?? 0} pods at once)`,
+    );
     console.log(`reports: ${['results.json', 'clauses.json', 'junit.xml', 'report.html', 'summary.md'].map((f) => join(config.reportDir, f)).join(', ')}`);
     const failed = doc.tests.filter((t) => t.repro);
     for (const t of failed) console.log(`rerun ${t.status}: ${t.repro}  (artifacts: ${join(config.reportDir, t.artifacts ?? '')})`);

@@ -5,9 +5,6 @@ import type { AgentEndpoint } from './agent/client.js';
 import { AgentTarget } from './agent/client.js';
 import type { GuestProfileName } from './guest/guest-image.js';
 import { HostTarget } from './host-target.js';
-import { startContainerTarget } from './container/container-target.js';
-import { startQemuTarget } from './qemu/qemu-target.js';
-import { startVagrantTarget } from './vagrant/vagrant-target.js';
 import type { Target, TargetDescription, TargetKind } from './target.js';
 
 /** What a worker needs to reach the run's target. */
@@ -39,12 +36,14 @@ export async function startTarget(config: RunConfig, opts: StartOptions): Promis
       const target = new HostTarget();
       return { target, handle: { kind: 'host' }, description: { kind: 'host', ...(await target.facts()) }, stop: () => target.dispose() };
     }
+    // Loaded when asked for: test workers import this module too, and the container target's
+    // engine client alone takes ~0.6 s of CPU to load.
     case 'qemu':
-      return startQemuTarget(config, config.vmProfile ?? opts.guestProfile, log);
+      return (await import('./qemu/qemu-target.js')).startQemuTarget(config, config.vmProfile ?? opts.guestProfile, log);
     case 'container':
-      return startContainerTarget(config, opts.guestProfile, log);
+      return (await import('./container/container-target.js')).startContainerTarget(config, opts.guestProfile, log);
     case 'vagrant':
-      return startVagrantTarget(config, log);
+      return (await import('./vagrant/vagrant-target.js')).startVagrantTarget(config, log);
   }
 }
 

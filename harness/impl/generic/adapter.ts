@@ -128,6 +128,7 @@ function hookSigint(): void {
 export class GenericImplementation implements Implementation {
   readonly name: string;
   readonly features: ReadonlySet<Feature>;
+  readonly concurrentPods: boolean;
   private readonly cfg: GenericConfig;
   private readonly loaded: LoadedConfig;
 
@@ -141,6 +142,7 @@ export class GenericImplementation implements Implementation {
     this.cfg = this.loaded.config;
     this.name = this.cfg.name;
     this.features = new Set(this.cfg.features);
+    this.concurrentPods = this.cfg.concurrentPods ?? true;
   }
 
   private baseVars(): Vars {

@@ -55,6 +55,12 @@ describe('generic adapter config', () => {
     expect(json).toEqual(yaml);
   });
 
+  test('says whether its pods can run side by side (concurrentPods, default true)', () => {
+    expect(loadGenericConfig(write('c.yaml', MINIMAL + 'concurrentPods: false\n')).config.concurrentPods).toBe(false);
+    expect(loadGenericConfig(write('d.yaml', MINIMAL)).config.concurrentPods).toBeUndefined();
+    expect(problem(MINIMAL + 'concurrentPods: 2\n')).toBe('impl-config.yaml: /concurrentPods: must be boolean');
+  });
+
   test.each([
     [MINIMAL.replace('"{work}", [', '"{work}", 3, ['), 'impl-config.yaml: /run/images/3: must be string'],
     [MINIMAL.replace('[multi-app]', '[multi-app, teleport]'), 'impl-config.yaml: /features/1: must be one of pod-manifest,'],

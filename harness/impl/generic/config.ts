@@ -73,6 +73,9 @@ export interface GenericConfig {
   stop?: Argv;
   /** always, after every pod (e.g. `rkt rm`, a gc) */
   cleanup?: Argv;
+  /** false: the implementation cannot run two pods at the same time, so its pods take turns
+   *  whatever --jobs says (default true) */
+  concurrentPods?: boolean;
 }
 
 
@@ -167,11 +170,13 @@ export const configSchema = {
     messages: source,
     stop: argv,
     cleanup: argv,
+    concurrentPods: { type: 'boolean' },
   },
 } as const;
 
-const ajv = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true });
-const validate = ajv.compile(configSchema);
+// Compiled on first use: every test worker loads this module, few read a config file.
+let compiled: ReturnType<Ajv['compile']> | undefined;
+const validator = () => (compiled ??= new Ajv({ allErrors: false, strict: true, allowUnionTypes: true }).compile(configSchema));
 
 function describeError(e: ErrorObject): string {
   const where = e.instancePath || '/';
@@ -207,6 +212,7 @@ export function loadGenericConfig(path: string): LoadedConfig {
   const doc = parseDocument(text, { prettyErrors: false });
   if (doc.errors.length > 0) fail(`not valid ${/\.json$/i.test(abs) ? 'JSON' : 'YAML'}: ${doc.errors[0]!.message.split('\n')[0]}`);
   const data: unknown = doc.toJS();
+  const validate = validator();
   if (!validate(data)) fail(describeError(validate.errors![0]!));
   const config = data as GenericConfig;
   checkSemantics(config, fail);
