@@ -1,5 +1,7 @@
 // Each clause's specText is the spec's own sentence: it occurs, verbatim (whitespace aside), in
-// its file of the appc spec at v0.8.11, stored as test data (testdata/appc-spec-v0.8.11).
+// its file of the appc spec at v0.8.11, stored as test data (testdata/appc-spec-v0.8.11). Only the
+// spec's prose is kept there: the few clauses quoting a comment of the spec's Go schema code are not
+// checked here, since that code is not copied into this repository.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,12 +17,12 @@ describe('the spec text the clauses quote', () => {
   it('is the v0.8.11 text (the checksums its README records)', () => {
     const readme = readFileSync(join(SPEC_DIR, 'README.md'), 'utf8');
     const sums = [...readme.matchAll(/^([0-9a-f]{64})\s+(\S+)$/gm)];
-    expect(sums.length).toBe(7);
+    expect(sums.length).toBe(6);
     for (const [, sum, file] of sums) expect(createHash('sha256').update(readFileSync(join(SPEC_DIR, file!))).digest('hex'), file).toBe(sum);
   });
 
   const clauses = [...CLAUSES.values()];
-  it.each(clauses.filter((c) => c.specText).map((c) => [c.id, c] as const))('%s: its sentence occurs in its file of the spec', (_id, c) => {
+  it.each(clauses.filter((c) => c.specText && specLocation(c).file?.endsWith('.md')).map((c) => [c.id, c] as const))('%s: its sentence occurs in its file of the spec', (_id, c) => {
     const file = specLocation(c).file;
     expect(file, 'a clause with a sentence names a spec file').not.toBeNull();
     expect(specFile(file!)).toContain(flat(c.specText!));
