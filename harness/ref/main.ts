@@ -113,6 +113,22 @@ function oneLine(s: string): string {
 
 /** Checks one image as a run would load it (layout, manifest, os/arch) and prints its ID as JSON.
  *  ref keeps no image store: an import is the load a run would do, without the pod. */
+/** Runs an image command: its answer is one JSON line on stdout, a refusal one line on stderr and
+ *  EXIT.refused; anything else is a crash. `scratch` names a temporary dir the work gets, removed after. */
+async function answerOrRefuse(work: (scratch: string) => Promise<unknown>, scratch?: string): Promise<number> {
+  const dir = scratch ? await mkdtemp(join(tmpdir(), `appc-ref-${scratch}-`)) : '';
+  try {
+    process.stdout.write(JSON.stringify(await work(dir)) + '\n');
+    return EXIT.ok;
+  } catch (err) {
+    if (!(err instanceof RefusalError)) throw err;
+    process.stderr.write(`ref: refused: ${oneLine(err.message)}\n`);
+    return EXIT.refused;
+  } finally {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  }
+}
+
 async function cmdImport(argv: string[]): Promise<number> {
   let values;
   try {
@@ -125,18 +141,10 @@ async function cmdImport(argv: string[]): Promise<number> {
     if (!MUTANTS.some((m) => m.name === values.mutant)) usage(`import: unknown mutant ${values.mutant} (see 'ref mutants')`);
     setMutant(values.mutant);
   }
-  const scratch = await mkdtemp(join(tmpdir(), 'appc-ref-import-'));
-  try {
+  return answerOrRefuse(async (scratch) => {
     const image = await loadImage(file, scratch, 0);
-    process.stdout.write(JSON.stringify({ id: image.id, name: image.manifest.name }) + '\n');
-    return EXIT.ok;
-  } catch (err) {
-    if (!(err instanceof RefusalError)) throw err;
-    process.stderr.write(`ref: refused: ${oneLine(err.message)}\n`);
-    return EXIT.refused;
-  } finally {
-    await rm(scratch, { recursive: true, force: true });
-  }
+    return { id: image.id, name: image.manifest.name };
+  }, 'import');
 }
 
 function useMutant(cmd: string, name: string | undefined): void {
@@ -167,18 +175,10 @@ async function cmdFetch(argv: string[]): Promise<number> {
     labels[l.slice(0, eq)] = l.slice(eq + 1);
   }
   useMutant('fetch', values.mutant);
-  const scratch = await mkdtemp(join(tmpdir(), 'appc-ref-fetch-'));
-  try {
-    const got = await fetchImage({ name, labels, trustDir, scratchDir: scratch, ...(values['ca-file'] ? { caFile: resolve(values['ca-file']) } : {}) });
-    process.stdout.write(JSON.stringify(got) + '\n');
-    return EXIT.ok;
-  } catch (err) {
-    if (!(err instanceof RefusalError)) throw err;
-    process.stderr.write(`ref: refused: ${oneLine(err.message)}\n`);
-    return EXIT.refused;
-  } finally {
-    await rm(scratch, { recursive: true, force: true });
-  }
+  return answerOrRefuse(
+    (scratch) => fetchImage({ name, labels, trustDir, scratchDir: scratch, ...(values['ca-file'] ? { caFile: resolve(values['ca-file']) } : {}) }),
+    'fetch',
+  );
 }
 
 /** Adds keys to a trust store: given as files, or found by pubkeys discovery of the prefix (the
@@ -207,18 +207,12 @@ async function cmdTrust(argv: string[]): Promise<number> {
   if ((values.key ?? []).length > 0 === Boolean(values.discover)) usage('trust: give --key files or --discover');
   if (values.discover && values.prefix === undefined) usage('trust: --discover needs --prefix');
   useMutant('trust', values.mutant);
-  try {
+  return answerOrRefuse(async () => {
     const keys = values.discover
       ? await discoverKeys(values.prefix!, values['ca-file'] ? resolve(values['ca-file']) : undefined)
       : await Promise.all((values.key ?? []).map((k) => readFile(resolve(k), 'utf8')));
-    const fingerprints = await trust(trustDir, keys, values.prefix);
-    process.stdout.write(JSON.stringify({ prefix: values.prefix ?? null, fingerprints }) + '\n');
-    return EXIT.ok;
-  } catch (err) {
-    if (!(err instanceof RefusalError)) throw err;
-    process.stderr.write(`ref: refused: ${oneLine(err.message)}\n`);
-    return EXIT.refused;
-  }
+    return { prefix: values.prefix ?? null, fingerprints: await trust(trustDir, keys, values.prefix) };
+  });
 }
 
 async function cmdGc(argv: string[]): Promise<number> {
