@@ -162,3 +162,40 @@ describe('ACI § Image Manifest Schema: labels', () => {
     check('ACI-LBL-005', () => expect(evidence.appsThatRan).toHaveLength(1));
   });
 });
+
+/**
+ * userAnnotations and userLabels are for people and tools around the app (spec/aci.md § app): the
+ * same app with and without them, the values made to look like settings, must run the same way.
+ */
+const unlabelled = broken((d) => {
+  delete d.app.userAnnotations;
+  delete d.app.userLabels;
+});
+const labelled = broken((d) => {
+  d.app.userAnnotations = { user: '0', group: '0', workingDirectory: '/tmp', environment: 'LEAK=1', readOnlyRootFS: 'true' };
+  d.app.userLabels = { 'oom-score-adj': '500', path: '/nowhere', tier: 'front' };
+});
+
+describe('ACI § Image Manifest Schema: app.userAnnotations and userLabels', () => {
+  test('runs the app the same with and without userAnnotations and userLabels', clauses('ACI-APP-020'), async ({ skip, check }) => {
+    const [plain, tagged] = [await unlabelled(skip), await labelled(skip)];
+    if (plain.ending !== 'accepted' || plain.appsThatRan.length === 0) skip(`the image without them did not run (${plain.ending}), so there is nothing to compare`);
+    const seen = (e: typeof plain) => {
+      const r = e.run?.apps[0]?.report;
+      if (!r) return undefined;
+      return {
+        environment: Object.keys(r.env).sort(),
+        PATH: r.env.PATH,
+        user: [r.uid, r.gid, r.groups],
+        cwd: r.cwd,
+        rootfs: r.mounts.find((m) => m.mountPoint === '/')?.options.includes('ro'),
+        capabilities: r.capabilities,
+        noNewPrivs: r.noNewPrivs,
+        oomScoreAdj: r.oomScoreAdj,
+        cgroupLimits: r.cgroupLimits,
+      };
+    };
+    check('ACI-APP-020', () => expect(tagged.ending, 'the image with userAnnotations and userLabels').toBe('accepted'));
+    check('ACI-APP-020', () => expect(seen(tagged), 'what the app saw with them').toEqual(seen(plain)));
+  });
+});

@@ -39,6 +39,9 @@ describe('image manifest validation', () => {
     ['memory isolator with a bad quantity', { app: { user: '0', group: '0', isolators: [{ name: 'resource/memory', value: { limit: '1K' } }] } }, /quantity/],
     ['no-new-privileges not boolean', { app: { user: '0', group: '0', isolators: [{ name: 'os/linux/no-new-privileges', value: 'yes' }] } }, /boolean/],
     ['retain and remove capability sets together', { app: { user: '0', group: '0', isolators: [{ name: 'os/linux/capabilities-retain-set', value: { set: ['CAP_CHOWN'] } }, { name: 'os/linux/capabilities-remove-set', value: { set: ['CAP_KILL'] } }] } }, /exclusive/],
+    ['a dependency with two labels of one name', { dependencies: [{ imageName: 'example.com/dep', labels: [{ name: 'version', value: '1' }, { name: 'version', value: '1' }] }] }, /dependencies\/0\/labels/],
+    ['a dependency imageID of another algorithm', { dependencies: [{ imageName: 'example.com/dep', imageID: 'sha256-abcd' }] }, /imageID/],
+    ['a dependency size that is not an integer', { dependencies: [{ imageName: 'example.com/dep', size: 1.5 }] }, /size/],
     ['port range past 65535', { app: { user: '0', group: '0', ports: [{ name: 'p', protocol: 'tcp', port: 65535, count: 2 }] } }, /65535/],
   ])('refuses %s', (_what, change, where) => {
     const problems = imageManifestProblems({ ...image(), ...change });

@@ -232,6 +232,8 @@ export function imageManifestProblems(doc: unknown): string[] {
   const labels = new Map((m.labels ?? []).map((l) => [l.name, l.value]));
   const out = [
     ...uniqueNames(m.labels, 'image manifest /labels'),
+    // ACI-DEP-003: a dependency's labels follow the rules of the image's own labels.
+    ...(m.dependencies ?? []).flatMap((d, i) => uniqueNames(d.labels, `image manifest /dependencies/${i}/labels`)),
     ...uniqueNames(m.annotations, 'image manifest /annotations'),
     ...knownAnnotationProblems(m.annotations, 'image manifest /annotations'),
   ];

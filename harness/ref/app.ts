@@ -126,6 +126,10 @@ export async function prepareApp(ctx: PodContext, rt: RuntimeApp): Promise<Prepa
     : await Promise.all([resolveUser(rootfs, app.user), resolveGroup(rootfs, app.group)]);
   const supplementary = app.supplementaryGIDs ?? (app as { supplementaryGids?: number[] }).supplementaryGids ?? [];
   const env = appEnvironment(app.environment, name, image.manifest.name, ctx.metadataUrls?.get(name));
+  if (isMutant('user-labels-as-env')) {
+    // The mutant hands the app's userLabels and userAnnotations to it as variables (ACI-APP-020).
+    for (const [k, v] of Object.entries({ ...app.userAnnotations, ...app.userLabels })) env.set(`APPC_USER_${k.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`, v);
+  }
 
   const cwd = isMutant('wrong-cwd') ? '/' : app.workingDirectory || (isMutant('lost-default-cwd') ? '/dev' : '/');
   const wd = await resolveIn(view, cwd);

@@ -206,6 +206,12 @@ export const MUTANTS: readonly Mutant[] = [
   { name: 'merge-dependency-app', clauses: ['ACI-MAN-004'], description: "adds the environment of the dependencies' app sections to the app" },
   { name: 'ignore-dependency-id', clauses: ['ACI-DEPM-002'], description: "takes a dependency of the right name whatever its image ID, even when the manifest pins one" },
   { name: 'ignore-dependency-labels', clauses: ['ACI-DEPM-001'], description: "takes the first image of a dependency's name, whatever labels the dependency asks for" },
+  {
+    name: 'lax-dependency-reference',
+    clauses: ['ACI-DEP-001', 'ACI-DEP-002', 'ACI-DEP-003', 'TYPES-IMGID-002'],
+    description: 'takes dependency entries the schema forbids and resolves them loosely: by image ID alone, by an ID prefix or a sha256 digest',
+  },
+  { name: 'user-labels-as-env', clauses: ['ACI-APP-020'], description: "exports the app's userLabels and userAnnotations as environment variables" },
   { name: 'empty-whitelist-strict', clauses: ['ACI-PWL-002'], description: "reads an empty pathWhitelist as one listing only the app's program" },
   { name: 'lenient-tar-reader', clauses: ['ACI-ARCH-002'], description: 'takes the entries of a tar that breaks off in the middle, as far as they go' },
   { name: 'short-image-id', clauses: ['ACI-ID-002'], description: 'reports image IDs cut to 64 hex digits' },
@@ -332,6 +338,8 @@ export type MutantName =
   | 'merge-dependency-app'
   | 'ignore-dependency-id'
   | 'ignore-dependency-labels'
+  | 'lax-dependency-reference'
+  | 'user-labels-as-env'
   | 'empty-whitelist-strict'
   | 'mount-by-mountpoint-name'
   | 'copy-up-volumes'

@@ -1,5 +1,7 @@
 // Assembling an app's root filesystem from its image and the image's dependencies
 // (spec/ace.md § Filesystem Setup; ACE-FS-003..010, ACI-MAN-004/005, ACI-DEPM-002).
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { chmod, chown, mkdir } from 'node:fs/promises';
 import type { Dependency } from '../aci/manifest.js';
 import { refuse } from './errors.js';
@@ -33,6 +35,12 @@ export interface Layer {
 
 /** The given image that satisfies a dependency: same name, the pinned ID if any, every listed label. */
 export function matchDependency(dep: Dependency, images: readonly LoadedImage[]): LoadedImage | undefined {
+  if (isMutant('lax-dependency-reference') && dep.imageID) {
+    // The mutant resolves a pinned ID the way a store's command line does: by prefix, or by any digest.
+    const pinned = dep.imageID;
+    const loose = images.find((img) => img.id.startsWith(pinned) || pinned === `sha256-${createHash('sha256').update(readFileSync(img.tarPath)).digest('hex')}`);
+    if (loose) return loose;
+  }
   return images.find((img) => {
     if (img.manifest.name !== dep.imageName) return false;
     if (dep.imageID !== undefined && img.id !== dep.imageID && !isMutant('ignore-dependency-id')) return false;

@@ -6,7 +6,8 @@ import { refuse } from './errors.js';
 import { isMutant } from './mutants.js';
 
 export function checkImageManifest(m: unknown, where: string): asserts m is ImageManifest {
-  const problems = isMutant('accept-invalid-image-manifest') ? [] : imageManifestProblems(m);
+  let problems = isMutant('accept-invalid-image-manifest') ? [] : imageManifestProblems(m);
+  if (isMutant('lax-dependency-reference')) problems = problems.filter((p) => !p.includes('/dependencies'));
   // The mutant still needs a name to call the app by.
   if (isMutant('accept-invalid-image-manifest') && typeof (m as { name?: unknown }).name !== 'string') (m as { name: string }).name = 'unnamed';
   if (problems.length > 0) refuse(`${where}: ${problems.join('; ')}`);
