@@ -11,6 +11,7 @@ import { groupBy, type TestRecord } from '../report/result.js';
 import { clause, SPEC_VERSION } from '../spec/index.js';
 import { startTarget, type StartedTarget } from '../target/index.js';
 import { parseCli, USAGE, type CliRequest } from './config.js';
+import { EXIT, failureExit } from './exit-code.js';
 import { HarnessError, UsageError } from './errors.js';
 import { RunGuard } from './interrupt.js';
 import { startSchedulerServer } from '../schedule/server.js';
@@ -20,8 +21,6 @@ import { collectTests, selectTests, type TestEntry } from './selection.js';
 
 /** Exit codes: 0 conformant run, 1 conformance failures (or stale expectations), 2 bad input, 3 harness
  *  errors; an interrupted run exits 130 (SIGINT) or 143 (SIGTERM), see interrupt.ts. */
-export const EXIT = { ok: 0, failures: 1, usage: 2, harness: 3 } as const;
-
 function printList(tests: readonly TestEntry[]): void {
   for (const [file, list] of groupBy(tests, (t) => t.file)) {
     console.log(file);
@@ -165,7 +164,7 @@ async function run(request: CliRequest, guard: RunGuard): Promise<number> {
     if (failed.length > 1) console.log(`rerun all ${failed.length}: ${rerunFailedCommand(request.config)}`);
     if (doc.interrupted) console.log(`interrupted by ${doc.interrupted.signal}: the reports hold the tests that finished`);
     if (doc.counts.error > 0 || doc.harnessErrors.length > 0) return EXIT.harness;
-    return doc.counts.fail + doc.counts.xpass > 0 ? EXIT.failures : EXIT.ok;
+    return failureExit(doc, request.selection.level);
   } finally {
     await guard.dispose();
     prepared.undo();
