@@ -35,6 +35,10 @@ export class NoResultError extends HarnessError {
 }
 
 export type TargetKind = 'host' | 'qemu' | 'container' | 'vagrant';
+
+/** vCPUs of the qemu and vagrant guests (each a host thread under TCG, so more than the host's
+ *  cores would only contend). */
+export const VM_CPUS = 2;
 export const TARGET_KINDS: readonly TargetKind[] = ['host', 'qemu', 'container', 'vagrant'];
 
 export interface Target {

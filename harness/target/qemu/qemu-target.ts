@@ -11,6 +11,7 @@ import { AgentTarget } from '../agent/client.js';
 import { DEFAULT_RELEASE, defaultCacheDir, ensureGuest, userImage, type GuestProfileName } from '../guest/guest-image.js';
 import { whileStarting } from '../abort.js';
 import type { StartedTarget } from '../lifecycle.js';
+import { VM_CPUS } from '../target.js';
 import { chooseAccel } from './accel.js';
 import { BootError, QemuVm } from './vm.js';
 
@@ -45,7 +46,7 @@ export async function startQemuTarget(config: RunConfig, profile: GuestProfileNa
   const vm = new QemuVm({
     image,
     accel: accel.accel,
-    cpus: 2,
+    cpus: VM_CPUS,
     memoryMiB: 3072,
     shares: sharesFor(config),
     agentScript: AGENT_SCRIPT,

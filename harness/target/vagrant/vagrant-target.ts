@@ -19,6 +19,7 @@ import { AgentClient, AgentTarget, type AgentEndpoint } from '../agent/client.js
 import type { GuestImage } from '../guest/guest-image.js';
 import { defaultCacheDir } from '../guest/guest-image.js';
 import type { StartedTarget } from '../lifecycle.js';
+import { VM_CPUS } from '../target.js';
 import { chooseAccel } from '../qemu/accel.js';
 import { AGENT_SCRIPT } from '../qemu/qemu-target.js';
 import { BootError } from '../qemu/vm.js';
@@ -180,7 +181,7 @@ export class VagrantMachine {
       sync: false,
       driver: settings.driver,
       memoryMiB: 3072,
-      cpus: 2,
+      cpus: VM_CPUS,
       console: join(dir, 'console.log'),
       ...(provider === 'virtualbox' ? { box: VIRTUALBOX_BOX } : {}),
       ...(subnet ? { network: { name: m.name, address: `${subnet}.0/24` } } : {}),
