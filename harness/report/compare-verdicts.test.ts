@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test, vi } from 'vitest';
-import { compareVerdicts, main } from './compare-verdicts.js';
+import { compareVerdicts, main, seenOnlyBySecond } from './compare-verdicts.js';
 import type { TestRecord } from './result.js';
 
 const rec = (id: string, status: TestRecord['status'], skipKind?: TestRecord['skipKind']): TestRecord =>
@@ -30,10 +30,17 @@ describe('compare-verdicts', () => {
     ]);
   });
 
+  test('a host skip in the first run that the second run observed is listed apart, not as a difference; the reverse is one', () => {
+    const host = { tests: [rec('aa', 'skip', 'host'), rec('cg', 'pass')], harnessErrors: [] };
+    const vm = { tests: [rec('aa', 'pass'), rec('cg', 'skip', 'host')], harnessErrors: [] };
+    expect(compareVerdicts(host, vm, ['host', 'qemu'])).toEqual(['cg: host pass, qemu skip (host)']);
+    expect(seenOnlyBySecond(host, vm, ['host', 'qemu'])).toEqual(['aa: host skip (host), qemu pass (observed only by qemu)']);
+  });
+
   test('--subset compares only the tests the second run ran (a VM smoke run against a full host run)', () => {
     const full = { tests: [rec('t1', 'pass'), rec('t2', 'pass'), rec('t3', 'skip', 'host')], harnessErrors: [] };
     expect(compareVerdicts(full, { tests: [rec('t1', 'pass'), rec('t3', 'skip', 'host')], harnessErrors: [] }, ['host', 'qemu'], true)).toEqual([]);
-    expect(compareVerdicts(full, { tests: [rec('t1', 'pass'), rec('t3', 'pass')], harnessErrors: [] }, ['host', 'qemu'], true)).toEqual(['t3: host skip (host), qemu pass']);
+    expect(compareVerdicts(full, { tests: [rec('t1', 'fail'), rec('t3', 'skip', 'host')], harnessErrors: [] }, ['host', 'qemu'], true)).toEqual(['t1: host pass, qemu fail']);
   });
 
   test('the CLI exits 0 on same verdicts, 1 on differences, 2 on bad input', () => {

@@ -2,7 +2,8 @@
 // verdicts the same, test by test? CI uses it to show that the generic adapter driving ref's CLI
 // judges exactly as the ref adapter does, and that a VM target judges as the host does. With
 // --subset, only the tests B ran are compared (B ran a selection of A's tests: CI's smoke run in a
-// VM). One line per difference; exit 0 same, 1 different, 2 bad input.
+// VM). One line per difference; a test only the second run's machine could observe (a `host` skip in
+// the first) is listed apart and is no difference. Exit 0 same, 1 different, 2 bad input.
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import type { ResultsDocument, TestRecord } from './result.js';
@@ -12,6 +13,24 @@ type Verdicts = Pick<ResultsDocument, 'tests' | 'harnessErrors'>;
 /** A test's verdict: its status, and for a skip why (unsupported and host skips are different verdicts). */
 function verdict(t: Pick<TestRecord, 'status' | 'skipKind'>): string {
   return t.status === 'skip' && t.skipKind ? `skip (${t.skipKind})` : t.status;
+}
+
+/**
+ * A test the first run had to skip because its machine could not give the evidence (a `host` skip:
+ * AppArmor off on the host, say) and the second ran (a guest that has it) is no disagreement: the
+ * second machine saw more. The opposite (the second could not observe what the first did) is one.
+ */
+function observedOnlyBySecond(x: TestRecord, y: TestRecord): boolean {
+  return x.status === 'skip' && x.skipKind === 'host' && y.status !== 'skip';
+}
+
+/** The tests only the second run could observe (see observedOnlyBySecond), one line each. */
+export function seenOnlyBySecond(a: Verdicts, b: Verdicts, names: [string, string] = ['A', 'B']): string[] {
+  const tb = new Map(b.tests.map((t) => [t.id, t]));
+  return a.tests.flatMap((x) => {
+    const y = tb.get(x.id);
+    return y && observedOnlyBySecond(x, y) ? [`${x.id}: ${names[0]} ${verdict(x)}, ${names[1]} ${verdict(y)} (observed only by ${names[1]})`] : [];
+  });
 }
 
 export function compareVerdicts(a: Verdicts, b: Verdicts, names: [string, string] = ['A', 'B'], subset = false): string[] {
@@ -25,7 +44,7 @@ export function compareVerdicts(a: Verdicts, b: Verdicts, names: [string, string
     const y = tb.get(id);
     const vx = verdict(x);
     const vy = y ? verdict(y) : 'absent';
-    if (vx !== vy) diffs.push(`${id}: ${na} ${vx}, ${nb} ${vy}`);
+    if (vx !== vy && !(y && observedOnlyBySecond(x, y))) diffs.push(`${id}: ${na} ${vx}, ${nb} ${vy}`);
   }
   for (const [id, y] of tb) if (!ta.has(id)) diffs.push(`${id}: ${na} absent, ${nb} ${verdict(y)}`);
   const ha = a.harnessErrors?.length ?? 0;
@@ -67,6 +86,7 @@ export function main(args: readonly string[]): number {
   }
   const diffs = compareVerdicts(a, b, [pa, pb], subset);
   for (const d of diffs) console.log(d);
+  for (const n of seenOnlyBySecond(a, b, [pa, pb])) console.log(`not a difference: ${n}`);
   console.log(diffs.length === 0 ? `same verdicts: ${subset ? b.tests.length : a.tests.length} tests` : `${diffs.length} difference(s) in verdicts`);
   return diffs.length === 0 ? 0 : 1;
 }

@@ -86,7 +86,35 @@ mount -t mqueue mqueue /dev/mqueue
 mount -t tmpfs -o mode=755 run /run
 mount -t tmpfs -o mode=1777 tmp /tmp
 mount -t cgroup2 cgroup2 /sys/fs/cgroup
+mount -t securityfs securityfs /sys/kernel/security 2>/dev/null || true
 mount -o remount,rw /
+# The suite's AppArmor profiles (write_apparmor_profiles), loaded when the kernel has AppArmor on.
+if [ -x /sbin/apparmor_parser ] && [ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)" = Y ]; then
+  /sbin/apparmor_parser -r -W /etc/apparmor.d/appc-conformance-* || echo "appc-guest: AppArmor profiles not loaded" >&2
+fi
 EOS
   chmod 755 "$1/usr/local/sbin/appc-mounts"
+}
+
+# write_apparmor_profiles ROOT: two profiles that allow everything, so the apparmor-profile isolator
+# tests (ACE-ISO-AA-003/004) can confine a pod and an app with two known profiles and see the label,
+# without restricting what the probe does. A systemd guest loads them with the rest of
+# /etc/apparmor.d; the inits of our own load them in appc-mounts.
+write_apparmor_profiles() {
+  local name
+  for name in appc-conformance-pod appc-conformance-app; do
+    cat >"$1/etc/apparmor.d/$name" <<EOS
+profile $name flags=(attach_disconnected,mediate_deleted) {
+  file,
+  network,
+  capability,
+  signal,
+  ptrace,
+  unix,
+  mount,
+  umount,
+  pivot_root,
+}
+EOS
+  done
 }

@@ -74,6 +74,7 @@ else
 fi
 EOS
 fi
+write_apparmor_profiles "$root"
 if [ "$init" = lean ]; then
   write_system_mounts "$root"
   cat >"$root/sbin/appc-init" <<'EOS'

@@ -44,17 +44,20 @@ export type GuestProfileName = 'lean' | 'systemd' | 'vagrant';
 /** What ref needs in any guest: crun, ip/tc, unshare, and the tools it decompresses bzip2 and xz
  *  images with (a guest without them fails ref's bzip2/xz tests for a reason that is not ref's). */
 const REF_PACKAGES = ['bzip2', 'crun', 'iproute2', 'util-linux', 'xz-utils'];
+/** AppArmor's parser, which loads the suite's two profiles at boot (boot-lib.sh): with it the
+ *  apparmor-profile isolator tests run in a guest (the kernel has AppArmor on), not only skip. */
+const LSM_PACKAGES = ['apparmor'];
 
 /** What each profile installs. lean: what ref needs; systemd: what rkt's host flavor needs besides
  *  (systemd as PID 1, dbus, machined, iptables); vagrant: the lean guest with what Vagrant drives a
  *  box through (sshd, sudo, rsync), the base of --target=vagrant's box. */
 export const GUEST_PROFILES: Record<GuestProfileName, { init: 'lean' | 'systemd'; packages: string[] }> = {
-  lean: { init: 'lean', packages: [...REF_PACKAGES, 'busybox-static', 'kmod', 'procps', 'tini'] },
+  lean: { init: 'lean', packages: [...REF_PACKAGES, ...LSM_PACKAGES, 'busybox-static', 'kmod', 'procps', 'tini'] },
   systemd: {
     init: 'systemd',
-    packages: [...REF_PACKAGES, 'busybox-static', 'dbus', 'iptables', 'kmod', 'procps', 'systemd', 'systemd-container', 'systemd-sysv', 'tini'],
+    packages: [...REF_PACKAGES, ...LSM_PACKAGES, 'busybox-static', 'dbus', 'iptables', 'kmod', 'procps', 'systemd', 'systemd-container', 'systemd-sysv', 'tini'],
   },
-  vagrant: { init: 'lean', packages: [...REF_PACKAGES, 'busybox-static', 'kmod', 'openssh-server', 'procps', 'rsync', 'sudo', 'tini'] },
+  vagrant: { init: 'lean', packages: [...REF_PACKAGES, ...LSM_PACKAGES, 'busybox-static', 'kmod', 'openssh-server', 'procps', 'rsync', 'sudo', 'tini'] },
 };
 
 /** Packages the host needs to build and boot a guest. */
