@@ -133,6 +133,18 @@ describe('ACI § Image Manifest Schema: dependency entries', () => {
   });
 });
 
+/** A dependency whose stated size is not its own: larger data than announced is what the check guards against. */
+const wrongSize = dependencyPod('size', (d) => void (d.size = Number(d.size) - 512));
+
+describe('ACI § Image Manifest Schema: dependencies.size', () => {
+  test('refuses a dependency whose size is not the size the manifest states', clauses('ACI-DEPM-003'), async ({ skip, check }) => {
+    const twin = await entryTwin(skip);
+    if (twin.refused) skip(`the same pod with the stated size right was refused too (${twin.outcome.refusal}), so a refusal would prove nothing`);
+    const pod = await wrongSize(skip);
+    check('ACI-DEPM-003', () => expect(pod.outcome.status, 'a pod whose dependency is 512 bytes larger than stated').toBe('refused'));
+  });
+});
+
 describe('ACI § Image Manifest Schema: pathWhitelist', () => {
   test('keeps every file when pathWhitelist is empty', clauses('ACI-PWL-002'), async ({ skip, check }) => {
     const r = (await emptyWhitelistPod(skip)).report('top');

@@ -211,6 +211,7 @@ export const MUTANTS: readonly Mutant[] = [
     clauses: ['ACI-DEP-001', 'ACI-DEP-002', 'ACI-DEP-003', 'TYPES-IMGID-002'],
     description: 'takes dependency entries the schema forbids and resolves them loosely: by image ID alone, by an ID prefix or a sha256 digest',
   },
+  { name: 'ignore-dependency-size', clauses: ['ACI-DEPM-003'], description: "takes a dependency whatever size the manifest states for it" },
   { name: 'user-labels-as-env', clauses: ['ACI-APP-020'], description: "exports the app's userLabels and userAnnotations as environment variables" },
   { name: 'empty-whitelist-strict', clauses: ['ACI-PWL-002'], description: "reads an empty pathWhitelist as one listing only the app's program" },
   { name: 'lenient-tar-reader', clauses: ['ACI-ARCH-002'], description: 'takes the entries of a tar that breaks off in the middle, as far as they go' },
@@ -340,6 +341,7 @@ export type MutantName =
   | 'ignore-dependency-labels'
   | 'lax-dependency-reference'
   | 'user-labels-as-env'
+  | 'ignore-dependency-size'
   | 'empty-whitelist-strict'
   | 'mount-by-mountpoint-name'
   | 'copy-up-volumes'

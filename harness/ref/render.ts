@@ -1,7 +1,7 @@
 // Assembling an app's root filesystem from its image and the image's dependencies
 // (spec/ace.md § Filesystem Setup; ACE-FS-003..010, ACI-MAN-004/005, ACI-DEPM-002).
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { chmod, chown, mkdir } from 'node:fs/promises';
 import type { Dependency } from '../aci/manifest.js';
 import { refuse } from './errors.js';
@@ -49,6 +49,16 @@ export function matchDependency(dep: Dependency, images: readonly LoadedImage[])
   });
 }
 
+/**
+ * ACI-DEPM-003: a dependency that states its size must have it. Whether `size` counts the archive as
+ * retrieved or its tar is not said; either matches (the same for an uncompressed archive).
+ */
+function checkDependencySize(dep: Dependency, found: LoadedImage): void {
+  if (dep.size === undefined || isMutant('ignore-dependency-size')) return;
+  const sizes = [statSync(found.file).size, statSync(found.tarPath).size];
+  if (!sizes.includes(dep.size)) refuse(`dependency ${dep.imageName} is ${sizes[0]} bytes (${sizes[1]} as a tar); the manifest says ${dep.size}`);
+}
+
 const MAX_DEPTH = 32;
 
 /**
@@ -72,6 +82,7 @@ export function layerOrder(top: LoadedImage, images: readonly LoadedImage[]): La
         const what = [dep.imageName, dep.imageID, ...(dep.labels ?? []).map((l) => `${l.name}=${l.value}`)].filter(Boolean);
         refuse(`dependency of ${img.manifest.name} not among the given images: ${what.join(' ')}`);
       }
+      checkDependencySize(dep, found);
       visit(found, wls, [...stack, img.id]);
     }
     out.push({ image: img, whitelists: wls });
