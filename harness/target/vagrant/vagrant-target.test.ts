@@ -26,6 +26,9 @@ describe('the box payload', () => {
     const paths = payloadFor(defaultConfig());
     expect(paths).toContain(join(REPO_ROOT, 'dist'));
     expect(paths).toContain(join(REPO_ROOT, 'node_modules', 'tar-stream'));
+    // loaded with require() only when no compiled validator is cached (harness/aci/validate.ts)
+    expect(paths).toContain(join(REPO_ROOT, 'node_modules', 'ajv'));
+    expect(paths).toContain(join(REPO_ROOT, 'node_modules', 'ajv-formats'));
     expect(paths.some((p) => p.endsWith('/node_modules/vitest'))).toBe(false);
   });
 
