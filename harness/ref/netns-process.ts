@@ -41,7 +41,8 @@ export async function startInNetns(
   args: readonly string[],
   stdin: string,
   record: (p: ProcRef) => Promise<void>,
-  timeoutMs = 10_000,
+  // A node start takes 4–6 s in a VM under TCG alone, and 10 s was seen to pass on a busy machine.
+  timeoutMs = 30_000,
 ): Promise<ProcRef> {
   const path = join(dirname(fileURLToPath(import.meta.url)), script);
   // nsenter with only --net execs the program itself: the pid is the helper's.
