@@ -1,3 +1,4 @@
+import { defaultJobs } from '../schedule/jobs.js';
 import { describe, expect, test } from 'vitest';
 import { parseCli } from './config.js';
 import { UsageError } from './errors.js';
@@ -49,12 +50,12 @@ describe('CLI flags', () => {
     expect(parseCli(['--list']).mode).toBe('list');
   });
 
-  test('takes --jobs, defaults it from the machine (1 on VM targets), and --no-host-changes', () => {
+  test('takes --jobs, defaults it from the machine (one per guest vCPU on VM targets, at most one per core), and --no-host-changes', () => {
     expect(parseCli(['--jobs', '3']).config.jobs).toBe(3);
     expect(parseCli(['--jobs=1']).config.jobs).toBe(1);
     expect(parseCli([]).config.jobs).toBeGreaterThanOrEqual(1);
-    expect(parseCli(['--target=qemu']).config.jobs).toBe(1);
-    expect(parseCli(['--target=qemu', '--jobs=2']).config.jobs).toBe(2);
+    expect(parseCli(['--target=qemu']).config.jobs).toBe(defaultJobs('qemu'));
+    expect(parseCli(['--target=qemu', '--jobs=3']).config.jobs).toBe(3);
     expect(parseCli([]).config.hostChanges).toBe(true);
     expect(parseCli(['--no-host-changes']).config.hostChanges).toBe(false);
   });

@@ -123,8 +123,8 @@ describe('the default of --jobs', () => {
     expect(defaultJobs('host', 2, 100 * 1024 ** 2)).toBe(1);
   });
 
-  test('is one on VM targets', () => {
-    expect(defaultJobs('qemu', 16, 64 * GiB)).toBe(1);
-    expect(defaultJobs('vagrant', 16, 64 * GiB)).toBe(1);
+  test('is one per guest vCPU on VM targets, at most one per core', () => {
+    expect(defaultJobs('qemu', 16, 64 * GiB)).toBe(2);
+    expect(defaultJobs('vagrant', 1, 64 * GiB)).toBe(1);
   });
 });
