@@ -92,7 +92,10 @@ function dependencyPod(tag: string, edit?: DepEdit): PodRun {
     const tar = await readFile(dep.path);
     const entry: Record<string, unknown> = { imageName: dep.name, imageID: dep.id, labels: [{ name: 'version', value: '1' }], size: tar.length };
     const spec = await probeImage({ name: `deps-entry-${tag}`, app: { exec: ['/probe', 'file=/dep-entry'] }, dependencies: [entry as unknown as Dependency] });
-    if (!edit) return { images: [await image(spec), dep], manifest: podManifest([{ name: 'top', image: await image(spec) }]) };
+    if (!edit) {
+      const top = await image(spec);
+      return { images: [top, dep], manifest: podManifest([{ name: 'top', image: top }]) };
+    }
     edit(entry, { id: dep.id, sha256: `sha256-${createHash('sha256').update(tar).digest('hex')}` });
     const doc = { ...spec.manifest, dependencies: [entry] } as unknown as ImageManifest;
     const entries = imageEntries(spec).filter((e) => e.header.name !== 'manifest');

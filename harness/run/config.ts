@@ -99,7 +99,8 @@ export const USAGE = `usage: npm test -- [options] [file filter ...]
   --pod-timeout SECS   kill a pod that runs longer (default: 60)
   --jobs N             run up to N pods (of different tests) at the same time, test files side by
                        side; pods that need the same resource take turns (default: from the
-                       machine's cores and memory, 1 on a VM target: see harness/schedule/jobs.ts)
+                       machine's cores and memory; on a VM target one per guest vCPU: see
+                       harness/schedule/jobs.ts)
   --no-host-changes    (host target) skip the tests whose pods may change host-wide state (a
                        kernel parameter outside the pod): skip kind host
   --mutant NAME        (ref only) run a mutant of ref that breaks one clause
