@@ -30,6 +30,7 @@ export const FEATURES = [
   'socket-activation', // app ports with socketActivated get listening sockets (sd_listen_fds)
   'image-import', // imports an image file on its own and reports the image ID (importImage)
   'image-fetch', // fetches an image by name with discovery and signature verification (fetchImage)
+  'reported-manifests', // tells its user the pod manifest it ran and its images' manifests and IDs (PodRequest.inspect)
 ] as const;
 
 export type Feature = (typeof FEATURES)[number];
@@ -42,6 +43,22 @@ export interface PodRequest {
   timeoutMs?: number;
   /** aborted when the run is interrupted: the adapter stops the pod, cleans up, and throws the reason */
   signal?: AbortSignal;
+  /** also ask the implementation what it reports about the pod and its images (feature
+   *  'reported-manifests'), before the pod is removed: PodOutcome.reported */
+  inspect?: boolean;
+}
+
+/** What the implementation tells its user about a pod that ran and its images (e.g. `rkt
+ *  cat-manifest`, `rkt image cat-manifest`, `rkt image list`), as it gave it: parsed JSON, not
+ *  trusted, for suites to check in full. */
+export interface ReportedManifests {
+  /** the pod manifest it reports having run */
+  podManifest: unknown;
+  /** image manifests as reported, each under the image ID the implementation gave or was asked
+   *  about (e.g. `rkt image cat-manifest ID`) */
+  images: { id: unknown; manifest: unknown }[];
+  /** the image IDs it lists in its store, when it has such a list */
+  listedImageIds?: unknown[];
 }
 
 export interface AppOutcome {
@@ -67,6 +84,8 @@ export interface PodOutcome {
   /** what the implementation itself told its user about the run (warnings, notices), apart from
    *  the apps' output; undefined when the adapter has no such channel (ACE-ISO-GEN-003) */
   messages?: string;
+  /** when the request asked to inspect a pod that ran */
+  reported?: ReportedManifests;
 }
 
 /** An image file handed over as it is: it may be hostile (not a tar, paths leaving the rootfs, an

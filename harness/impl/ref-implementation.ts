@@ -19,6 +19,8 @@ interface RefResult {
   error?: string;
   apps: { name: string; exitCode: number | null; signal: string | null; stdout: string; stderr: string }[];
   warnings?: string[];
+  /** the pod manifest ref ran and its images' IDs and manifests (ref keeps no store: its result is its report) */
+  reported?: { podManifest: unknown; images: { id: unknown; manifest: unknown }[] };
 }
 
 export class RefImplementation implements Implementation {
@@ -51,6 +53,7 @@ export class RefImplementation implements Implementation {
     'socket-activation',
     'image-import',
     'image-fetch',
+    'reported-manifests',
   ];
 
   constructor(
@@ -139,7 +142,12 @@ export class RefImplementation implements Implementation {
       if (result.status !== 'exited') {
         throw new HarnessError(`ref ended with status ${result.status}: ${result.error ?? res.stderr.trim()}`);
       }
-      return { uuid: result.uuid, status: 'exited', apps: result.apps.map(withReport), durationMs, messages: res.stderr };
+      const outcome: PodOutcome = { uuid: result.uuid, status: 'exited', apps: result.apps.map(withReport), durationMs, messages: res.stderr };
+      if (request.inspect) {
+        if (!result.reported) throw new HarnessError('ref wrote no report of the pod it ran (result.json has no "reported")');
+        outcome.reported = { ...result.reported, listedImageIds: result.reported.images.map((i) => i.id) };
+      }
+      return outcome;
     } finally {
       if (!swept) await t.exec(this.cli(['gc', '--data-dir', `${work}/data`]), { timeoutMs: 30_000 }).catch(() => undefined);
       await t.remove(work);

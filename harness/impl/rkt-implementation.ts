@@ -8,7 +8,7 @@ import type { BuiltImage } from '../aci/index.js';
 import type { Flavor, RunConfig } from '../run/config.js';
 import { HarnessError } from '../run/errors.js';
 import type { Target } from '../target/index.js';
-import type { AppOutcome, Feature, FetchOutcome, FetchRequest, ImageFile, Implementation, ImplementationInfo, ImportOutcome, PodOutcome, PodRequest } from './implementation.js';
+import type { AppOutcome, Feature, FetchOutcome, FetchRequest, ImageFile, Implementation, ImplementationInfo, ImportOutcome, PodOutcome, PodRequest, ReportedManifests } from './implementation.js';
 import { withReport } from './ref-implementation.js';
 import {
   assignStreams,
@@ -18,6 +18,7 @@ import {
   flyAppStderr,
   globalArgs,
   manifestForRkt,
+  parseImageListIds,
   parseStatus,
   rktComplaint,
   rktFetchByNameArgs,
@@ -233,7 +234,9 @@ export class RktImplementation implements Implementation {
         return { uuid, status: 'refused', refusal: complaint, apps: [], durationMs };
       }
       const apps = this.isFly() ? this.flyApps(request, res) : this.consoleApps(request, res.stdout, status!);
-      return { uuid, status: 'exited', apps, durationMs, messages: rktMessages(res.stderr, this.isFly()) };
+      const outcome: PodOutcome = { uuid, status: 'exited', apps, durationMs, messages: rktMessages(res.stderr, this.isFly()) };
+      if (request.inspect) outcome.reported = await this.inspect(p, uuid, request.images);
+      return outcome;
     } finally {
       if (uuid) {
         await this.remove(p, uuid);
@@ -265,6 +268,36 @@ export class RktImplementation implements Implementation {
     const res = await this.target.exec([p.bin, ...globalArgs(p.dataDir, p.configDir), 'status', '--format=json', uuid], { timeoutMs: 30_000 });
     if (res.exitCode !== 0) throw new HarnessError(`rkt status ${uuid} failed: ${rktComplaint(res.stderr)}`);
     return parseStatus(res.stdout);
+  }
+
+  /** What rkt tells its user about a pod it ran and its images, each as JSON: `rkt cat-manifest`,
+   *  `rkt image cat-manifest` (asked by the harness's image ID) and `rkt image list --format=json`. */
+  private async inspect(p: RktPaths, uuid: string, images: readonly BuiltImage[]): Promise<ReportedManifests> {
+    const global = globalArgs(p.dataDir, p.configDir);
+    const stdoutOf = async (args: string[]): Promise<string> => {
+      const res = await this.target.exec([p.bin, ...global, ...args], { timeoutMs: 30_000 });
+      if (res.exitCode !== 0) throw new HarnessError(`rkt ${args.join(' ')} exited ${res.exitCode ?? res.signal}: ${rktComplaint(res.stderr)}`);
+      return res.stdout;
+    };
+    const json = async (args: string[]): Promise<unknown> => {
+      const out = await stdoutOf(args);
+      try {
+        return JSON.parse(out) as unknown;
+      } catch {
+        throw new HarnessError(`rkt ${args.join(' ')} printed no JSON: ${out.trim().slice(0, 200)}`);
+      }
+    };
+    const podManifest = await json(['cat-manifest', uuid]);
+    const reportedImages = [];
+    for (const image of images) reportedImages.push({ id: image.id, manifest: await json(['image', 'cat-manifest', image.id]) });
+    const list = await stdoutOf(['image', 'list', '--format=json']);
+    let listedImageIds: unknown[];
+    try {
+      listedImageIds = parseImageListIds(list);
+    } catch (err) {
+      throw new HarnessError(`rkt image list: ${(err as Error).message}`);
+    }
+    return { podManifest, images: reportedImages, listedImageIds };
   }
 
   /** Host flavors: exit codes from rkt status, output from the pod's console. */

@@ -15,6 +15,7 @@ import {
   flyAppStderr,
   globalArgs,
   manifestForRkt,
+  parseImageListIds,
   parseList,
   parseStatus,
   rktComplaint,
@@ -207,5 +208,21 @@ describe('fetch by name command lines', () => {
 
   test('every flavor declares image-fetch', () => {
     for (const f of Object.values(RKT_FEATURES)) expect(f.has('image-fetch')).toBe(true);
+  });
+});
+
+describe('rkt image list (reported image IDs)', () => {
+  test('takes each entry’s id as rkt printed it, full or not', () => {
+    const full = `sha512-${'a'.repeat(128)}`;
+    const short = `sha512-${'b'.repeat(64)}`;
+    const out = JSON.stringify([
+      { id: full, name: 'example.com/a:1.0.0', import_time: 1, last_used_time: 2, size: 3 },
+      { id: short, name: 'example.com/b', import_time: 1, last_used_time: 2, size: 3 },
+    ]);
+    expect(parseImageListIds(out)).toEqual([full, short]);
+  });
+  test('refuses output that is not a JSON list', () => {
+    expect(() => parseImageListIds('{"id":"x"}')).toThrow(/not a list/);
+    expect(() => parseImageListIds('ID NAME')).toThrow();
   });
 });

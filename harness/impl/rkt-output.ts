@@ -21,6 +21,7 @@ const COMMON: readonly Feature[] = [
   'ports',
   'image-import',
   'image-fetch',
+  'reported-manifests',
 ];
 
 /** Per stage1 flavor. fly is a chroot-and-exec stage1 without systemd: one app per pod, no empty
@@ -291,4 +292,11 @@ export function rktComplaint(stderr: string): string {
 export function flavorOfStage1Name(name: string): Flavor | undefined {
   const m = /\/stage1-(host|coreos|kvm|fly)(?::[^/]*)?$/.exec(name);
   return m ? (m[1] as Flavor) : undefined;
+}
+
+/** The image IDs of `rkt image list --format=json` (full, unlike its table), as rkt gives them. */
+export function parseImageListIds(stdout: string): unknown[] {
+  const doc = JSON.parse(stdout) as unknown;
+  if (!Array.isArray(doc)) throw new Error(`rkt image list --format=json printed ${JSON.stringify(doc)?.slice(0, 100)}, not a list`);
+  return doc.map((e) => (typeof e === 'object' && e !== null ? (e as { id?: unknown }).id : e));
 }

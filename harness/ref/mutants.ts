@@ -232,6 +232,10 @@ export const MUTANTS: readonly Mutant[] = [
   { name: 'mds-token-prefix', clauses: ['MDS-GEN-006'], description: "answers a metadata request whose token merely starts with a pod's token" },
   // What the implementation serves, checked in full (issue #16, part 5)
   { name: 'mds-bad-ac-version', clauses: ['MDS-POD-003'], description: 'serves the reified pod manifest with acVersion 1.0.0, which is no appc release' },
+  // What ref reports to its user about a pod (its result file), checked in full
+  { name: 'reported-short-image-id', clauses: ['TYPES-IMGID-001'], description: 'reports the pod manifest it ran with image IDs cut to 64 hex digits' },
+  { name: 'reported-bad-ac-version', clauses: ['TYPES-ACVER-001'], description: "reports its images' manifests with acVersion 1.0.0, which is no appc release" },
+  { name: 'reported-without-labels', clauses: ['ACI-ID-001'], description: "reports an image's manifest without its labels: not the manifest of the image that ID names" },
   { name: 'skip-signature-check', clauses: ['DISC-VAL-001', 'ACI-ARCH-013'], description: 'fetches images by name without fetching or verifying their signature' },
   {
     name: 'trust-discovered-keys',
@@ -357,6 +361,9 @@ export type MutantName =
   | 'mds-token-prefix'
   | 'ignore-image-isolators'
   | 'mds-bad-ac-version'
+  | 'reported-short-image-id'
+  | 'reported-bad-ac-version'
+  | 'reported-without-labels'
   | 'skip-signature-check'
   | 'trust-discovered-keys'
   | 'ignore-name-mismatch'

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AC_VERSION, type PodManifest, type RuntimeApp } from '../aci/manifest.js';
+import { AC_VERSION, type ImageManifest, type PodManifest, type RuntimeApp } from '../aci/manifest.js';
 import { prepareApp, type HandlerName, type PodContext, type PreparedApp } from './app.js';
 import { applyPodResources, createPodCgroups } from './cgroups.js';
 import { cleanupPod } from './cleanup.js';
@@ -65,6 +65,27 @@ export interface RunResult {
   timings: { renderMs: number; runMs: number; cleanupMs: number };
   /** isolators ignored, metadata not restored…: printed by the CLI when the pod ran */
   warnings: string[];
+  /** what ref tells its user it ran: the resolved pod manifest and each image's ID and manifest */
+  reported?: Reported;
+}
+
+export interface Reported {
+  podManifest: PodManifest;
+  images: { id: string; manifest: ImageManifest }[];
+}
+
+/** The report of a pod that got as far as its apps (the mutants misreport it). */
+function reportOf(podManifest: PodManifest, images: readonly LoadedImage[]): Reported {
+  const cut = (id: string) => (isMutant('reported-short-image-id') ? id.slice(0, 'sha512-'.length + 64) : id);
+  return {
+    podManifest: { ...podManifest, apps: podManifest.apps.map((a) => ({ ...a, image: { ...a.image, id: cut(a.image.id ?? '') } })) },
+    images: images.map((i) => {
+      let manifest = i.manifest;
+      if (isMutant('reported-bad-ac-version')) manifest = { ...manifest, acVersion: '1.0.0' };
+      if (isMutant('reported-without-labels')) manifest = { ...manifest, labels: [] };
+      return { id: i.id, manifest };
+    }),
+  };
 }
 
 export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -167,6 +188,7 @@ export async function runPod(req: RunRequest): Promise<RunResult> {
   let holder: Holder | undefined;
   let closePorts: (() => Promise<void>) | undefined;
   let outcome: { status: PodStatus; error?: string } = { status: 'exited' };
+  let reported: Reported | undefined;
   const checkAborted = () => {
     if (req.signal.aborted) throw req.signal.reason;
   };
@@ -213,6 +235,8 @@ export async function runPod(req: RunRequest): Promise<RunResult> {
     const launched = isMutant('drop-last-app') && pod.apps.length > 1 ? pod.apps.slice(0, -1) : pod.apps;
     const prepared = await Promise.all(launched.map((rt) => prepareApp(ctx, rt)));
     const activation = planActivation(prepared.map((p) => ({ name: p.name, app: p.app, seccomp: p.runtime.seccomp })));
+    const resolved = resolvedManifest(pod, launched, prepared);
+    reported = reportOf(resolved, images);
     checkAborted();
     timings.renderMs = performance.now() - t;
     t = performance.now();
@@ -256,7 +280,7 @@ export async function runPod(req: RunRequest): Promise<RunResult> {
       const mds: MdsConfig = {
         uuid,
         secret: hostSecret(),
-        podManifest: resolvedManifest(pod, launched, prepared),
+        podManifest: resolved,
         apps: prepared.map((p) => ({
           name: p.name,
           token: tokens.get(p.name)!,
@@ -430,5 +454,6 @@ export async function runPod(req: RunRequest): Promise<RunResult> {
     apps,
     timings: { renderMs: round(timings.renderMs), runMs: round(timings.runMs), cleanupMs: round(timings.cleanupMs) },
     warnings,
+    ...(reported && outcome.status === 'exited' ? { reported } : {}),
   };
 }

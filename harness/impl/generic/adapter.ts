@@ -8,7 +8,7 @@ import type { BuiltImage, PodManifest } from '../../aci/index.js';
 import type { RunConfig } from '../../run/config.js';
 import { HarnessError } from '../../run/errors.js';
 import type { ExecResult, Target } from '../../target/index.js';
-import type { AppOutcome, Feature, FetchOutcome, FetchRequest, ImageFile, Implementation, ImplementationInfo, ImportOutcome, PodOutcome, PodRequest } from '../implementation.js';
+import type { AppOutcome, Feature, FetchOutcome, FetchRequest, ImageFile, Implementation, ImplementationInfo, ImportOutcome, PodOutcome, PodRequest, ReportedManifests } from '../implementation.js';
 import { withReport } from '../ref-implementation.js';
 import { loadGenericConfig, type Argv, type GenericConfig, type LoadedConfig, type Source } from './config.js';
 import { resolvePointer } from './pointer.js';
@@ -370,7 +370,41 @@ export class GenericImplementation implements Implementation {
       }
       throw new HarnessError(`adapter config /apps/exitCode: app ${noStatus[0]}: no exit status found (${ranAs})`);
     }
-    return { uuid, status: 'exited', apps, ...(cfg.messages ? { messages: await this.messages(cfg.messages, run, vars, result, ranAs) } : {}) };
+    const outcome: Omit<PodOutcome, 'durationMs'> = { uuid, status: 'exited', apps, ...(cfg.messages ? { messages: await this.messages(cfg.messages, run, vars, result, ranAs) } : {}) };
+    if (request.inspect && cfg.reported) outcome.reported = await this.reported(cfg.reported, request, run, vars, result, ranAs);
+    return outcome;
+  }
+
+  /** What the implementation reports about the pod and its images (/reported), each source as JSON. */
+  private async reported(spec: NonNullable<GenericConfig['reported']>, request: PodRequest, run: ExecResult, vars: Vars, result: () => Promise<unknown>, ranAs: string): Promise<ReportedManifests> {
+    const read = async (where: string, src: Source, v: Vars): Promise<unknown> => {
+      if (src.pointer !== undefined) {
+        const got = resolvePointer(await result(), substitute(src.pointer, v));
+        if (!got.ok) throw new HarnessError(`adapter config ${where}: ${got.problem} in the result (${ranAs})`);
+        return got.value;
+      }
+      let text: string;
+      if (src.run !== undefined) text = String(src.run === 'exitCode' ? run.exitCode : src.run === 'signal' ? run.signal : run[src.run]);
+      else if (src.file !== undefined) {
+        const file = substitute(src.file, v);
+        text = await this.target.readFile(file).catch(() => {
+          throw new HarnessError(`adapter config ${where}: ${file} missing (${ranAs})`);
+        });
+      } else text = await this.mustRun(where, expandArgv(src.argv!, v), v);
+      return parseJson(`adapter config ${where}`, src.match !== undefined ? pick(text, substitute(src.match, v)) : text);
+    };
+    const images = [];
+    for (const image of request.images) {
+      const v = { ...vars, imageId: image.id, imageName: image.manifest.name };
+      images.push({ id: image.id, manifest: await read('/reported/imageManifest', spec.imageManifest, v) });
+    }
+    const out: ReportedManifests = { podManifest: await read('/reported/podManifest', spec.podManifest, vars), images };
+    if (spec.imageList) {
+      const list = await read('/reported/imageList', spec.imageList, vars);
+      if (!Array.isArray(list)) throw new HarnessError(`adapter config /reported/imageList: expected a JSON list, got ${JSON.stringify(list)?.slice(0, 80)}`);
+      out.listedImageIds = list.map((e: unknown) => (typeof e === 'object' && e !== null && 'id' in e ? (e as { id: unknown }).id : e));
+    }
+    return out;
   }
 
   /** What the implementation told its user about the run (ACE-ISO-GEN-003), from /messages. */

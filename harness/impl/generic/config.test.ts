@@ -85,6 +85,10 @@ describe('generic adapter config', () => {
     [MINIMAL + 'imageFetch: { trust: { key: [impl, trust, "{prefix}", "{keyFile}"] }, argv: [impl, fetch, "{name},{labels}", "{caFile}"], imageId: { run: stdout } }\n'.replace('"{name},{labels}"', '"{keyFile}"'), 'impl-config.yaml: /imageFetch: {prefix} and {keyFile} have values only in /imageFetch/trust'],
     [MINIMAL.replace('{work}/r.json', '{name}/r.json'), 'impl-config.yaml: {name} has a value only in /imageFetch'],
     [MINIMAL + 'imageFetch: { trust: { key: [impl, trust, "{prefix}", "{keyFile}"] }, argv: [impl, fetch, "{name},{labels}", "{caFile}"], imageId: { run: stdout } }\n'.replace('trust: { key', 'trust: { keys'), 'impl-config.yaml: /imageFetch/trust: must have required property'],
+    [MINIMAL.replace('[multi-app]', '[reported-manifests]'), 'impl-config.yaml: /reported: needed when features include reported-manifests'],
+    [MINIMAL + 'reported: { podManifest: { argv: [impl, cat, "{uuid}"] } }\n', "impl-config.yaml: /reported: must have required property 'imageManifest'"],
+    [MINIMAL + 'reported: { podManifest: { argv: [impl, cat, "{uuid}"] }, imageManifest: { argv: [impl, image, "{image}"] } }\n', 'impl-config.yaml: /reported: {app} and {image} have no value there'],
+    [MINIMAL + 'reported: { podManifest: { argv: [impl, cat] }, imageManifest: { argv: [impl, image, "{imageId}"], run: stdout } }\n', 'impl-config.yaml: /reported/imageManifest: needs exactly one of pointer, run, file, argv'],
   ])('rejects a bad config with one line naming the field (%#)', (text, message) => {
     const got = problem(text);
     expect(got.startsWith(message)).toBe(true);

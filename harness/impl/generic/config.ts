@@ -69,6 +69,12 @@ export interface GenericConfig {
   refused?: { exitCodes?: number[]; pointer?: string; equals?: string | number | boolean; message?: string };
   /** what the implementation tells its user about a run, apart from the apps' output (e.g. `{run: stderr}`) */
   messages?: Source;
+  /** what the implementation reports about a pod that ran (feature reported-manifests), read before
+   *  cleanup, each as JSON: `podManifest` (e.g. `rkt cat-manifest {uuid}`), `imageManifest` once per
+   *  image of the pod ({imageId}, {imageName}; e.g. `rkt image cat-manifest {imageId}`), and
+   *  optionally `imageList`, a list of image IDs or of objects with an `id` (e.g. `rkt image list
+   *  --format=json`) */
+  reported?: { podManifest: Source; imageManifest: Source; imageList?: Source };
   /** after a timeout or error, before cleanup (e.g. `rkt stop`) */
   stop?: Argv;
   /** always, after every pod (e.g. `rkt rm`, a gc) */
@@ -168,6 +174,12 @@ export const configSchema = {
       },
     },
     messages: source,
+    reported: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['podManifest', 'imageManifest'],
+      properties: { podManifest: source, imageManifest: source, imageList: source },
+    },
     stop: argv,
     cleanup: argv,
     concurrentPods: { type: 'boolean' },
@@ -229,6 +241,9 @@ function checkSemantics(c: GenericConfig, fail: (msg: string) => never): void {
     ['/messages', c.messages],
     ['/imageImport/imageId', c.imageImport?.imageId],
     ['/imageFetch/imageId', c.imageFetch?.imageId],
+    ['/reported/podManifest', c.reported?.podManifest],
+    ['/reported/imageManifest', c.reported?.imageManifest],
+    ['/reported/imageList', c.reported?.imageList],
   ];
   for (const [where, s] of sources) {
     if (!s) continue;
@@ -261,6 +276,8 @@ function checkSemantics(c: GenericConfig, fail: (msg: string) => never): void {
   }
   const outside = JSON.stringify({ ...c, imageFetch: undefined });
   for (const p of FETCH_ONLY) if (outside.includes(`{${p}}`)) fail(`{${p}} has a value only in /imageFetch`);
+  if (c.features.includes('reported-manifests') && !c.reported) fail('/reported: needed when features include reported-manifests');
+  if (c.reported && /\{(app|image)\}/.test(JSON.stringify(c.reported))) fail('/reported: {app} and {image} have no value there ({imageId} and {imageName} do in imageManifest)');
   if (c.features.includes('pod-manifest') && !c.run.podManifest) fail('/run/podManifest: needed when features include pod-manifest');
   // Unknown {placeholders} are typos: say so now rather than pass them to the implementation.
   const walk = (v: unknown, where: string): void => {
