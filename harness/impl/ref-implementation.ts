@@ -3,15 +3,11 @@
 import { basename } from 'node:path';
 import { parseProbeReport } from '../probe/index.js';
 import { HarnessError } from '../run/errors.js';
-import { recordForensics } from '../run/evidence.js';
-import { podForensics } from './forensics.js';
+import { execWithForensics } from './forensics.js';
 import type { RunConfig } from '../run/config.js';
 import { REF_CLI } from '../run/paths.js';
 import type { Target } from '../target/index.js';
 import type { AppOutcome, Feature, FetchOutcome, FetchRequest, ImageFile, Implementation, ImplementationInfo, ImportOutcome, PodOutcome, PodRequest } from './implementation.js';
-
-/** Time for the forensics of a hanging pod before the exec's own timeout kills ref. */
-const FORENSICS_GRACE_MS = 20_000;
 
 interface RefResult {
   uuid: string;
@@ -103,25 +99,15 @@ export class RefImplementation implements Implementation {
 
       const timeoutMs = request.timeoutMs ?? this.config.podTimeoutMs;
       // On our pod timeout, forensics are taken while the pod still hangs, then ref is stopped (SIGTERM:
-      // it cleans up). An interrupted run stops it the same way. The exec's own timeout is a backstop.
-      const stop = new AbortController();
-      const onInterrupt = () => stop.abort();
-      request.signal?.addEventListener('abort', onInterrupt, { once: true });
-      let hung = false;
-      const timer = setTimeout(() => {
-        hung = true;
-        void podForensics(t, `${work}/data`).then((text) => {
-          recordForensics(text);
-          stop.abort();
-        });
-      }, timeoutMs);
-      const res = await t.exec(this.cli(args), { timeoutMs: timeoutMs + FORENSICS_GRACE_MS, signal: stop.signal }).finally(() => {
-        clearTimeout(timer);
-        request.signal?.removeEventListener('abort', onInterrupt);
+      // it cleans up). An interrupted run stops it the same way.
+      const { res, hung } = await execWithForensics(t, (opts) => t.exec(this.cli(args), opts), {
+        marker: `${work}/data`,
+        timeoutMs,
+        ...(request.signal ? { interrupt: request.signal } : {}),
       });
       // Stopped because the run was interrupted: ref cleaned up on its SIGTERM; gc below makes sure.
       if (request.signal?.aborted) throw request.signal.reason as Error;
-      if (res.timedOut || hung) {
+      if (hung) {
         await t.exec(this.cli(['gc', '--data-dir', `${work}/data`]), { timeoutMs: 30_000 });
         swept = true;
         throw new HarnessError(

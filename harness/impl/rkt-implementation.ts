@@ -9,6 +9,7 @@ import type { Flavor, RunConfig } from '../run/config.js';
 import { HarnessError } from '../run/errors.js';
 import type { Target } from '../target/index.js';
 import type { AppOutcome, Feature, FetchOutcome, FetchRequest, ImageFile, Implementation, ImplementationInfo, ImportOutcome, PodOutcome, PodRequest, ReportedManifests } from './implementation.js';
+import { execWithForensics } from './forensics.js';
 import { withReport } from './ref-implementation.js';
 import {
   assignStreams,
@@ -205,9 +206,22 @@ export class RktImplementation implements Implementation {
         images: request.images,
       });
       const timeoutMs = request.timeoutMs ?? this.config.podTimeoutMs;
-      const res = await t.exec([p.bin, ...args], { timeoutMs });
+      // On the pod timeout, forensics (the processes under the pod dir's name, `rkt status`) are taken
+      // while the pod still hangs; then rkt is stopped and the pod killed.
+      const { res, hung } = await execWithForensics(t, (opts) => t.exec([p.bin, ...args], opts), {
+        marker: work,
+        timeoutMs,
+        ...(request.signal ? { interrupt: request.signal } : {}),
+        status: async () => {
+          const id = (await t.readFile(`${work}/uuid`).catch(() => '')).trim();
+          if (!id) return 'rkt wrote no pod UUID yet';
+          const st = await t.exec([p.bin, ...global, 'status', '--format=json', id], { timeoutMs: 10_000 });
+          return `rkt status ${id} exited ${st.exitCode ?? st.signal}\n${st.stdout}${st.stderr}`;
+        },
+      });
       uuid = (await t.readFile(`${work}/uuid`).catch(() => '')).trim() || undefined;
-      if (res.timedOut) {
+      if (request.signal?.aborted) throw request.signal.reason as Error;
+      if (hung) {
         if (uuid) await killPods(t, [uuid]);
         const console = demuxConsole(res.stdout).flatMap((c) => c.lines.map((l) => `${c.ident}[${c.pid}]: ${l.slice(0, 200)}`));
         throw new HarnessError(

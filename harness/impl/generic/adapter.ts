@@ -9,6 +9,7 @@ import type { RunConfig } from '../../run/config.js';
 import { HarnessError } from '../../run/errors.js';
 import type { ExecResult, Target } from '../../target/index.js';
 import type { AppOutcome, Feature, FetchOutcome, FetchRequest, ImageFile, Implementation, ImplementationInfo, ImportOutcome, PodOutcome, PodRequest, ReportedManifests } from '../implementation.js';
+import { execWithForensics } from '../forensics.js';
 import { withReport } from '../ref-implementation.js';
 import { loadGenericConfig, type Argv, type GenericConfig, type LoadedConfig, type Source } from './config.js';
 import { resolvePointer } from './pointer.js';
@@ -234,10 +235,17 @@ export class GenericImplementation implements Implementation {
 
       const timeoutMs = request.timeoutMs ?? this.config.podTimeoutMs;
       const argv = expandArgv(runArgv, vars, images);
-      const run = await this.exec('run', argv, vars, timeoutMs, request.signal);
+      // On the pod timeout, forensics (processes running in {work} or naming it, and the config's
+      // `status` of the pod) are taken while the pod still hangs; then the run command is stopped.
+      const { res: run, hung } = await execWithForensics(t, (opts) => this.exec('run', argv, vars, opts.timeoutMs, opts.signal), {
+        marker: work,
+        timeoutMs,
+        ...(request.signal ? { interrupt: request.signal } : {}),
+        ...(cfg.status ? { status: () => this.statusText(cfg.status!, vars) } : {}),
+      });
       // Stopped because the run was interrupted: the stop and cleanup commands below still run.
       if (request.signal?.aborted) throw request.signal.reason as Error;
-      if (run.timedOut) {
+      if (hung) {
         throw new HarnessError(`pod timed out after ${timeoutMs / 1000}s (harness timeout); run printed: ${tail(run.stderr + run.stdout)}`);
       }
       await readUuid();
@@ -263,6 +271,15 @@ export class GenericImplementation implements Implementation {
         await t.remove(work);
       }
     }
+  }
+
+  /** The implementation's own status of a hanging pod (/status), for its forensics. */
+  private async statusText(argv: Argv, vars: Vars): Promise<string> {
+    const uuid = this.cfg.run.uuidFile === undefined ? vars.uuid : (await this.target.readFile(substitute(this.cfg.run.uuidFile, vars)).catch(() => '')).trim();
+    if (!uuid && JSON.stringify(argv).includes('{uuid}')) return 'no pod UUID written yet';
+    const v = { ...vars, ...(uuid ? { uuid } : {}) };
+    const res = await this.exec('status', expandArgv(argv, v), v);
+    return `\`${describe(expandArgv(argv, v))}\` exited ${res.exitCode ?? res.signal}\n${res.stdout}${res.stderr}`;
   }
 
   /** Whether every placeholder of a command (other than per-image ones) has a value now. */

@@ -75,6 +75,8 @@ export interface GenericConfig {
    *  optionally `imageList`, a list of image IDs or of objects with an `id` (e.g. `rkt image list
    *  --format=json`) */
   reported?: { podManifest: Source; imageManifest: Source; imageList?: Source };
+  /** the implementation's own status of a pod, kept in the forensics of a pod that hangs (e.g. `rkt status {uuid}`) */
+  status?: Argv;
   /** after a timeout or error, before cleanup (e.g. `rkt stop`) */
   stop?: Argv;
   /** always, after every pod (e.g. `rkt rm`, a gc) */
@@ -180,6 +182,7 @@ export const configSchema = {
       required: ['podManifest', 'imageManifest'],
       properties: { podManifest: source, imageManifest: source, imageList: source },
     },
+    status: argv,
     stop: argv,
     cleanup: argv,
     concurrentPods: { type: 'boolean' },
