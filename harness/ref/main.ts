@@ -14,7 +14,6 @@ import { parseArgs } from 'node:util';
 import { gcDataDir } from './cleanup.js';
 import { Crun } from './crun.js';
 import { KilledError, messageOf, RefusalError } from './errors.js';
-import { discoverKeys, fetchImage, trust } from './fetch.js';
 import { loadImage } from './image.js';
 import { MUTANTS, setMutant } from './mutants.js';
 import { runPod, UUID_RE, type RunResult } from './pod.js';
@@ -22,6 +21,10 @@ import { runPod, UUID_RE, type RunResult } from './pod.js';
 export const REF_VERSION = '0.1.0';
 
 class UsageError extends Error {}
+
+/** Fetching and trust (and openpgp with them) load only for the commands that use them: every pod
+ *  run starts ref anew, and openpgp alone is a good part of its start-up. */
+const fetchModule = () => import('./fetch.js');
 
 const EXIT = { ok: 0, refused: 1, usage: 2, error: 3 } as const;
 
@@ -176,7 +179,7 @@ async function cmdFetch(argv: string[]): Promise<number> {
   }
   useMutant('fetch', values.mutant);
   return answerOrRefuse(
-    (scratch) => fetchImage({ name, labels, trustDir, scratchDir: scratch, ...(values['ca-file'] ? { caFile: resolve(values['ca-file']) } : {}) }),
+    async (scratch) => (await fetchModule()).fetchImage({ name, labels, trustDir, scratchDir: scratch, ...(values['ca-file'] ? { caFile: resolve(values['ca-file']) } : {}) }),
     'fetch',
   );
 }
@@ -209,9 +212,9 @@ async function cmdTrust(argv: string[]): Promise<number> {
   useMutant('trust', values.mutant);
   return answerOrRefuse(async () => {
     const keys = values.discover
-      ? await discoverKeys(values.prefix!, values['ca-file'] ? resolve(values['ca-file']) : undefined)
+      ? await (await fetchModule()).discoverKeys(values.prefix!, values['ca-file'] ? resolve(values['ca-file']) : undefined)
       : await Promise.all((values.key ?? []).map((k) => readFile(resolve(k), 'utf8')));
-    return { prefix: values.prefix ?? null, fingerprints: await trust(trustDir, keys, values.prefix) };
+    return { prefix: values.prefix ?? null, fingerprints: await (await fetchModule()).trust(trustDir, keys, values.prefix) };
   });
 }
 
