@@ -86,11 +86,19 @@ describe('Types § AC Version, § Image ID: the pod manifest an implementation r
 
 describe('ACI § Image ID, § Image Manifest Schema: the images an implementation reports', () => {
   test('lists every image of the pod by its full image ID', clauses('ACI-ID-001', 'ACI-ID-002', 'TYPES-IMGID-001', 'TYPES-IMGID-002'), async ({ skip, check }) => {
-    const reported = await reportOf(manifestPod, skip);
-    if (reported.listedImageIds === undefined) skip('the implementation keeps no list of its images');
-    const listed = reported.listedImageIds ?? [];
-    for (const id of listed) check(['ACI-ID-002', 'TYPES-IMGID-001', 'TYPES-IMGID-002'], () => expect(imageIdProblem(id), 'an image ID listed').toBeUndefined());
-    for (const img of [built!.alpha, built!.beta]) check(['ACI-ID-001', 'TYPES-IMGID-001'], () => expect(listed, `${img.name} listed by its ID`).toContain(img.id));
+    // The image-only pod first: it runs even where image IDs go wrong, and a pod manifest naming
+    // full IDs may then be refused.
+    const pods: [string, typeof manifestPod, () => BuiltImage[]][] = [
+      ['a pod run from an image alone', imageOnlyPod, () => [onlyImage!]],
+      ['a pod run from a pod manifest', manifestPod, () => [built!.alpha, built!.beta]],
+    ];
+    for (const [what, run, imagesOf] of pods) {
+      const reported = await reportOf(run, skip);
+      if (reported.listedImageIds === undefined) skip('the implementation keeps no list of its images');
+      const listed = reported.listedImageIds ?? [];
+      for (const id of listed) check(['ACI-ID-002', 'TYPES-IMGID-001', 'TYPES-IMGID-002'], () => expect(imageIdProblem(id), `${what}: an image ID listed`).toBeUndefined());
+      for (const img of imagesOf()) check(['ACI-ID-001', 'TYPES-IMGID-001'], () => expect(listed, `${what}: ${img.name} listed by its ID`).toContain(img.id));
+    }
   });
 
   test(
