@@ -109,6 +109,13 @@ describe('rkt command lines', () => {
     expect(dependenciesFirst([top, mid, base]).map((i) => i.name.split('/').at(-1))).toEqual(['base', 'mid', 'top']);
   });
 
+  test('fetches every image of a dependency’s name first, whichever its labels pick', () => {
+    const v1 = { ...image('v1'), name: 'example.com/appc-conformance/dep' };
+    const v2 = { ...image('v2'), name: 'example.com/appc-conformance/dep' };
+    const top = { ...image('top'), manifest: { ...image('top').manifest, dependencies: [{ imageName: v1.name, labels: [{ name: 'version', value: '2' }] }] } };
+    expect(dependenciesFirst([top, v1, v2]).map((i) => i.id.slice(7, 9))).toEqual(['v1', 'v2', 'to']);
+  });
+
   test('names the cgroup scope of a pod as systemd does', () => {
     expect(podScope('43edc310-c985-4147-b0b9-a733097b35d0')).toBe('machine-rkt\\x2d43edc310\\x2dc985\\x2d4147\\x2db0b9\\x2da733097b35d0.scope');
   });

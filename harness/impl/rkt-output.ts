@@ -97,15 +97,16 @@ export function runArgs(a: RunArgs): string[] {
 }
 
 /** The images in an order where every dependency comes before the images that need it: rkt fetch
- *  of an image looks its dependencies up in the store (else by discovery, which fails offline). */
+ *  of an image looks its dependencies up in the store (else by discovery, which fails offline).
+ *  Every image of a dependency's name comes first, not only the first found: the one its labels
+ *  (or image ID) pick may be any of them, and rkt judges that when it fetches the image. */
 export function dependenciesFirst(images: readonly BuiltImage[]): BuiltImage[] {
   const out: BuiltImage[] = [];
   const visit = (img: BuiltImage, path: Set<BuiltImage>) => {
     if (out.includes(img) || path.has(img)) return;
     path.add(img);
     for (const dep of img.manifest.dependencies ?? []) {
-      const found = images.find((i) => (dep.imageID ? i.id === dep.imageID : false) || i.name === dep.imageName);
-      if (found) visit(found, path);
+      for (const found of images.filter((i) => i.id === dep.imageID || i.name === dep.imageName)) visit(found, path);
     }
     out.push(img);
   };

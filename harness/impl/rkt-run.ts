@@ -3,8 +3,9 @@
 // `rkt metadata-service` behind firewall rules. `openRktRun` makes it once per run (main.ts), the
 // adapters of all test files share it through RunConfig.runDir, and `close` releases everything:
 // it also runs on failure, timeout and Ctrl-C.
-import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { probeImage } from '../../fixtures/images.js';
+import { buildAci } from '../aci/index.js';
 import type { Flavor, RunConfig } from '../run/config.js';
 import { HarnessError, UsageError } from '../run/errors.js';
 import { FIXTURE_BUILD_DIR } from '../run/paths.js';
@@ -101,10 +102,15 @@ export async function openRktRun(target: Target, config: RunConfig): Promise<Rkt
   }
 }
 
-function anyFixtureAci(): string {
-  const aci = readdirSync(FIXTURE_BUILD_DIR).find((f) => f.endsWith('.aci'));
-  if (!aci) throw new UsageError('the fixture images are not built: run npm run setup');
-  return join(FIXTURE_BUILD_DIR, aci);
+/** The image the preflight prepares: a plain probe image of its own. Not "any .aci of the build
+ *  dir": the suites leave hostile images (not a tar, bad manifests), images without an app and
+ *  images whose dependencies are not in the store there, which rkt rightly refuses to prepare. */
+async function preflightAci(): Promise<string> {
+  try {
+    return (await buildAci(await probeImage({ name: 'rkt-preflight' }), FIXTURE_BUILD_DIR)).path;
+  } catch (err) {
+    throw new UsageError(`rkt: cannot build the preflight image: ${(err as Error).message}`);
+  }
 }
 
 /** Prepares (not runs) a pod with the given stage1 options, then removes it: proves rkt and the
@@ -112,7 +118,7 @@ function anyFixtureAci(): string {
 async function prepareProbe(target: Target, bin: string, runDir: string, stage1: string[]): Promise<string> {
   const global = globalArgs(`${runDir}/data`, `${runDir}/config`);
   const aci = `${runDir}/preflight.aci`;
-  await target.copyIn(anyFixtureAci(), aci);
+  await target.copyIn(await preflightAci(), aci);
   const res = await target.exec([bin, ...global, 'prepare', '--quiet', ...stage1, aci], { timeoutMs: 120_000 });
   if (res.exitCode !== 0) throw new UsageError(`rkt: cannot prepare a pod: ${rktComplaint(res.stderr) || `exit ${res.exitCode ?? res.signal}`}`);
   const uuid = res.stdout.trim().split('\n').at(-1)!;
