@@ -12,6 +12,7 @@ import type { AppOutcome, Feature, FetchOutcome, FetchRequest, ImageFile, Implem
 import { execWithForensics } from './forensics.js';
 import { withReport } from './ref-implementation.js';
 import {
+  appsRan,
   assignStreams,
   demuxConsole,
   dependenciesFirst,
@@ -35,6 +36,9 @@ import { killPods, openRktRun, POD_DIR_PREFIX, rktPaths, rktVersion, type RktPat
 
 // rkt's own stderr when it failed before any app ran because of this machine, not the pod.
 const INFRASTRUCTURE = /networking|iptables|CNI|netns|cannot acquire lock|no space left|too many open files/i;
+
+/** rkt declined to fetch an image of the pod (exit 254): the pod is refused, not the harness broken. */
+class FetchRefused extends Error {}
 
 export class RktImplementation implements Implementation {
   readonly name = 'rkt';
@@ -80,7 +84,9 @@ export class RktImplementation implements Implementation {
     };
   }
 
-  /** Imports an image into the run's store once per adapter (rkt's store takes concurrent imports). */
+  /** Imports an image into the run's store once per adapter (rkt's store takes concurrent imports).
+   *  rkt fetch also resolves the image's dependencies in the store: when it declines (exit 254,
+   *  e.g. no dependency matches), that is rkt refusing the pod, as `rkt run IMAGE` would. */
   private fetch(p: RktPaths, image: BuiltImage, work: string): Promise<void> {
     let done = this.fetched.get(image.id);
     if (!done) {
@@ -88,7 +94,10 @@ export class RktImplementation implements Implementation {
         const there = `${work}/${basename(image.path)}`;
         await this.target.copyIn(image.path, there);
         const res = await this.target.exec([p.bin, ...globalArgs(p.dataDir, p.configDir), 'fetch', '--full', '--pull-policy=never', there], { timeoutMs: 120_000 });
-        if (res.exitCode !== 0) throw new HarnessError(`rkt fetch ${image.name} failed: ${rktComplaint(res.stderr)}`);
+        if (res.exitCode === 0) return;
+        const complaint = `rkt fetch ${image.name}: ${rktComplaint(res.stderr) || `exit ${res.exitCode ?? res.signal}`}`;
+        if (res.exitCode === 254 && !INFRASTRUCTURE.test(complaint)) throw new FetchRefused(complaint);
+        throw new HarnessError(`${complaint} (failed)`);
       })();
       done.catch(() => this.fetched.delete(image.id));
       this.fetched.set(image.id, done);
@@ -191,7 +200,12 @@ export class RktImplementation implements Implementation {
     const started = performance.now();
     let uuid: string | undefined;
     try {
-      for (const image of dependenciesFirst(request.images)) await this.fetch(p, image, work);
+      try {
+        for (const image of dependenciesFirst(request.images)) await this.fetch(p, image, work);
+      } catch (err) {
+        if (err instanceof FetchRefused) return { status: 'refused', refusal: err.message, apps: [], durationMs: performance.now() - started };
+        throw err;
+      }
       let podManifest: string | undefined;
       if (request.manifest) {
         podManifest = `${work}/pod.json`;
@@ -239,8 +253,7 @@ export class RktImplementation implements Implementation {
           })
         : undefined;
       await this.record(uuid, args, res, status);
-      // An app that started has a started_at (fly records no exit code); one rkt gave up on has neither.
-      const ran = status?.apps?.some((a) => a.exit_code !== undefined || a.started_at !== undefined) ?? false;
+      const ran = status !== undefined && appsRan(status, this.flavor, res.stdout, expectedApps(request).map((a) => a.name));
       if (!uuid || !status || status.state === 'prepared' || status?.state === 'aborted prepare' || (res.exitCode !== 0 && !ran)) {
         // rkt declined the pod before any app ran (invalid manifest, missing volume source, …).
         const complaint = rktComplaint(res.stderr) || `exit ${res.exitCode ?? res.signal}`;

@@ -7,6 +7,7 @@ import type { BuiltImage, PodManifest } from '../aci/index.js';
 import { parseProbeReport } from '../probe/index.js';
 import { REPO_ROOT } from '../run/paths.js';
 import {
+  appsRan,
   assignStreams,
   demuxConsole,
   dependenciesFirst,
@@ -174,6 +175,18 @@ describe('rkt output (recorded)', () => {
     expect(rktMessages(stderr, false)).toBe(stderr);
     expect(rktMessages(stderr, true)).toBe('run: disabling overlay support\n  └─details\nstage1: warning');
     expect(rktMessages(data('fly.stderr'), true)).not.toContain('err-fly');
+  });
+
+  test('a host pod nspawn could not set up ran no app, although rkt status gives the app a started_at', () => {
+    const st = parseStatus(data('host-bindfail.status.json'));
+    expect(st.apps?.[0]?.started_at).toBeDefined();
+    expect(appsRan(st, 'host', data('host-bindfail.stdout'), ['file-target'])).toBe(false);
+    expect(rktComplaint(data('host-bindfail.stderr'))).toMatch(/^Cannot bind mount directory .*sharedVolumes\/over on file .*\/datafile\.$/);
+    // the same status under fly: started_at is the app's start
+    expect(appsRan(st, 'fly', '', ['file-target'])).toBe(true);
+    // an app that wrote to the console, or has an exit code, ran
+    expect(appsRan(parseStatus(data('host-multi.status.json')), 'host', '', ['first'])).toBe(true);
+    expect(appsRan(st, 'host', '[   1.234] file-target[7]: hello\n', ['file-target'])).toBe(true);
   });
 
   test('error text drops rkt’s harmless warnings', () => {

@@ -173,6 +173,19 @@ export function parseStatus(json: string): RktPodStatus {
   return { name: doc.name, state: doc.state, apps: Array.isArray(doc.apps) ? doc.apps : [] };
 }
 
+/**
+ * Whether any app of a pod that rkt ended with a failure ran at all. Under fly an app that started
+ * has a started_at (fly records no exit code). Under the host flavor started_at is set before
+ * systemd-nspawn starts the pod, so a pod nspawn could not set up (e.g. "Cannot bind mount
+ * directory … on file") has it too: there an app ran when rkt has its exit code or the console
+ * has lines under its name.
+ */
+export function appsRan(status: RktPodStatus, flavor: Flavor, stdout: string, appNames: readonly string[]): boolean {
+  const apps = status.apps ?? [];
+  if (flavor === 'fly') return apps.some((a) => a.exit_code !== undefined || a.started_at !== undefined);
+  return apps.some((a) => a.exit_code !== undefined) || demuxConsole(stdout).some((s) => appNames.includes(s.ident));
+}
+
 /** `rkt list --format=json`: the pods of a data dir. */
 export function parseList(json: string): RktPodStatus[] {
   const doc = JSON.parse(json || '[]') as unknown;
