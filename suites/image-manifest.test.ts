@@ -5,6 +5,7 @@
 // run, or the refusals prove nothing.
 import { appcArch, imageEntries, manifestHeader, type ImageManifest } from '../harness/aci/index.js';
 import { clauses, describe, expect, image, imageRun, rawImage, test, type ImageRun } from '../harness/run/conformance.js';
+import type { Feature } from '../harness/impl/index.js';
 import { probeImage } from '../fixtures/images.js';
 
 type Doc = Record<string, unknown> & { app: Record<string, unknown>; labels: Record<string, unknown>[] };
@@ -28,7 +29,11 @@ const twinSpec = () =>
     ],
   });
 
-const twin = imageRun(async () => image(await twinSpec()));
+/** Every image here has the twin's mountPoint and no volume for it: the executor must give it an
+ *  empty one (rkt fly cannot: "missing volume for mountpoint"), so each run needs volumes/empty. */
+const NEEDS: Feature[] = ['volumes/empty'];
+
+const twin = imageRun(async () => image(await twinSpec()), NEEDS);
 
 /** The twin with its manifest document edited in place (raw mode: nothing is checked). */
 function broken(edit: (doc: Doc) => void): ImageRun {
@@ -38,7 +43,7 @@ function broken(edit: (doc: Doc) => void): ImageRun {
     edit(doc);
     const entries = imageEntries(spec).filter((e) => e.header.name !== 'manifest');
     return rawImage([...entries, { header: manifestHeader(), body: JSON.stringify(doc, null, 2) + '\n' }], doc as unknown as ImageManifest);
-  });
+  }, NEEDS);
 }
 
 interface Case {
