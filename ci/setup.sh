@@ -40,8 +40,9 @@ command -v apt-get >/dev/null || die "apt-get not found: this set-up supports De
 # source build actool (an independent check of our images) and the ACE validator; util-linux/iproute2 give unshare and ip;
 # bzip2 and xz-utils compress fixture images (builder) and decompress them in ref; openssl makes the
 # discovery suite's CA and certificates per run (iproute2 its network namespace); attr's setfattr
-# gives ref's extractor the images' extended attributes (Node has no xattr call).
-PACKAGES=(crun musl-tools make gcc libc6-dev golang-go golang-github-appc-spec-dev util-linux iproute2 ca-certificates bzip2 xz-utils openssl attr)
+# gives ref's extractor the images' extended attributes (Node has no xattr call); socat relays a ref
+# pod's loopback metadata port to ref.
+PACKAGES=(crun musl-tools make gcc libc6-dev golang-go golang-github-appc-spec-dev util-linux iproute2 socat ca-certificates bzip2 xz-utils openssl attr)
 # --target=qemu: QEMU, and what builds its guest from Debian's archive (harness/target/guest/).
 [ -n "$vm" ] && PACKAGES+=(qemu-system-x86 qemu-utils debootstrap cpio e2fsprogs xz-utils)
 # --target=container: Podman (rootful: its netavark network stack; uidmap and slirp4netns are for

@@ -44,7 +44,7 @@ const REGISTRY: Record<string, Entry> = {
       if (!existsSync(REF_CLI)) return `ref is not built (${REF_CLI} missing): run npm run build`;
       const id = await target.exec(['id', '-u'], { timeoutMs: 10_000 });
       if (id.stdout.trim() !== '0') return 'ref needs root on the target (it drives crun, mounts and namespaces)';
-      for (const cmd of ['node', 'crun', 'unshare', 'ip']) {
+      for (const cmd of ['node', 'crun', 'unshare', 'ip', 'socat']) {
         if (!(await which(target, cmd))) return `ref needs ${cmd} on the target: run npm run setup`;
       }
       if (config.mutant !== undefined) {

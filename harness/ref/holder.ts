@@ -5,7 +5,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { InfraError } from './errors.js';
 import { isMutant } from './mutants.js';
-import { readySignal } from './netns-process.js';
 import { readdirSync, readFileSync } from 'node:fs';
 import { childrenOf, killRef, procRef, waitGone, type ProcRef } from './procs.js';
 
@@ -14,6 +13,32 @@ import { childrenOf, killRef, procRef, waitGone, type ProcRef } from './procs.js
 const HOLDER_SCRIPT = 'hostname "$1" && ip link set lo up && echo ready && exec sleep infinity';
 /** The no-loopback mutant leaves lo down (ACE-NET-001). */
 const HOLDER_SCRIPT_NO_LO = 'hostname "$1" && echo ready && exec sleep infinity';
+
+/**
+ * Waits until a helper process prints "ready" on stdout (false when it exits or `timeoutMs` passes
+ * first); `stderr()` gives what it printed there, for the error message.
+ */
+async function readySignal(child: ChildProcess, timeoutMs: number): Promise<{ ready: boolean; stderr: string }> {
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const ready = await new Promise<boolean>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve(false);
+    let out = '';
+    const timer = setTimeout(() => resolve(false), timeoutMs);
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('ready\n')) {
+        clearTimeout(timer);
+        resolve(true);
+      }
+    });
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve(false);
+    });
+  });
+  return { ready, stderr };
+}
 
 export interface Holder {
   /** the unshare process */

@@ -1,19 +1,22 @@
 // The pod's App Container Metadata Service (spec/ace.md § App Container Metadata Service, MDS-*):
-// an HTTP server that runs inside the pod's network namespace and listens on the pod's own
-// loopback (127.0.0.1:MDS_PORT), so nothing of it is reachable from outside the pod. Each app gets
-// its own random token in AC_METADATA_URL, which tells the server which app of the pod asks.
-// The server runs as its own process (mds-server.ts) entered into the namespace with util-linux
-// `nsenter`; its configuration arrives on stdin. A pod's HMAC key is derived from a host secret
-// and the pod's UUID, so the service of any pod on this host can verify the signatures of another
-// (MDS-HMAC-006) without a registry of running pods.
+// an HTTP server reachable only on the pod's own loopback (127.0.0.1:MDS_PORT inside the pod's
+// network namespace), so nothing of it is reachable from outside the pod. Each app gets its own
+// random token in AC_METADATA_URL, which tells the server which app of the pod asks.
+// ref serves it from its own process, which lives as long as the pod, on a unix socket in the pod
+// dir; socat, entered into the pod's namespace with util-linux `nsenter`, relays the pod's loopback
+// port to that socket. (A node process of its own per pod cost ~150 ms of CPU and of pod start.)
+// A pod's HMAC key is derived from a host secret and the pod's UUID, so the service of any pod on
+// this host can verify the signatures of another (MDS-HMAC-006) without a registry of running pods.
+import { spawn } from 'node:child_process';
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { closeSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { setPriority } from 'node:os';
+import { dirname, join } from 'node:path';
 import type { ImageManifest, NameValue, PodManifest } from '../aci/manifest.js';
+import { InfraError, messageOf } from './errors.js';
 import { isMutant } from './mutants.js';
-import { startInNetns } from './netns-process.js';
-import type { ProcRef } from './procs.js';
+import { isAlive, procRef, type ProcRef } from './procs.js';
 
 /** The MDS port on the pod's private loopback. */
 export const MDS_PORT = 2375;
@@ -167,11 +170,134 @@ export function mdsHandler(config: MdsConfig) {
   };
 }
 
+/** The longest path a unix socket address holds (sun_path, with its NUL). */
+const SUN_PATH_MAX = 107;
+
+/** Listens on `dir/name`; a path too long for a socket address is bound relative to `dir`. */
+async function listenUnix(server: Server, dir: string, name: string): Promise<void> {
+  const listening = new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  const path = join(dir, name);
+  if (Buffer.byteLength(path) <= SUN_PATH_MAX) server.listen(path);
+  else {
+    // A unix socket is bound at once, within listen(): the working directory is back before any
+    // other code of ref runs.
+    const cwd = process.cwd();
+    process.chdir(dir);
+    try {
+      server.listen(name);
+    } finally {
+      process.chdir(cwd);
+    }
+  }
+  await listening;
+}
+
+/** Whether the process `pid` is in `netns` and a socket of that namespace listens on 127.0.0.1:`port`. */
+function listensIn(pid: number, netns: string, port: number): boolean {
+  try {
+    if (statSync(`/proc/${pid}/ns/net`).ino !== statSync(netns).ino) return false;
+    // /proc/PID/net/tcp lists the sockets of the process's network namespace: local address as
+    // hex IP (host byte order) and port, state 0A = LISTEN.
+    const local = new Set([`0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`, `7F000001:${port.toString(16).toUpperCase().padStart(4, '0')}`]);
+    return readFileSync(`/proc/${pid}/net/tcp`, 'utf8')
+      .split('\n')
+      .slice(1)
+      .some((line) => {
+        const f = line.trim().split(/\s+/);
+        return local.has(f[1] ?? '') && f[3] === '0A';
+      });
+  } catch {
+    return false;
+  }
+}
+
+export interface RunningMds {
+  /** the relay inside the pod's network namespace (killed with the pod's other processes) */
+  relay: ProcRef;
+  /** Stops serving (ref's own server); idempotent. */
+  close(): Promise<void>;
+}
+
 /**
- * Starts the server in the network namespace `netns` (a /proc/<pid>/ns/net path). `record` runs as
- * soon as its pid is known. Resolves once it listens; the caller kills it through the pod state.
- * The UUID on its command line only labels it (ps, leftover checks).
+ * Serves the pod's metadata on a unix socket in `podDir` and starts the relay from 127.0.0.1:MDS_PORT
+ * in `netns` (a /proc/<pid>/ns/net path) to it. `record` runs as soon as the relay's pid is known.
+ * Resolves once the relay listens. The socket's name carries the pod's UUID, so the relay's command
+ * line names the pod (ps, leftover checks).
  */
-export async function startMds(netns: string, config: MdsConfig, record: (p: ProcRef) => Promise<void>): Promise<ProcRef> {
-  return startInNetns('metadata service', netns, 'mds-server.js', [String(MDS_PORT), config.uuid], JSON.stringify(config), record);
+export async function startMds(
+  netns: string,
+  podDir: string,
+  config: MdsConfig,
+  record: (p: ProcRef) => Promise<void>,
+  // A start of the relay and a first request took seconds in a VM under TCG, and more on a busy machine.
+  timeoutMs = 30_000,
+): Promise<RunningMds> {
+  const handle = mdsHandler(config);
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      if (!res.headersSent) res.writeHead(500, { 'Content-Type': TEXT_TYPE });
+      res.end(`${messageOf(err)}\n`);
+    });
+  });
+  let closed: Promise<void> | undefined;
+  const close = () =>
+    (closed ??= new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    }));
+  const socket = `mds-${config.uuid}.sock`;
+  const log = join(podDir, 'mds-relay.log');
+  try {
+    await listenUnix(server, podDir, socket);
+    // Answer one request before the pod's first, so that one does not pay for warming up (the
+    // spec's ACE validator gives each request 100 ms).
+    await new Promise<void>((resolve) => {
+      const warm = request({ socketPath: join(podDir, socket), path: '/warm-up/acMetadata/v1/pod/uuid' }, (res) => {
+        res.resume();
+        res.on('end', resolve);
+      });
+      warm.on('error', () => resolve());
+      warm.end();
+    });
+
+    const logFd = openSync(log, 'w');
+    // nsenter with only --net execs socat itself: the pid is the relay's. Its cwd is the pod dir,
+    // so the socket's path is short whatever the data dir.
+    const child = spawn('nsenter', [`--net=${netns}`, 'socat', `TCP-LISTEN:${MDS_PORT},bind=127.0.0.1,reuseaddr,fork`, `UNIX-CONNECT:${socket}`], {
+      cwd: podDir,
+      detached: true,
+      stdio: ['ignore', 'ignore', logFd],
+    });
+    closeSync(logFd);
+    const pid = await new Promise<number>((resolve, reject) => {
+      child.once('spawn', () => resolve(child.pid!));
+      child.once('error', (err) => reject(new InfraError(`cannot start the metadata service's relay (nsenter): ${err.message}`)));
+    });
+    child.unref();
+    const relay = procRef(pid);
+    if (!relay) throw new InfraError(`the metadata service's relay ended at once: ${readFileSync(log, 'utf8').trim()}`);
+    await record(relay);
+    // Connections are relayed by socat's children: ahead of the pod's own apps, as clients may give
+    // the service little time while the apps keep the CPUs busy.
+    try {
+      setPriority(pid, -10);
+    } catch {
+      // not permitted (not root): normal priority still works, only with less margin
+    }
+    const deadline = Date.now() + timeoutMs;
+    while (!listensIn(pid, netns, MDS_PORT)) {
+      if (!isAlive(relay) || Date.now() > deadline) {
+        const why = readFileSync(log, 'utf8').trim() || (isAlive(relay) ? `not listening after ${timeoutMs / 1000} s` : 'it ended');
+        throw new InfraError(`the metadata service's relay (socat) did not start: ${why}`);
+      }
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    return { relay, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
 }

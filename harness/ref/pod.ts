@@ -187,6 +187,7 @@ export async function runPod(req: RunRequest): Promise<RunResult> {
   let crun: Crun | undefined;
   let holder: Holder | undefined;
   let closePorts: (() => Promise<void>) | undefined;
+  let closeMds: (() => Promise<void>) | undefined;
   let outcome: { status: PodStatus; error?: string } = { status: 'exited' };
   let reported: Reported | undefined;
   const checkAborted = () => {
@@ -291,7 +292,7 @@ export async function runPod(req: RunRequest): Promise<RunResult> {
         ...(activeMutant() !== undefined ? { mutant: activeMutant()! } : {}),
       };
       try {
-        await startMds(h.nsPath('net'), mds, (proc) => state!.update((s) => s.processes.push({ role: 'mds', proc })));
+        ({ close: closeMds } = await startMds(h.nsPath('net'), podDir, mds, (proc) => state!.update((s) => s.processes.push({ role: 'mds', proc }))));
       } catch (err) {
         // The no-loopback mutant leaves no 127.0.0.1 in the pod to listen on.
         if (!isMutant('no-loopback')) throw err;
@@ -435,6 +436,7 @@ export async function runPod(req: RunRequest): Promise<RunResult> {
   t = performance.now();
   trace('cleanup');
   if (closePorts) await closePorts();
+  if (closeMds) await closeMds();
   if (holder) await holder.kill();
   if (state) {
     const problems = await cleanupPod(podDir, state.state, crun);

@@ -115,7 +115,7 @@ function expectClean(dataDir: string, uuid: string): void {
   expect(existsSync(join(dataDir, 'pods', uuid))).toBe(false);
   const leftovers = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
     .split('\n')
-    .filter((l) => l.includes(`ref-${uuid.replace(/-/g, '').slice(0, 12)}`) || (l.includes('mds-server') && l.includes(uuid)));
+    .filter((l) => l.includes(`ref-${uuid.replace(/-/g, '').slice(0, 12)}`) || (l.includes('socat') && l.includes(uuid)));
   expect(leftovers).toEqual([]);
 }
 

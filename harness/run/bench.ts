@@ -6,7 +6,7 @@
 import { execa } from 'execa';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { buildAci } from '../aci/index.js';
 import { catalog } from '../../fixtures/images.js';
 import type { ResultsDocument } from '../report/result.js';
@@ -34,8 +34,16 @@ async function fixtureBuild(): Promise<{ coldMs: number; warmMs: number; images:
 
 async function main(): Promise<number> {
   const args = process.argv.slice(2);
+  // A --report-dir of the user's keeps the run's reports there; else they go to a temporary dir.
+  const given = args.findIndex((a) => a === '--report-dir' || a.startsWith('--report-dir='));
+  let userDir: string | undefined;
+  if (given >= 0) {
+    const inline = args[given]!.startsWith('--report-dir=');
+    userDir = resolve(inline ? args[given]!.slice('--report-dir='.length) : (args[given + 1] ?? ''));
+    args.splice(given, inline ? 1 : 2);
+  }
   const fixtures = await fixtureBuild();
-  const reportDir = mkdtempSync(join(tmpdir(), 'appc-bench-'));
+  const reportDir = userDir ?? mkdtempSync(join(tmpdir(), 'appc-bench-'));
   try {
     const t0 = performance.now();
     const res = await execa(process.execPath, [MAIN, '--report-dir', reportDir, ...args], { cwd: REPO_ROOT, reject: false, stdout: 'ignore', stderr: 'pipe' });
@@ -71,7 +79,7 @@ async function main(): Promise<number> {
     for (const [k, v] of rows) console.log(`${k.padEnd(w)}  ${v}`);
     return 0;
   } finally {
-    rmSync(reportDir, { recursive: true, force: true });
+    if (userDir === undefined) rmSync(reportDir, { recursive: true, force: true });
   }
 }
 

@@ -43,7 +43,7 @@ export type GuestProfileName = 'lean' | 'systemd' | 'vagrant';
 
 /** What ref needs in any guest: crun, ip/tc, unshare, and the tools it decompresses bzip2 and xz
  *  images with (a guest without them fails ref's bzip2/xz tests for a reason that is not ref's). */
-const REF_PACKAGES = ['bzip2', 'crun', 'iproute2', 'util-linux', 'xz-utils'];
+const REF_PACKAGES = ['bzip2', 'crun', 'iproute2', 'socat', 'util-linux', 'xz-utils'];
 /** AppArmor's parser, which loads the suite's two profiles at boot (boot-lib.sh): with it the
  *  apparmor-profile isolator tests run in a guest (the kernel has AppArmor on), not only skip. */
 const LSM_PACKAGES = ['apparmor'];
