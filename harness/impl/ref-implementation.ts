@@ -61,9 +61,12 @@ export class RefImplementation implements Implementation {
     this.features = new Set(RefImplementation.FEATURES.filter((f) => f !== gap));
   }
 
-  /** ref runs under the target's node (on a VM target: the harness's own node, shared in). */
+  /** ref runs under the target's node (on a VM target: the harness's own node, shared in).
+   *  Without NODE_EXTRA_CA_CERTS: node parses every certificate it names at each start (a system
+   *  bundle, as some machines set it, made each ref start ~100 ms of CPU dearer), and ref trusts
+   *  node's own roots plus the CA it is given (`--ca-file`), never that variable's. */
   private cli(args: string[]): string[] {
-    return ['node', REF_CLI, ...args];
+    return ['env', '-u', 'NODE_EXTRA_CA_CERTS', 'node', REF_CLI, ...args];
   }
 
   async info(): Promise<ImplementationInfo> {
