@@ -11,12 +11,10 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { gcDataDir } from './cleanup.js';
-import { Crun } from './crun.js';
 import { KilledError, messageOf, RefusalError } from './errors.js';
 import { loadImage } from './image.js';
 import { MUTANTS, setMutant } from './mutants.js';
-import { runPod, UUID_RE, type RunResult } from './pod.js';
+import type { RunResult } from './pod.js';
 
 export const REF_VERSION = '0.1.0';
 
@@ -25,6 +23,12 @@ class UsageError extends Error {}
 /** Fetching and trust (and openpgp with them) load only for the commands that use them: every pod
  *  run starts ref anew, and openpgp alone is a good part of its start-up. */
 const fetchModule = () => import('./fetch.js');
+/** Likewise the pod code (crun, namespaces, the metadata service's HTTP server) for run and gc only:
+ *  an image import starts ref too, 80 times in a full run of the suite. */
+const podModule = () => import('./pod.js');
+const crunModule = () => import('./crun.js');
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 const EXIT = { ok: 0, refused: 1, usage: 2, error: 3 } as const;
 
@@ -75,6 +79,7 @@ async function cmdRun(argv: string[]): Promise<number> {
   process.on('SIGINT', onInt);
 
   let result: RunResult;
+  const { runPod } = await podModule();
   try {
     result = await runPod({
       dataDir: resolve(dataDir),
@@ -227,6 +232,7 @@ async function cmdGc(argv: string[]): Promise<number> {
   }
   const dataDir = resolve(values['data-dir'] ?? usage('gc: --data-dir is required'));
   // gc must work even where crun is gone: then only processes, cgroups, mounts and files are undone.
+  const [{ Crun }, { gcDataDir }] = await Promise.all([crunModule(), import('./cleanup.js')]);
   const crun = await Crun.detect(`${dataDir}/crun`).catch(() => undefined);
   const problems = await gcDataDir(dataDir, crun);
   if (problems.length > 0) {
@@ -238,6 +244,7 @@ async function cmdGc(argv: string[]): Promise<number> {
 
 async function cmdVersion(argv: string[]): Promise<number> {
   if (argv.length > 0) usage('version takes no arguments');
+  const { Crun } = await crunModule();
   const crun = await Crun.detect('/nonexistent').then(
     (c) => c.version,
     () => null,

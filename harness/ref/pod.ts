@@ -88,7 +88,6 @@ function reportOf(podManifest: PodManifest, images: readonly LoadedImage[]): Rep
   };
 }
 
-export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** The last path segment of an image name as an AC Name ("example.com/My_App" → "my-app"). */
 export function appNameFromImage(imageName: string): string {

@@ -1,7 +1,8 @@
 // ref refuses manifests the shared validator (harness/aci/validate.ts) rejects, plus what only an
 // executor on this host can judge: an image built for another os/arch, a pod with nothing to run.
 import { posix } from 'node:path';
-import { appcArch, imageManifestProblems, podManifestProblems, type ImageManifest, type PodManifest } from '../aci/index.js';
+import type { ImageManifest, PodManifest } from '../aci/manifest.js';
+import { appcArch, imageManifestProblems, podManifestProblems } from '../aci/validate.js';
 import { refuse } from './errors.js';
 import { isMutant } from './mutants.js';
 
