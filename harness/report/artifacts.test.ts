@@ -2,8 +2,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { STAGING_DIR } from '../run/evidence.js';
-import { podStats, writeArtifacts } from './artifacts.js';
+import { STAGING_DIR, writeImageOperation } from '../run/evidence.js';
+import { imageOperationStats, podStats, writeArtifacts } from './artifacts.js';
 import type { TestRecord } from './result.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'appc-artifacts-'));
@@ -16,7 +16,11 @@ describe('artifact folders', () => {
     mkdirSync(join(dir, STAGING_DIR));
     writeFileSync(join(dir, STAGING_DIR, '1-1.json'), JSON.stringify({ runId: '1-1', request: { images: [] }, commands: [{ argv: ['ref', 'run'] }], outcome: { durationMs: 120 } }));
     writeFileSync(join(dir, STAGING_DIR, '1-2.json'), JSON.stringify({ runId: '1-2', request: { images: [] }, commands: [], outcome: { durationMs: 80 } }));
+    writeImageOperation(dir, { kind: 'import', status: 'imported', durationMs: 70.4 });
+    writeImageOperation(dir, { kind: 'fetch', status: 'refused', durationMs: 300 });
+    // The image operations are counted apart: they are no pod runs.
     expect(podStats(dir)).toEqual({ runs: 2, implementationMs: 200 });
+    expect(imageOperationStats(dir)).toEqual({ count: 2, implementationMs: 370 });
     const tests = [record('fails (a)', 'fail'), record('passes', 'pass'), record('errs', 'error')];
     const out = writeArtifacts({
       reportDir: dir,

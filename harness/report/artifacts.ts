@@ -7,7 +7,7 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { basename, join } from 'node:path';
-import { STAGING_DIR, type PodEvidenceFile } from '../run/evidence.js';
+import { IMAGE_OPERATIONS_DIR, STAGING_DIR, type ImageOperationRecord, type PodEvidenceFile } from '../run/evidence.js';
 import type { HostChangeRecord } from '../run/host-changes.js';
 import type { ResultsDocument, TestRecord } from './result.js';
 
@@ -34,12 +34,17 @@ export interface ArtifactInput {
   repro?: (t: TestRecord) => string | undefined;
 }
 
+/** The staged files of `dir` (the evidence of one pod run each, or of one image operation each). */
+function stagedFiles(dir: string): string[] {
+  return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json')) : [];
+}
+
 /** Pod runs of the whole run, as the adapters measured them (from the staged evidence). */
 export function podStats(reportDir: string): { runs: number; implementationMs: number } {
   const staging = join(reportDir, STAGING_DIR);
   let runs = 0;
   let implementationMs = 0;
-  for (const f of existsSync(staging) ? readdirSync(staging) : []) {
+  for (const f of stagedFiles(staging)) {
     try {
       const e = JSON.parse(readFileSync(join(staging, f), 'utf8')) as PodEvidenceFile;
       runs++;
@@ -51,6 +56,23 @@ export function podStats(reportDir: string): { runs: number; implementationMs: n
   return { runs, implementationMs: Math.round(implementationMs) };
 }
 
+/** Image operations of the whole run (imports, fetches) and their time as the adapters measured it. */
+export function imageOperationStats(reportDir: string): { count: number; implementationMs: number } {
+  const dir = join(reportDir, STAGING_DIR, IMAGE_OPERATIONS_DIR);
+  let count = 0;
+  let implementationMs = 0;
+  for (const f of stagedFiles(dir)) {
+    try {
+      const r = JSON.parse(readFileSync(join(dir, f), 'utf8')) as ImageOperationRecord;
+      count++;
+      implementationMs += r.durationMs;
+    } catch {
+      // a file a forced exit cut short
+    }
+  }
+  return { count, implementationMs: Math.round(implementationMs) };
+}
+
 /** The host settings declared pods read before and after they ran (from the staged evidence),
  *  each with the first test that used the pod, in the order the pods ran. */
 export function stagedHostChanges(reportDir: string, podRuns: ReadonlyMap<string, readonly string[]>): HostChangeRecord[] {
@@ -58,7 +80,7 @@ export function stagedHostChanges(reportDir: string, podRuns: ReadonlyMap<string
   const testOf = new Map<string, string>();
   for (const [test, runs] of podRuns) for (const r of runs) if (!testOf.has(r)) testOf.set(r, test);
   const found: { at: string; records: HostChangeRecord[] }[] = [];
-  for (const f of existsSync(staging) ? readdirSync(staging) : []) {
+  for (const f of stagedFiles(staging)) {
     try {
       const e = JSON.parse(readFileSync(join(staging, f), 'utf8')) as PodEvidenceFile;
       if (!e.hostChanges?.length) continue;

@@ -51,6 +51,8 @@ export interface RunInfo {
   durationMs: number;
   /** pod runs, and the implementation's own time: the sum of pod run times as the adapter measured them */
   pods?: { runs: number; implementationMs: number };
+  /** image operations outside pod runs (imports, fetches by name), and the implementation's time in them */
+  imageOperations?: { count: number; implementationMs: number };
   /** --jobs, the most pods that held a slot at once, and how long pods waited for slots and
    *  resources in all (harness/schedule) */
   scheduling?: { jobs: number; mostPodsAtOnce: number; waitedMs: number };

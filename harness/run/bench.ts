@@ -1,8 +1,10 @@
 // `npm run bench -- [npm test flags and filters]`: where a run's time goes, as figures.
 //   fixture build (the image catalog into an empty cache, then again warm), then one run of the suite
 //   with the given flags: pod runs, the implementation's own time (the sum of its pod run times as the
-//   adapter measured them), suite wall time, the harness overhead ratio wall ÷ (implementation time ÷
-//   jobs), and for VM targets boot-to-ready. Starts pods: run it under the suite lock.
+//   adapter measured them), image operations (imports, fetches by name) and their time, suite wall
+//   time, the harness overhead ratio wall ÷ (implementation time ÷ jobs), once over pod runs alone and
+//   once with the image operations, and for VM targets boot-to-ready. Starts pods: run it under the
+//   suite lock. A --report-dir among the flags keeps the run's reports.
 import { execa } from 'execa';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -57,6 +59,9 @@ async function main(): Promise<number> {
     }
     const jobs = doc.scheduling?.jobs ?? 1;
     const implMs = doc.pods?.implementationMs ?? 0;
+    const ops = doc.imageOperations ?? { count: 0, implementationMs: 0 };
+    const allMs = implMs + ops.implementationMs;
+    const ratio = (ms: number) => (ms > 0 ? (wallMs / (ms / jobs)).toFixed(2) : '–');
     const c = doc.counts;
     const rows: [string, string][] = [
       ['date', new Date().toISOString().slice(0, 10)],
@@ -68,10 +73,12 @@ async function main(): Promise<number> {
       ['fixture build, warm', s(fixtures.warmMs)],
       ['pod runs', String(doc.pods?.runs ?? 0)],
       ['implementation time (sum of pod runs)', s(implMs)],
+      ['image operations (imports, fetches)', `${ops.count}, ${s(ops.implementationMs)} of implementation time`],
       ['jobs (--jobs: pods at once)', `${jobs} (at most ${doc.scheduling?.mostPodsAtOnce ?? '?'} pods ran at once; ${s(doc.scheduling?.waitedMs ?? 0)} waited for slots in all)`],
       ['suite time (vitest)', s(doc.durationMs)],
       ['wall time (whole CLI)', s(wallMs)],
-      ['harness overhead ratio wall ÷ (impl ÷ jobs)', implMs > 0 ? (wallMs / (implMs / jobs)).toFixed(2) : '–'],
+      ['harness overhead ratio wall ÷ (impl ÷ jobs)', ratio(implMs)],
+      ['  the same, impl with image operations', ratio(allMs)],
       ['mean pod run', doc.pods?.runs ? `${Math.round(implMs / doc.pods.runs)} ms` : '–'],
     ];
     if (doc.targetInfo?.bootMs !== undefined) rows.push(['boot to ready', s(doc.targetInfo.bootMs)]);

@@ -10,7 +10,7 @@ import { attachTarget, type Target } from '../target/index.js';
 import { makeCheck, makeObserve, type Check, type Observe } from './check.js';
 import type { RunConfig } from './config.js';
 import { HarnessError, InterruptedError } from './errors.js';
-import { newEvidence, recordingInto, recordingTarget, writeEvidence } from './evidence.js';
+import { newEvidence, recordingInto, recordingTarget, writeEvidence, writeImageOperation } from './evidence.js';
 import { hostChangesRefused, HostSettingsWatch, settingClaim, type HostSetting } from './host-changes.js';
 import { FIXTURE_BUILD_DIR } from './paths.js';
 import { localGate, remoteGate, TestSlots } from '../schedule/client.js';
@@ -345,6 +345,7 @@ export function imageRun(build: () => Promise<BuiltImage>, features: Feature[] =
         const leave = await slots().enter(meta ?? {}, [SHARED_MACHINE, ...(impl.concurrentPods === false ? [WHOLE_IMPLEMENTATION] : [])], interruption.signal);
         try {
           const imported = await impl.importImage!({ path: img.path });
+          writeImageOperation(session().config.reportDir, { kind: 'import', status: imported.status, durationMs: imported.durationMs });
           if (imported.status !== 'imported') return new ImageEvidence(imported);
           return new ImageEvidence(imported, await impl.runPod({ images: [img] }));
         } finally {
@@ -425,6 +426,7 @@ export function fetchRun(site: (server: DiscoveryServer) => Promise<{ host: stri
         });
         throwIfInterrupted();
         const outcome = await impl.fetchImage!({ ...request, network: server.network });
+        writeImageOperation(session().config.reportDir, { kind: 'fetch', status: outcome.status, durationMs: outcome.durationMs });
         return new FetchEvidence(outcome, server.requests(host), published);
       })();
       const settled: Promise<unknown> = run.then(

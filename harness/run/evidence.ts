@@ -4,6 +4,7 @@
 // taken before the pod was killed. Test workers write one file per pod run into the report dir's
 // staging folder; the reporter moves those of failed and errored tests into their artifact folders.
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PodOutcome, PodRequest } from '../impl/implementation.js';
@@ -12,6 +13,9 @@ import type { ExecOptions, ExecResult, Target } from '../target/target.js';
 
 /** Where workers put the evidence of every pod run until the reporter sorts it. */
 export const STAGING_DIR = '.evidence';
+/** Below it, one record per image operation (an import, a fetch): the implementation's time
+ *  outside pod runs, for the run's figures. */
+export const IMAGE_OPERATIONS_DIR = 'image-operations';
 /** Each command's output is kept up to this many characters (its tail). */
 const OUTPUT_KEEP = 64 * 1024;
 
@@ -76,6 +80,26 @@ export function writeEvidence(reportDir: string, file: PodEvidenceFile): void {
     writeFileSync(join(dir, `${file.runId}.json`), JSON.stringify(file, null, 1));
   } catch (err) {
     console.error(`evidence of pod run ${file.runId} not kept: ${(err as Error).message}`);
+  }
+}
+
+export interface ImageOperationRecord {
+  kind: 'import' | 'fetch';
+  /** how the operation ended (imported, refused, crashed, hung, …) */
+  status: string;
+  /** as the adapter measured it */
+  durationMs: number;
+}
+
+/** Stages the record of one image operation (like writeEvidence: only when the report dir exists). */
+export function writeImageOperation(reportDir: string, record: ImageOperationRecord): void {
+  if (!existsSync(reportDir)) return;
+  try {
+    const dir = join(reportDir, STAGING_DIR, IMAGE_OPERATIONS_DIR);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, `${randomUUID()}.json`), JSON.stringify(record));
+  } catch (err) {
+    console.error(`the record of an image ${record.kind} was not kept: ${(err as Error).message}`);
   }
 }
 
