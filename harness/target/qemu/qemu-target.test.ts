@@ -64,7 +64,8 @@ describe.runIf(hasQemu && process.getuid?.() === 0)('--target=qemu lifecycle', (
     let sent = false;
     const started = performance.now();
     let signalledAt = 0;
-    const run = await runMain(['--target=qemu', `--report-dir=${join(dir, 'reports-sigint')}`, 'suites/ace-exit-status'], { onLine: (line, child) => {
+    // Suites that take well over the 8 s below in the guest, however fast its pods become.
+    const run = await runMain(['--target=qemu', `--report-dir=${join(dir, 'reports-sigint')}`, 'suites/ace-exit-status', 'suites/ace-execution-environment', 'suites/pod-volumes'], { onLine: (line, child) => {
       agentPort ||= agentPortOf(line);
       // Once the guest is up, give the first pods a few seconds to be under way, then interrupt.
       if (agentPort && !sent) {
