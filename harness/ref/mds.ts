@@ -201,7 +201,8 @@ function listensIn(pid: number, netns: string, port: number): boolean {
     if (statSync(`/proc/${pid}/ns/net`).ino !== statSync(netns).ino) return false;
     // /proc/PID/net/tcp lists the sockets of the process's network namespace: local address as
     // hex IP (host byte order) and port, state 0A = LISTEN.
-    const local = new Set([`0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`, `7F000001:${port.toString(16).toUpperCase().padStart(4, '0')}`]);
+    const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+    const local = new Set([`0100007F:${hexPort}`, `7F000001:${hexPort}`]);
     return readFileSync(`/proc/${pid}/net/tcp`, 'utf8')
       .split('\n')
       .slice(1)
