@@ -11,6 +11,9 @@ import type { TrustEntry } from '../harness/impl/index.js';
 import { clauses, describe, expect, fetchRun, image, test, type FetchEvidence, type FetchRun } from '../harness/run/conformance.js';
 
 const FETCH_TIMEOUT_MS = 90_000;
+/** A stalled body is only observed: what the implementation does within this long is the record
+ *  (rkt waits for ever, so under rkt this bound is the test's length). */
+const STALL_OBSERVED_MS = 20_000;
 const VERSION = '1.0.0';
 const asked = (): Record<string, string> => ({ version: VERSION, os: 'linux', arch: appcArch() });
 const labelsOf = (l: Record<string, string>): NameValue[] => Object.entries(l).map(([name, value]) => ({ name, value }));
@@ -32,6 +35,8 @@ interface SiteOptions {
   tls?: 'run-ca' | 'untrusted' | 'none';
   /** the operator's trust store; default: the run's key for the site's host */
   trust?: (server: DiscoveryServer, host: string) => Promise<TrustEntry[]>;
+  /** the bound on the fetch; default FETCH_TIMEOUT_MS */
+  timeoutMs?: number;
 }
 
 /** A site publishing one image at the rendered template, signed by the run's trusted key unless told otherwise. */
@@ -47,7 +52,7 @@ function site(o: SiteOptions): FetchRun {
     if (o.pages) await o.pages(server, host, name);
     else await server.discoveryPage(`${host}/app`, [{ name: 'ac-discovery', prefix: name, url: TEMPLATE(host) }]);
     const trust = o.trust ? await o.trust(server, host) : [{ prefix: host, keyFile: await server.publicKeyFile(server.trustedKey) }];
-    return { host, request: { name, labels: asked(), trust, timeoutMs: FETCH_TIMEOUT_MS }, published: img.id };
+    return { host, request: { name, labels: asked(), trust, timeoutMs: o.timeoutMs ?? FETCH_TIMEOUT_MS }, published: img.id };
   });
 }
 
@@ -284,7 +289,7 @@ const wrongType = site({
   label: 'wrongtype',
   publication: () => ({ imageRoute: (file): Route => ({ kind: 'body', file, contentType: 'text/html; charset=utf-8' }) }),
 });
-const stalled = site({ label: 'stalled', publication: () => ({ imageRoute: (file): Route => ({ kind: 'stall', file }) }) });
+const stalled = site({ label: 'stalled', timeoutMs: STALL_OBSERVED_MS, publication: () => ({ imageRoute: (file): Route => ({ kind: 'stall', file }) }) });
 
 const ending = (e: FetchEvidence) => `${e.outcome.status} after ${(e.outcome.durationMs / 1000).toFixed(1)}s: ${e.why.slice(0, 300)}`;
 
@@ -294,6 +299,6 @@ describe('Observations: faults the spec says nothing about', () => {
   });
 
   test('an image body that stalls after its first kilobyte', async ({ skip, observe }) => {
-    observe(`stalled body (harness gives up after ${FETCH_TIMEOUT_MS / 1000}s)`, ending(await stalled(skip)));
+    observe(`stalled body (harness gives up after ${STALL_OBSERVED_MS / 1000}s)`, ending(await stalled(skip)));
   });
 });
