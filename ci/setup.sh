@@ -68,10 +68,17 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 mkdir -p .tools/bin
+# One scratch GOPATH and build cache for both Go programs, removed on exit.
+gotmp=
+go_scratch() {
+  if [ -z "$gotmp" ]; then
+    gotmp=$(mktemp -d)
+    trap 'rm -rf "$gotmp"' EXIT
+  fi
+}
 if [ ! -x .tools/bin/actool ]; then
   say "building actool from Debian's appc spec source"
-  gotmp=$(mktemp -d)
-  trap 'rm -rf "$gotmp"' EXIT
+  go_scratch
   GOPATH="$gotmp:/usr/share/gocode" GO111MODULE=off GOCACHE="$gotmp/cache" GOFLAGS= \
     go build -o .tools/bin/actool github.com/appc/spec/actool
 fi
@@ -79,8 +86,7 @@ fi
 # the only program in its images.
 if [ ! -x .tools/bin/ace-validator ]; then
   say "building the ACE validator from Debian's appc spec source"
-  gotmp=$(mktemp -d)
-  trap 'rm -rf "$gotmp"' EXIT
+  go_scratch
   GOPATH="$gotmp:/usr/share/gocode" GO111MODULE=off GOCACHE="$gotmp/cache" GOFLAGS= CGO_ENABLED=0 \
     go build -ldflags '-s -w -extldflags "-static"' -o .tools/bin/ace-validator github.com/appc/spec/ace
 fi
