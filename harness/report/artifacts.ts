@@ -39,38 +39,32 @@ function stagedFiles(dir: string): string[] {
   return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json')) : [];
 }
 
-/** Pod runs of the whole run, as the adapters measured them (from the staged evidence). */
-export function podStats(reportDir: string): { runs: number; implementationMs: number } {
-  const staging = join(reportDir, STAGING_DIR);
-  let runs = 0;
-  let implementationMs = 0;
-  for (const f of stagedFiles(staging)) {
+/** How many staged records `dir` holds and the sum of their durations, each as `durationOf` reads it. */
+function stagedDurations<T>(dir: string, durationOf: (record: T) => number): { count: number; totalMs: number } {
+  let count = 0;
+  let totalMs = 0;
+  for (const f of stagedFiles(dir)) {
     try {
-      const e = JSON.parse(readFileSync(join(staging, f), 'utf8')) as PodEvidenceFile;
-      runs++;
-      implementationMs += e.outcome?.durationMs ?? 0;
+      const record = JSON.parse(readFileSync(join(dir, f), 'utf8')) as T;
+      count++;
+      totalMs += durationOf(record);
     } catch {
       // a file a forced exit cut short
     }
   }
-  return { runs, implementationMs: Math.round(implementationMs) };
+  return { count, totalMs: Math.round(totalMs) };
+}
+
+/** Pod runs of the whole run, as the adapters measured them (from the staged evidence). */
+export function podStats(reportDir: string): { runs: number; implementationMs: number } {
+  const { count, totalMs } = stagedDurations<PodEvidenceFile>(join(reportDir, STAGING_DIR), (e) => e.outcome?.durationMs ?? 0);
+  return { runs: count, implementationMs: totalMs };
 }
 
 /** Image operations of the whole run (imports, fetches) and their time as the adapters measured it. */
 export function imageOperationStats(reportDir: string): { count: number; implementationMs: number } {
-  const dir = join(reportDir, STAGING_DIR, IMAGE_OPERATIONS_DIR);
-  let count = 0;
-  let implementationMs = 0;
-  for (const f of stagedFiles(dir)) {
-    try {
-      const r = JSON.parse(readFileSync(join(dir, f), 'utf8')) as ImageOperationRecord;
-      count++;
-      implementationMs += r.durationMs;
-    } catch {
-      // a file a forced exit cut short
-    }
-  }
-  return { count, implementationMs: Math.round(implementationMs) };
+  const { count, totalMs } = stagedDurations<ImageOperationRecord>(join(reportDir, STAGING_DIR, IMAGE_OPERATIONS_DIR), (r) => r.durationMs);
+  return { count, implementationMs: totalMs };
 }
 
 /** The host settings declared pods read before and after they ran (from the staged evidence),
