@@ -15,8 +15,8 @@ const HOLDER_SCRIPT = 'hostname "$1" && ip link set lo up && echo ready && exec 
 const HOLDER_SCRIPT_NO_LO = 'hostname "$1" && echo ready && exec sleep infinity';
 
 /**
- * Waits until a helper process prints "ready" on stdout (false when it exits or `timeoutMs` passes
- * first); `stderr()` gives what it printed there, for the error message.
+ * Waits until the holder prints "ready" on stdout (false when it exits or `timeoutMs` passes
+ * first); `stderr` is what it printed there, for the error message.
  */
 async function readySignal(child: ChildProcess, timeoutMs: number): Promise<{ ready: boolean; stderr: string }> {
   let stderr = '';

@@ -88,7 +88,6 @@ function reportOf(podManifest: PodManifest, images: readonly LoadedImage[]): Rep
   };
 }
 
-
 /** The last path segment of an image name as an AC Name ("example.com/My_App" → "my-app"). */
 export function appNameFromImage(imageName: string): string {
   const last = imageName.split('/').pop() ?? '';

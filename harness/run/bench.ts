@@ -41,8 +41,12 @@ async function main(): Promise<number> {
   let userDir: string | undefined;
   if (given >= 0) {
     const inline = args[given]!.startsWith('--report-dir=');
-    userDir = resolve(inline ? args[given]!.slice('--report-dir='.length) : (args[given + 1] ?? ''));
-    args.splice(given, inline ? 1 : 2);
+    const value = inline ? args[given]!.slice('--report-dir='.length) : args[given + 1];
+    // Without a value it stays among the flags: the run refuses it before any pod.
+    if (value) {
+      userDir = resolve(value);
+      args.splice(given, inline ? 1 : 2);
+    }
   }
   const fixtures = await fixtureBuild();
   const reportDir = userDir ?? mkdtempSync(join(tmpdir(), 'appc-bench-'));
