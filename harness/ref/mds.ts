@@ -215,18 +215,12 @@ function listensIn(pid: number, netns: string, port: number): boolean {
   }
 }
 
-export interface RunningMds {
-  /** the relay inside the pod's network namespace (killed with the pod's other processes) */
-  relay: ProcRef;
-  /** Stops serving (ref's own server); idempotent. */
-  close(): Promise<void>;
-}
-
 /**
  * Serves the pod's metadata on a unix socket in `podDir` and starts the relay from 127.0.0.1:MDS_PORT
  * in `netns` (a /proc/<pid>/ns/net path) to it. `record` runs as soon as the relay's pid is known.
- * Resolves once the relay listens. The socket's name carries the pod's UUID, so the relay's command
- * line names the pod (ps, leftover checks).
+ * Resolves once the relay listens, with the function that stops ref's own serving (idempotent); the
+ * relay is killed with the pod's other processes. The socket's name carries the pod's UUID, so the
+ * relay's command line names the pod (ps, leftover checks).
  */
 export async function startMds(
   netns: string,
@@ -235,7 +229,7 @@ export async function startMds(
   record: (p: ProcRef) => Promise<void>,
   // A start of the relay and a first request took seconds in a VM under TCG, and more on a busy machine.
   timeoutMs = 30_000,
-): Promise<RunningMds> {
+): Promise<() => Promise<void>> {
   const handle = mdsHandler(config);
   const server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
@@ -296,7 +290,7 @@ export async function startMds(
       }
       await new Promise((r) => setTimeout(r, 5));
     }
-    return { relay, close };
+    return close;
   } catch (err) {
     await close();
     throw err;

@@ -290,7 +290,7 @@ export async function runPod(req: RunRequest): Promise<RunResult> {
         ...(activeMutant() !== undefined ? { mutant: activeMutant()! } : {}),
       };
       try {
-        ({ close: closeMds } = await startMds(h.nsPath('net'), podDir, mds, (proc) => state!.update((s) => s.processes.push({ role: 'mds', proc }))));
+        closeMds = await startMds(h.nsPath('net'), podDir, mds, (proc) => state!.update((s) => s.processes.push({ role: 'mds', proc })));
       } catch (err) {
         // The no-loopback mutant leaves no 127.0.0.1 in the pod to listen on.
         if (!isMutant('no-loopback')) throw err;
