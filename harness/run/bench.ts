@@ -34,6 +34,19 @@ async function fixtureBuild(): Promise<{ coldMs: number; warmMs: number; images:
   }
 }
 
+/** The first SIGINT or SIGTERM bench received; each one goes on to the run, which cleans up. */
+let interrupted: NodeJS.Signals | undefined;
+let forward: (signal: NodeJS.Signals) => void = () => undefined;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    interrupted ??= signal;
+    forward(signal);
+  });
+}
+
+/** As npm test ends on a signal: 130 (SIGINT), 143 (SIGTERM). */
+const exitOnSignal = (signal: NodeJS.Signals) => (signal === 'SIGINT' ? 130 : 143);
+
 async function main(): Promise<number> {
   const args = process.argv.slice(2);
   // A --report-dir of the user's keeps the run's reports there; else they go to a temporary dir.
@@ -49,11 +62,21 @@ async function main(): Promise<number> {
     }
   }
   const fixtures = await fixtureBuild();
+  if (interrupted) return exitOnSignal(interrupted);
   const reportDir = userDir ?? mkdtempSync(join(tmpdir(), 'appc-bench-'));
   try {
     const t0 = performance.now();
-    const res = await execa(process.execPath, [MAIN, '--report-dir', reportDir, ...args], { cwd: REPO_ROOT, reject: false, stdout: 'ignore', stderr: 'pipe' });
+    // In a process group of its own, so that a Ctrl-C reaches it once, from here (a second one
+    // would make it give up its clean-up).
+    const run = execa(process.execPath, [MAIN, '--report-dir', reportDir, ...args], { cwd: REPO_ROOT, reject: false, stdout: 'ignore', stderr: 'pipe', detached: true });
+    forward = (signal) => void run.kill(signal);
+    const res = await run;
+    forward = () => undefined;
     const wallMs = performance.now() - t0;
+    if (interrupted) {
+      console.error(`bench: interrupted (${interrupted}); no figures${userDir ? `; the run's partial reports are in ${userDir}` : ''}`);
+      return exitOnSignal(interrupted);
+    }
     let doc: ResultsDocument;
     try {
       doc = JSON.parse(readFileSync(join(reportDir, 'results.json'), 'utf8')) as ResultsDocument;
