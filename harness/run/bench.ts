@@ -12,6 +12,7 @@ import { join, resolve } from 'node:path';
 import { buildAci } from '../aci/index.js';
 import { catalog } from '../../fixtures/images.js';
 import type { ResultsDocument } from '../report/result.js';
+import { pods } from '../schedule/jobs.js';
 import { REPO_ROOT } from './paths.js';
 
 const MAIN = join(REPO_ROOT, 'dist', 'harness', 'run', 'main.js');
@@ -101,7 +102,7 @@ async function main(): Promise<number> {
       ['pod runs', String(doc.pods?.runs ?? 0)],
       ['implementation time (sum of pod runs)', s(implMs)],
       ['image operations (imports, fetches)', `${ops.count}, ${s(ops.implementationMs)} of implementation time`],
-      ['jobs (--jobs: pods at once)', `${jobs} (at most ${doc.scheduling?.mostPodsAtOnce ?? '?'} pods ran at once; ${s(doc.scheduling?.waitedMs ?? 0)} waited for slots in all)`],
+      ['jobs (--jobs: pods at once)', `${jobs} (at most ${doc.scheduling ? pods(doc.scheduling.mostPodsAtOnce) : '? pods'} ran at once; ${s(doc.scheduling?.waitedMs ?? 0)} waited for slots in all)`],
       ['suite time (vitest)', s(doc.durationMs)],
       ['wall time (whole CLI)', s(wallMs)],
       ['harness overhead ratio wall ÷ (impl ÷ jobs)', ratio(implMs)],

@@ -14,6 +14,7 @@ import { parseCli, USAGE, type CliRequest } from './config.js';
 import { EXIT, failureExit } from './exit-code.js';
 import { HarnessError, UsageError } from './errors.js';
 import { RunGuard } from './interrupt.js';
+import { pods } from '../schedule/jobs.js';
 import { startSchedulerServer } from '../schedule/server.js';
 import { REPO_ROOT } from './paths.js';
 import { preflightInput } from './preflight.js';
@@ -156,7 +157,7 @@ async function run(request: CliRequest, guard: RunGuard): Promise<number> {
     }
     console.log(reporter.summary());
     console.log(
-      `wall time: ${((performance.now() - wallStart) / 1000).toFixed(1)} s (${info.name} ${info.version}${info.details.flavor ? `, ${info.details.flavor} flavor` : ''}; --jobs ${config.jobs}, at most ${doc.scheduling?.mostPodsAtOnce ?? 0} pods at once)`,
+      `wall time: ${((performance.now() - wallStart) / 1000).toFixed(1)} s (${info.name} ${info.version}${info.details.flavor ? `, ${info.details.flavor} flavor` : ''}; --jobs ${config.jobs}, at most ${pods(doc.scheduling?.mostPodsAtOnce ?? 0)} at once)`,
     );
     console.log(`reports: ${['results.json', 'clauses.json', 'junit.xml', 'report.html', 'summary.md'].map((f) => join(config.reportDir, f)).join(', ')}`);
     const failed = doc.tests.filter((t) => t.repro);

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { VM_CPUS } from '../target/target.js';
-import { BYTES_PER_JOB, defaultJobs, JOBS_PER_CORE } from './jobs.js';
+import { BYTES_PER_JOB, defaultJobs, JOBS_PER_CORE, pods } from './jobs.js';
 
 const plenty = 64 * BYTES_PER_JOB;
 
@@ -15,4 +15,8 @@ describe('defaultJobs', () => {
     expect(defaultJobs('vagrant', 16, plenty)).toBe(VM_CPUS);
     expect(defaultJobs('qemu', 1, plenty)).toBe(1);
   });
+});
+
+test('pods: singular for one', () => {
+  expect([0, 1, 4].map(pods)).toEqual(['0 pods', '1 pod', '4 pods']);
 });

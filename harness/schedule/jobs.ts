@@ -20,3 +20,8 @@ export function defaultJobs(target: TargetKind, cores = availableParallelism(), 
   if (target === 'qemu' || target === 'vagrant') return Math.max(1, Math.min(VM_CPUS, cores));
   return Math.max(1, Math.min(cores * JOBS_PER_CORE, Math.floor(freeBytes / BYTES_PER_JOB)));
 }
+
+/** "1 pod", "4 pods": how the summary and bench count pods at once. */
+export function pods(n: number): string {
+  return n === 1 ? '1 pod' : `${n} pods`;
+}
