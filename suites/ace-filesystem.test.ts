@@ -63,7 +63,7 @@ describe('ACE § Filesystem Setup: dependencies', () => {
 
 const NONCE = randomBytes(6).toString('hex');
 const logPod = podRun([], async () => ({
-  images: [await image(await probeImage({ name: 'logging', app: { exec: ['/probe', `stdout=out-${NONCE}`, `stderr=err-${NONCE}`] } }))],
+  images: [await image(await probeImage({ name: 'logging', app: { exec: ['/probe', `stdout=out-${NONCE}`, `stderr=err-${NONCE}`] } }), { cached: false })],
 }));
 
 describe('ACE § Logging', () => {

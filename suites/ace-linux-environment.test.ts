@@ -98,6 +98,7 @@ const ownHostsPod = podRun([], async () => ({
   images: [
     await image(
       await probeImage({ name: 'own-etc-hosts', app: { exec: ['/probe', 'file=/etc/hosts'] }, files: [{ type: 'file', path: '/etc/hosts', content: HOSTS_NONCE, mode: 0o644 }] }),
+      { cached: false },
     ),
   ],
 }));

@@ -114,6 +114,8 @@ function symlinkEscape(target: string): ImageRun {
     return rawImage(
       before('manifest', { header: { name: 'rootfs/esc', type: 'symlink', linkname: target, mode: 0o777 } }, entry('rootfs/esc/planted', 'planted\n'))(es),
       spec.manifest,
+      'none',
+      { cached: false },
     );
   });
 }

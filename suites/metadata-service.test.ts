@@ -353,6 +353,7 @@ const verifierPod = podRun(['metadata-service'], async () => {
           // The signer's UUID (valid), then this pod's own (the signature is not this pod's).
           app: { exec: ['/probe', form(signed!.uuid), `fetch=${V1}/pod/uuid`, form('$FETCH1')] },
         }),
+        { cached: false },
       ),
     ],
   };

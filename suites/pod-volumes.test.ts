@@ -123,6 +123,7 @@ const lifetimePod = podRun(
         name: 'volume-lifetime',
         app: { exec: ['/probe', `write=/keep/${LIFETIME_MARKER}:alive`, `sleep=${LIFETIME_HOLD_MS}`], mountPoints: [{ name: 'keep', path: '/keep' }] },
       }),
+      { cached: false },
     );
     return {
       images: [img],

@@ -7,7 +7,7 @@ import { extract } from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { catalog, probeImage } from '../../fixtures/images.js';
 import { actoolAvailable, actoolValidate } from './actool.js';
-import { buildAci, imageIdOf, renderTar, type ImageSpec } from './builder.js';
+import { buildAci, buildStats, imageIdOf, renderTar, type ImageSpec } from './builder.js';
 import { AC_VERSION } from './manifest.js';
 import { ManifestError } from './validate.js';
 
@@ -65,6 +65,19 @@ describe('ACI builder', () => {
     expect(gz.id).toBe(plain.id);
     expect(gunzipSync(await readFile(gz.path)).equals(tar)).toBe(true);
     expect(gz.path.endsWith('.aci')).toBe(true);
+  });
+
+  test('reuses an image already in the cache dir, and counts builds and writes apart', async () => {
+    const cache = join(dir, 'counted');
+    const before = buildStats();
+    const first = await buildAci({ ...small(), compression: 'gzip' }, cache);
+    const again = await buildAci({ ...small(), compression: 'gzip' }, cache);
+    const after = buildStats();
+    expect(again.path).toBe(first.path);
+    expect(after.instance).toBe(before.instance);
+    expect(after.builds - before.builds).toBe(2);
+    expect(after.written - before.written).toBe(1);
+    expect(after.ms).toBeGreaterThan(before.ms);
   });
 
   test('writes rootfs first with parents before children, the manifest last, metadata as declared', async () => {

@@ -143,7 +143,10 @@ export async function writeTar(entries: readonly RawEntry[]): Promise<Buffer> {
     tar.on('end', resolve);
     tar.on('error', reject);
   });
-  for (const { header, body } of entries) {
+  for (const { header: given, body } of entries) {
+    // A raw entry without an mtime would get the time of the build: then the image, its ID and its
+    // file in the cache would change on every run.
+    const header = { mtime: new Date(DEFAULT_MTIME * 1000), ...given };
     await new Promise<void>((resolve, reject) => {
       const cb = (err?: Error | null) => (err ? reject(err) : resolve());
       if (body === undefined) tar.entry(header, cb);
@@ -176,14 +179,41 @@ export function compress(tar: Buffer, compression: Compression): Buffer {
 
 const SUFFIX: Record<Compression, string> = { none: '', gzip: '.gz', bzip2: '.bz2', xz: '.xz' };
 
-/** Writes `bytes` to `path` unless it exists (content-addressed names), atomically. */
-async function writeOnce(path: string, bytes: Uint8Array, outDir: string): Promise<void> {
+/** Fixture builds in this module instance (a test worker's, or a file's under isolation): images
+ *  asked for, those written anew (the rest were in the content-addressed cache), and the time spent. */
+export interface BuildStats {
+  /** tells the instances of one process apart (a worker that isolates its files loads this module per file) */
+  instance: string;
+  builds: number;
+  written: number;
+  ms: number;
+}
+const stats: BuildStats = { instance: randomBytes(6).toString('hex'), builds: 0, written: 0, ms: 0 };
+
+export function buildStats(): BuildStats {
+  return { ...stats };
+}
+
+async function counted<T>(build: () => Promise<T>): Promise<T> {
+  const started = performance.now();
+  try {
+    return await build();
+  } finally {
+    stats.builds++;
+    stats.ms += performance.now() - started;
+  }
+}
+
+/** Writes the bytes `make` returns to `path` unless it exists (content-addressed names), atomically;
+ *  `make` (compression) runs only when the file is written. */
+async function writeOnce(path: string, make: () => Uint8Array, outDir: string): Promise<void> {
   if (await exists(path)) return;
   await mkdir(outDir, { recursive: true });
   // A unique temporary name: concurrent builds of the same image (in one process or several) must not collide.
   const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-  await writeFile(tmp, bytes);
+  await writeFile(tmp, make());
   await rename(tmp, path);
+  stats.written++;
 }
 
 /** A file written as given: an .aci that need not even be a tar (hostile images). */
@@ -196,11 +226,13 @@ export interface RawImage {
 
 /** Raw mode: writes these entries (or these bytes) as an .aci, nothing checked. */
 export async function buildRawAci(content: readonly RawEntry[] | Buffer, outDir: string, compression: Compression = 'none'): Promise<RawImage> {
-  const tar = Buffer.isBuffer(content) ? content : await writeTar(content);
-  const id = imageIdOf(tar);
-  const path = join(outDir, `raw-${id.slice('sha512-'.length, 'sha512-'.length + 32)}${SUFFIX[compression]}.aci`);
-  await writeOnce(path, compress(tar, compression), outDir);
-  return { path, id, compression };
+  return counted(async () => {
+    const tar = Buffer.isBuffer(content) ? content : await writeTar(content);
+    const id = imageIdOf(tar);
+    const path = join(outDir, `raw-${id.slice('sha512-'.length, 'sha512-'.length + 32)}${SUFFIX[compression]}.aci`);
+    await writeOnce(path, () => compress(tar, compression), outDir);
+    return { path, id, compression };
+  });
 }
 
 /**
@@ -209,12 +241,14 @@ export async function buildRawAci(content: readonly RawEntry[] | Buffer, outDir:
  */
 export async function buildAci(spec: ImageSpec, outDir: string): Promise<BuiltImage> {
   assertValidImageManifest(spec.manifest);
-  const compression = spec.compression ?? 'none';
-  const tar = await renderTar(spec);
-  const id = imageIdOf(tar);
-  const path = join(outDir, `${id.slice('sha512-'.length, 'sha512-'.length + 32)}${SUFFIX[compression]}.aci`);
-  await writeOnce(path, compress(tar, compression), outDir);
-  return { path, id, name: spec.manifest.name, manifest: spec.manifest, compression };
+  return counted(async () => {
+    const compression = spec.compression ?? 'none';
+    const tar = await renderTar(spec);
+    const id = imageIdOf(tar);
+    const path = join(outDir, `${id.slice('sha512-'.length, 'sha512-'.length + 32)}${SUFFIX[compression]}.aci`);
+    await writeOnce(path, () => compress(tar, compression), outDir);
+    return { path, id, name: spec.manifest.name, manifest: spec.manifest, compression };
+  });
 }
 
 async function exists(path: string): Promise<boolean> {

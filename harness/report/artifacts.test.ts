@@ -2,8 +2,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { STAGING_DIR, writeImageOperation } from '../run/evidence.js';
-import { imageOperationStats, podStats, writeArtifacts } from './artifacts.js';
+import { STAGING_DIR, writeFixtureBuilds, writeImageOperation } from '../run/evidence.js';
+import { fixtureBuildStats, imageOperationStats, podStats, writeArtifacts } from './artifacts.js';
 import type { TestRecord } from './result.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'appc-artifacts-'));
@@ -21,6 +21,12 @@ describe('artifact folders', () => {
     // The image operations are counted apart: they are no pod runs.
     expect(podStats(dir)).toEqual({ runs: 2, implementationMs: 200 });
     expect(imageOperationStats(dir)).toEqual({ count: 2, implementationMs: 370 });
+    // Each worker's figures are rewritten as they grow: the last file of an instance counts, once.
+    writeFixtureBuilds(dir, { instance: 'a', builds: 3, written: 1, ms: 10.2 });
+    writeFixtureBuilds(dir, { instance: 'a', builds: 5, written: 2, ms: 20.4 });
+    writeFixtureBuilds(dir, { instance: 'b', builds: 4, written: 0, ms: 5 });
+    expect(fixtureBuildStats(dir)).toEqual({ builds: 9, written: 2, buildMs: 25 });
+    expect(podStats(dir)).toEqual({ runs: 2, implementationMs: 200 });
     const tests = [record('fails (a)', 'fail'), record('passes', 'pass'), record('errs', 'error')];
     const out = writeArtifacts({
       reportDir: dir,

@@ -7,7 +7,8 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { basename, join } from 'node:path';
-import { IMAGE_OPERATIONS_DIR, STAGING_DIR, type ImageOperationRecord, type PodEvidenceFile } from '../run/evidence.js';
+import type { BuildStats } from '../aci/builder.js';
+import { FIXTURE_BUILDS_DIR, IMAGE_OPERATIONS_DIR, STAGING_DIR, type ImageOperationRecord, type PodEvidenceFile } from '../run/evidence.js';
 import type { HostChangeRecord } from '../run/host-changes.js';
 import type { ResultsDocument, TestRecord } from './result.js';
 
@@ -65,6 +66,23 @@ export function podStats(reportDir: string): { runs: number; implementationMs: n
 export function imageOperationStats(reportDir: string): { count: number; implementationMs: number } {
   const { count, totalMs } = stagedDurations<ImageOperationRecord>(join(reportDir, STAGING_DIR, IMAGE_OPERATIONS_DIR), (r) => r.durationMs);
   return { count, implementationMs: totalMs };
+}
+
+/** Fixture builds of the whole run (all test workers): images asked for, written anew, time spent. */
+export function fixtureBuildStats(reportDir: string): { builds: number; written: number; buildMs: number } {
+  const dir = join(reportDir, STAGING_DIR, FIXTURE_BUILDS_DIR);
+  const total = { builds: 0, written: 0, buildMs: 0 };
+  for (const f of stagedFiles(dir)) {
+    try {
+      const s = JSON.parse(readFileSync(join(dir, f), 'utf8')) as BuildStats;
+      total.builds += s.builds;
+      total.written += s.written;
+      total.buildMs += s.ms;
+    } catch {
+      // a file a forced exit cut short
+    }
+  }
+  return { ...total, buildMs: Math.round(total.buildMs) };
 }
 
 /** The host settings declared pods read before and after they ran (from the staged evidence),

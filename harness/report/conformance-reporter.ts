@@ -7,7 +7,7 @@ import type { Reporter, TestCase, TestModule, TestRunEndReason } from 'vitest/no
 import type { Expectations } from '../impl/expectations.js';
 import { REPO_ROOT } from '../run/paths.js';
 import { makeReportDir } from '../run/preflight.js';
-import { imageOperationStats, podStats, stagedHostChanges, writeArtifacts } from './artifacts.js';
+import { fixtureBuildStats, imageOperationStats, podStats, stagedHostChanges, writeArtifacts } from './artifacts.js';
 import { computeCoverage, failureLevel, mustCoverage, profileVerdicts, type CatalogEntry, type ClauseCoverage } from './coverage.js';
 import { renderHtml } from './html.js';
 import { peerChecks } from './peer.js';
@@ -149,6 +149,7 @@ export class ConformanceReporter implements Reporter {
     const podRuns = new Map(modules.flatMap((m) => [...m.children.allTests()].map((t) => [testIdOf(m.moduleId, t.fullName), t.meta().podRuns ?? []] as const)));
     const pods = this.options.write ? podStats(this.options.reportDir) : undefined;
     const imageOperations = this.options.write ? imageOperationStats(this.options.reportDir) : undefined;
+    const fixtureBuilds = this.options.write ? fixtureBuildStats(this.options.reportDir) : undefined;
     const hostChanges = this.options.write ? stagedHostChanges(this.options.reportDir, podRuns) : [];
     const tests = this.options.write ? writeArtifacts({ reportDir: this.options.reportDir, tests: sorted, podRuns, run: info, repro: this.options.repro }) : sorted;
     const harnessErrors = [
@@ -160,6 +161,7 @@ export class ConformanceReporter implements Reporter {
       ...info,
       ...(pods ? { pods } : {}),
       ...(imageOperations?.count ? { imageOperations } : {}),
+      ...(fixtureBuilds?.builds ? { fixtureBuilds } : {}),
       ...(hostChanges.length > 0 ? { hostChanges } : {}),
       durationMs: Math.round(performance.now() - this.startedMs),
       counts: countResults(tests),

@@ -53,6 +53,9 @@ export interface RunInfo {
   pods?: { runs: number; implementationMs: number };
   /** image operations outside pod runs (imports, fetches by name), and the implementation's time in them */
   imageOperations?: { count: number; implementationMs: number };
+  /** the images the suites built in the run: asked for, written anew (the rest came from the
+   *  content-addressed cache, fixtures/build) and the time building them took */
+  fixtureBuilds?: { builds: number; written: number; buildMs: number };
   /** --jobs, the most pods that held a slot at once, and how long pods waited for slots and
    *  resources in all (harness/schedule) */
   scheduling?: { jobs: number; mostPodsAtOnce: number; waitedMs: number };

@@ -90,6 +90,7 @@ async function main(): Promise<number> {
     const ops = doc.imageOperations ?? { count: 0, implementationMs: 0 };
     const allMs = implMs + ops.implementationMs;
     const ratio = (ms: number) => (ms > 0 ? (wallMs / (ms / jobs)).toFixed(2) : '–');
+    const builds = doc.fixtureBuilds;
     const c = doc.counts;
     const rows: [string, string][] = [
       ['date', new Date().toISOString().slice(0, 10)],
@@ -97,8 +98,9 @@ async function main(): Promise<number> {
       ['target', doc.target],
       ['flags', args.join(' ') || '(none)'],
       ['verdicts', `${c.pass} passed, ${c.fail + c.xpass} failed, ${c.skip} skipped, ${c.error} errors (exit ${res.exitCode})`],
-      ['fixture build, cold', `${s(fixtures.coldMs)} (${fixtures.images} images)`],
-      ['fixture build, warm', s(fixtures.warmMs)],
+      ['fixture build, cold', `${s(fixtures.coldMs)} (setup's catalog, ${fixtures.images} images, into an empty dir)`],
+      ['fixture build, warm', `${s(fixtures.warmMs)} (the same again: from the cache)`],
+      ['fixture builds in the run', builds ? `${builds.builds} images asked for, ${builds.written} written anew (the rest from the cache), ${s(builds.buildMs)}` : '–'],
       ['pod runs', String(doc.pods?.runs ?? 0)],
       ['implementation time (sum of pod runs)', s(implMs)],
       ['image operations (imports, fetches)', `${ops.count}, ${s(ops.implementationMs)} of implementation time`],

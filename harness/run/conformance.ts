@@ -1,7 +1,8 @@
 // What suites import: vitest's test API extended with clause-carrying checks, feature gates,
 // fixture images and pod runs whose evidence is collected once and asserted many times.
+import { rmSync } from 'node:fs';
 import { afterAll, afterEach, beforeEach, describe, expect, inject, test as baseTest, type TaskMeta } from 'vitest';
-import { buildAci, buildRawAci, type BuiltImage, type Compression, type ImageManifest, type ImageSpec, type RawEntry } from '../aci/index.js';
+import { buildAci, buildRawAci, buildStats, type BuiltImage, type Compression, type ImageManifest, type ImageSpec, type RawEntry } from '../aci/index.js';
 import { createImplementation, type AppOutcome, type Feature, type FetchOutcome, type FetchRequest, type Implementation, type ImportOutcome, type PodOutcome, type PodRequest } from '../impl/index.js';
 import type { DiscoveryServer } from '../discovery/server.js';
 import type { SeenRequest } from '../discovery/site.js';
@@ -10,7 +11,7 @@ import { attachTarget, type Target } from '../target/index.js';
 import { makeCheck, makeObserve, type Check, type Observe } from './check.js';
 import type { RunConfig } from './config.js';
 import { HarnessError, InterruptedError } from './errors.js';
-import { newEvidence, recordingInto, recordingTarget, writeEvidence, writeImageOperation } from './evidence.js';
+import { newEvidence, recordingInto, recordingTarget, writeEvidence, writeFixtureBuilds, writeImageOperation } from './evidence.js';
 import { hostChangesRefused, HostSettingsWatch, settingClaim, type HostSetting } from './host-changes.js';
 import { FIXTURE_BUILD_DIR } from './paths.js';
 import { localGate, remoteGate, TestSlots } from '../schedule/client.js';
@@ -70,6 +71,10 @@ const afterEachOf = new WeakMap<TaskMeta, () => void>();
 export function fileHooks(): void {
   afterAll(async () => {
     await Promise.allSettled([...inflight]);
+    const builds = buildStats();
+    if (builds.builds > 0) writeFixtureBuilds(inject('config').reportDir, builds);
+    for (const path of runOnlyImages) rmSync(path, { force: true });
+    runOnlyImages.clear();
     // The adapter's own resources of this file (e.g. a private rkt data dir when run without npm test).
     const s = current;
     current = undefined;
@@ -152,11 +157,25 @@ export const test = baseTest.extend<{ check: Check; observe: Observe; needs: (..
   },
 });
 
+export interface ImageOptions {
+  /** false for an image that carries a value of this run (a nonce, another pod's signature): no
+   *  later run builds it again, so its file leaves the cache when the test file ends */
+  cached?: boolean;
+}
+
+/** Files of run-only images (cached: false) this test file built; removed by fileHooks. */
+const runOnlyImages = new Set<string>();
+
+function keepOrForget<T extends { path: string }>(built: T, options: ImageOptions): T {
+  if (options.cached === false) runOnlyImages.add(built.path);
+  return built;
+}
+
 /** Builds a fixture image (content-addressed under fixtures/build); a failure is the harness's. */
-export async function image(spec: ImageSpec): Promise<BuiltImage> {
+export async function image(spec: ImageSpec, options: ImageOptions = {}): Promise<BuiltImage> {
   throwIfInterrupted();
   try {
-    return await buildAci(spec, FIXTURE_BUILD_DIR);
+    return keepOrForget(await buildAci(spec, FIXTURE_BUILD_DIR), options);
   } catch (err) {
     throw new HarnessError(`fixture image ${spec.manifest.name} could not be built: ${(err as Error).message}`);
   }
@@ -296,9 +315,9 @@ export function podRun<T = undefined>(
 
 /** Raw mode: an image file written exactly as given (entries or bytes), for hostile images. `manifest`
  *  is what the adapters are told the image holds (its app names), whatever the file really holds. */
-export async function rawImage(content: readonly RawEntry[] | Buffer, manifest: ImageManifest, compression: Compression = 'none'): Promise<BuiltImage> {
+export async function rawImage(content: readonly RawEntry[] | Buffer, manifest: ImageManifest, compression: Compression = 'none', options: ImageOptions = {}): Promise<BuiltImage> {
   try {
-    const raw = await buildRawAci(content, FIXTURE_BUILD_DIR, compression);
+    const raw = keepOrForget(await buildRawAci(content, FIXTURE_BUILD_DIR, compression), options);
     return { ...raw, name: String(manifest.name), manifest };
   } catch (err) {
     throw new HarnessError(`raw fixture image ${String(manifest.name)} could not be written: ${(err as Error).message}`);

@@ -7,6 +7,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { BuildStats } from '../aci/builder.js';
 import type { PodOutcome, PodRequest } from '../impl/implementation.js';
 import type { HostChangeRecord } from './host-changes.js';
 import type { ExecOptions, ExecResult, Target } from '../target/target.js';
@@ -16,6 +17,8 @@ export const STAGING_DIR = '.evidence';
 /** Below it, one record per image operation (an import, a fetch): the implementation's time
  *  outside pod runs, for the run's figures. */
 export const IMAGE_OPERATIONS_DIR = 'image-operations';
+/** Below it, the fixture build figures of each test worker (BuildStats, one file per builder instance). */
+export const FIXTURE_BUILDS_DIR = 'fixture-builds';
 /** Each command's output is kept up to this many characters (its tail). */
 const OUTPUT_KEEP = 64 * 1024;
 
@@ -100,6 +103,18 @@ export function writeImageOperation(reportDir: string, record: ImageOperationRec
     writeFileSync(join(dir, `${randomUUID()}.json`), JSON.stringify(record));
   } catch (err) {
     console.error(`the record of an image ${record.kind} was not kept: ${(err as Error).message}`);
+  }
+}
+
+/** Stages a worker's fixture build figures so far (rewritten as they grow; only when the report dir exists). */
+export function writeFixtureBuilds(reportDir: string, stats: BuildStats): void {
+  if (!existsSync(reportDir)) return;
+  try {
+    const dir = join(reportDir, STAGING_DIR, FIXTURE_BUILDS_DIR);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, `${process.pid}-${stats.instance}.json`), JSON.stringify(stats));
+  } catch (err) {
+    console.error(`the fixture build figures were not kept: ${(err as Error).message}`);
   }
 }
 
