@@ -65,6 +65,7 @@ describe('generic adapter config', () => {
     [MINIMAL.replace('"{work}", [', '"{work}", 3, ['), 'impl-config.yaml: /run/images/3: must be string'],
     [MINIMAL.replace('[multi-app]', '[multi-app, teleport]'), 'impl-config.yaml: /features/1: must be one of pod-manifest,'],
     [MINIMAL + 'colour: blue\n', 'impl-config.yaml: /: unknown field "colour"'],
+    ['just a line of text\n', "impl-config.yaml: /: must be a mapping of the config's fields (name, features, run, apps, …: see examples/impl-config/), not a string"],
     [MINIMAL.replace('name: x\n', ''), "impl-config.yaml: /: must have required property 'name'"],
     [MINIMAL.replace('{work}/r.json', '{wrok}/r.json'), 'impl-config.yaml: /result/file: unknown placeholder {wrok}'],
     [MINIMAL.replace('[multi-app]', '[pod-manifest]'), 'impl-config.yaml: /run/podManifest: needed when features include pod-manifest'],

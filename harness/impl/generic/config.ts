@@ -191,13 +191,14 @@ export const configSchema = {
 
 // Compiled on first use: every test worker loads this module, few read a config file.
 let compiled: ReturnType<Ajv['compile']> | undefined;
-const validator = () => (compiled ??= new Ajv({ allErrors: false, strict: true, allowUnionTypes: true }).compile(configSchema));
+const validator = () => (compiled ??= new Ajv({ allErrors: false, strict: true, allowUnionTypes: true, verbose: true }).compile(configSchema));
 
 function describeError(e: ErrorObject): string {
   const where = e.instancePath || '/';
   if (e.keyword === 'additionalProperties') return `${where}: unknown field ${JSON.stringify(e.params.additionalProperty)}`;
   if (e.keyword === 'enum') return `${where}: must be one of ${(e.params.allowedValues as unknown[]).map(String).join(', ')}`;
   if (e.keyword === 'anyOf') return `${where}: must be a string or a list of strings`;
+  if (e.keyword === 'type' && e.instancePath === '') return `/: must be a mapping of the config's fields (name, features, run, apps, …: see examples/impl-config/), not a ${e.data === null ? 'null' : Array.isArray(e.data) ? 'list' : typeof e.data}`;
   return `${where}: ${e.message ?? 'invalid'}`;
 }
 
