@@ -14,6 +14,7 @@ import { parseCli, USAGE, type CliRequest } from './config.js';
 import { EXIT, failureExit } from './exit-code.js';
 import { HarnessError, UsageError } from './errors.js';
 import { RunGuard } from './interrupt.js';
+import { SuiteSequencer } from '../schedule/file-order.js';
 import { pods } from '../schedule/jobs.js';
 import { startSchedulerServer } from '../schedule/server.js';
 import { REPO_ROOT } from './paths.js';
@@ -136,6 +137,7 @@ async function run(request: CliRequest, guard: RunGuard): Promise<number> {
       fileParallelism: config.jobs > 1,
       maxWorkers: config.jobs,
       maxConcurrency: config.jobs,
+      sequence: { sequencer: SuiteSequencer },
     });
     try {
       // standalone() initialises the reporters without running anything; we then run exactly the selected tests.
