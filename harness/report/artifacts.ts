@@ -40,20 +40,23 @@ function stagedFiles(dir: string): string[] {
   return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json')) : [];
 }
 
-/** How many staged records `dir` holds and the sum of their durations, each as `durationOf` reads it. */
-function stagedDurations<T>(dir: string, durationOf: (record: T) => number): { count: number; totalMs: number } {
-  let count = 0;
-  let totalMs = 0;
+/** The staged records of `dir`, parsed; a file a forced exit cut short is passed over. */
+function stagedRecords<T>(dir: string): T[] {
+  const records: T[] = [];
   for (const f of stagedFiles(dir)) {
     try {
-      const record = JSON.parse(readFileSync(join(dir, f), 'utf8')) as T;
-      count++;
-      totalMs += durationOf(record);
+      records.push(JSON.parse(readFileSync(join(dir, f), 'utf8')) as T);
     } catch {
-      // a file a forced exit cut short
+      // cut short
     }
   }
-  return { count, totalMs: Math.round(totalMs) };
+  return records;
+}
+
+/** How many staged records `dir` holds and the sum of their durations, each as `durationOf` reads it. */
+function stagedDurations<T>(dir: string, durationOf: (record: T) => number): { count: number; totalMs: number } {
+  const records = stagedRecords<T>(dir);
+  return { count: records.length, totalMs: Math.round(records.reduce((sum, r) => sum + durationOf(r), 0)) };
 }
 
 /** Pod runs of the whole run, as the adapters measured them (from the staged evidence). */
@@ -70,17 +73,11 @@ export function imageOperationStats(reportDir: string): { count: number; impleme
 
 /** Fixture builds of the whole run (all test workers): images asked for, written anew, time spent. */
 export function fixtureBuildStats(reportDir: string): { builds: number; written: number; buildMs: number } {
-  const dir = join(reportDir, STAGING_DIR, FIXTURE_BUILDS_DIR);
   const total = { builds: 0, written: 0, buildMs: 0 };
-  for (const f of stagedFiles(dir)) {
-    try {
-      const s = JSON.parse(readFileSync(join(dir, f), 'utf8')) as BuildStats;
-      total.builds += s.builds;
-      total.written += s.written;
-      total.buildMs += s.ms;
-    } catch {
-      // a file a forced exit cut short
-    }
+  for (const s of stagedRecords<BuildStats>(join(reportDir, STAGING_DIR, FIXTURE_BUILDS_DIR))) {
+    total.builds += s.builds;
+    total.written += s.written;
+    total.buildMs += s.ms;
   }
   return { ...total, buildMs: Math.round(total.buildMs) };
 }
@@ -92,15 +89,10 @@ export function stagedHostChanges(reportDir: string, podRuns: ReadonlyMap<string
   const testOf = new Map<string, string>();
   for (const [test, runs] of podRuns) for (const r of runs) if (!testOf.has(r)) testOf.set(r, test);
   const found: { at: string; records: HostChangeRecord[] }[] = [];
-  for (const f of stagedFiles(staging)) {
-    try {
-      const e = JSON.parse(readFileSync(join(staging, f), 'utf8')) as PodEvidenceFile;
-      if (!e.hostChanges?.length) continue;
-      const test = testOf.get(e.runId);
-      found.push({ at: e.commands[0]?.startedAt ?? '', records: e.hostChanges.map((r) => ({ ...r, ...(test ? { test } : {}) })) });
-    } catch {
-      // a file a forced exit cut short
-    }
+  for (const e of stagedRecords<PodEvidenceFile>(staging)) {
+    if (!e.hostChanges?.length) continue;
+    const test = testOf.get(e.runId);
+    found.push({ at: e.commands?.[0]?.startedAt ?? '', records: e.hostChanges.map((r) => ({ ...r, ...(test ? { test } : {}) })) });
   }
   return found.sort((a, b) => a.at.localeCompare(b.at)).flatMap((f) => f.records);
 }
