@@ -73,17 +73,23 @@ export function newEvidence(runId: string, request: PodRequest): PodEvidenceFile
   };
 }
 
-/** Stages the file; only when the report dir exists (npm test's preflight made it): a suite run
- *  straight through vitest keeps no evidence. Never fails the pod run. */
-export function writeEvidence(reportDir: string, file: PodEvidenceFile): void {
+/** Writes one staged file below the report dir's staging folder; only when the report dir exists
+ *  (npm test's preflight made it): a suite run straight through vitest keeps none. Never fails the
+ *  pod run or the test: a file that cannot be written is named on stderr as `what`. */
+function stage(reportDir: string, sub: string[], name: string, text: string, what: string): void {
   if (!existsSync(reportDir)) return;
   try {
-    const dir = join(reportDir, STAGING_DIR);
-    mkdirSync(dir, { recursive: true }); // one level below a dir that exists: workers race to make it
-    writeFileSync(join(dir, `${file.runId}.json`), JSON.stringify(file, null, 1));
+    const dir = join(reportDir, STAGING_DIR, ...sub);
+    mkdirSync(dir, { recursive: true }); // below a dir that exists: workers race to make it
+    writeFileSync(join(dir, name), text);
   } catch (err) {
-    console.error(`evidence of pod run ${file.runId} not kept: ${(err as Error).message}`);
+    console.error(`${what} not kept: ${(err as Error).message}`);
   }
+}
+
+/** Stages the evidence of one pod run. */
+export function writeEvidence(reportDir: string, file: PodEvidenceFile): void {
+  stage(reportDir, [], `${file.runId}.json`, JSON.stringify(file, null, 1), `evidence of pod run ${file.runId}`);
 }
 
 export interface ImageOperationRecord {
@@ -94,28 +100,14 @@ export interface ImageOperationRecord {
   durationMs: number;
 }
 
-/** Stages the record of one image operation (like writeEvidence: only when the report dir exists). */
+/** Stages the record of one image operation. */
 export function writeImageOperation(reportDir: string, record: ImageOperationRecord): void {
-  if (!existsSync(reportDir)) return;
-  try {
-    const dir = join(reportDir, STAGING_DIR, IMAGE_OPERATIONS_DIR);
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, `${randomUUID()}.json`), JSON.stringify(record));
-  } catch (err) {
-    console.error(`the record of an image ${record.kind} was not kept: ${(err as Error).message}`);
-  }
+  stage(reportDir, [IMAGE_OPERATIONS_DIR], `${randomUUID()}.json`, JSON.stringify(record), `the record of an image ${record.kind}`);
 }
 
-/** Stages a worker's fixture build figures so far (rewritten as they grow; only when the report dir exists). */
+/** Stages a worker's fixture build figures so far (rewritten as they grow). */
 export function writeFixtureBuilds(reportDir: string, stats: BuildStats): void {
-  if (!existsSync(reportDir)) return;
-  try {
-    const dir = join(reportDir, STAGING_DIR, FIXTURE_BUILDS_DIR);
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, `${process.pid}-${stats.instance}.json`), JSON.stringify(stats));
-  } catch (err) {
-    console.error(`the fixture build figures were not kept: ${(err as Error).message}`);
-  }
+  stage(reportDir, [FIXTURE_BUILDS_DIR], `${process.pid}-${stats.instance}.json`, JSON.stringify(stats), 'the fixture build figures');
 }
 
 const tail = (s: string) => (s.length > OUTPUT_KEEP ? `[… ${s.length - OUTPUT_KEEP} characters cut]${s.slice(-OUTPUT_KEEP)}` : s);
