@@ -2,13 +2,15 @@
 // what a maintainer needs to file a bug. test.json (the result, its clause checks and reason),
 // fingerprint.json (harness host, target, implementation), pod-N.json (each pod run the test used:
 // pod manifest, image manifests and IDs, outcome with the probe's evidence, every command the adapter
-// ran with its output, exit code and timing, and timeout forensics), repro.txt (a command that reruns
-// exactly this test).
+// ran with its output, exit code and timing, and timeout forensics), import-N.json / fetch-N.json
+// (each image the test handed over on its own: the image's manifest and ID or the name fetched, how
+// the import or fetch ended, its commands, and what the discovery server saw), repro.txt (a command
+// that reruns exactly this test).
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { basename, join } from 'node:path';
 import type { BuildStats } from '../aci/builder.js';
-import { FIXTURE_BUILDS_DIR, IMAGE_OPERATIONS_DIR, STAGING_DIR, type ImageOperationRecord, type PodEvidenceFile } from '../run/evidence.js';
+import { FIXTURE_BUILDS_DIR, isImageOperation, STAGING_DIR, type EvidenceFile } from '../run/evidence.js';
 import type { HostChangeRecord } from '../run/host-changes.js';
 import type { ResultsDocument, TestRecord } from './result.js';
 
@@ -35,7 +37,8 @@ export interface ArtifactInput {
   repro?: (t: TestRecord) => string | undefined;
 }
 
-/** The staged files of `dir` (the evidence of one pod run each, or of one image operation each). */
+/** The staged files of `dir` (the evidence of one pod run or image operation each, or a worker's
+ *  fixture build figures). */
 function stagedFiles(dir: string): string[] {
   return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json')) : [];
 }
@@ -53,22 +56,27 @@ function stagedRecords<T>(dir: string): T[] {
   return records;
 }
 
-/** How many staged records `dir` holds and the sum of their durations, each as `durationOf` reads it. */
-function stagedDurations<T>(dir: string, durationOf: (record: T) => number): { count: number; totalMs: number } {
-  const records = stagedRecords<T>(dir);
-  return { count: records.length, totalMs: Math.round(records.reduce((sum, r) => sum + durationOf(r), 0)) };
+/** How many of the staged evidence files are of the kind `pick` keeps, and the sum of their
+ *  durations as the adapters measured them. */
+function stagedDurations(reportDir: string, pick: (e: EvidenceFile) => boolean): { count: number; totalMs: number } {
+  const records = stagedRecords<EvidenceFile>(join(reportDir, STAGING_DIR)).filter(pick);
+  return { count: records.length, totalMs: Math.round(records.reduce((sum, r) => sum + (r.outcome?.durationMs ?? 0), 0)) };
 }
 
 /** Pod runs of the whole run, as the adapters measured them (from the staged evidence). */
 export function podStats(reportDir: string): { runs: number; implementationMs: number } {
-  const { count, totalMs } = stagedDurations<PodEvidenceFile>(join(reportDir, STAGING_DIR), (e) => e.outcome?.durationMs ?? 0);
+  const { count, totalMs } = stagedDurations(reportDir, (e) => !isImageOperation(e));
   return { runs: count, implementationMs: totalMs };
 }
 
-/** Image operations of the whole run (imports, fetches) and their time as the adapters measured it. */
-export function imageOperationStats(reportDir: string): { count: number; implementationMs: number } {
-  const { count, totalMs } = stagedDurations<ImageOperationRecord>(join(reportDir, STAGING_DIR, IMAGE_OPERATIONS_DIR), (r) => r.durationMs);
-  return { count, implementationMs: totalMs };
+/** Image operations of the whole run (imports, fetches) and their time as the adapters measured it,
+ *  in all and per kind. */
+export function imageOperationStats(reportDir: string): NonNullable<ResultsDocument['imageOperations']> {
+  const of = (kind?: 'import' | 'fetch') => {
+    const { count, totalMs } = stagedDurations(reportDir, (e) => isImageOperation(e) && (kind === undefined || e.operation === kind));
+    return { count, implementationMs: totalMs };
+  };
+  return { ...of(), imports: of('import'), fetches: of('fetch') };
 }
 
 /** Fixture builds of the whole run (all test workers): images asked for, written anew, time spent. */
@@ -89,12 +97,22 @@ export function stagedHostChanges(reportDir: string, podRuns: ReadonlyMap<string
   const testOf = new Map<string, string>();
   for (const [test, runs] of podRuns) for (const r of runs) if (!testOf.has(r)) testOf.set(r, test);
   const found: { at: string; records: HostChangeRecord[] }[] = [];
-  for (const e of stagedRecords<PodEvidenceFile>(staging)) {
-    if (!e.hostChanges?.length) continue;
+  for (const e of stagedRecords<EvidenceFile>(staging)) {
+    if (isImageOperation(e) || !e.hostChanges?.length) continue;
     const test = testOf.get(e.runId);
     found.push({ at: e.commands?.[0]?.startedAt ?? '', records: e.hostChanges.map((r) => ({ ...r, ...(test ? { test } : {}) })) });
   }
   return found.sort((a, b) => a.at.localeCompare(b.at)).flatMap((f) => f.records);
+}
+
+/** 'pod', 'import' or 'fetch'; undefined when the file is missing or cut short. */
+function evidenceKind(staged: string): string | undefined {
+  try {
+    const e = JSON.parse(readFileSync(staged, 'utf8')) as EvidenceFile;
+    return isImageOperation(e) ? e.operation : 'pod';
+  } catch {
+    return undefined;
+  }
 }
 
 /** Writes the folders (replacing those of an earlier run in the same dir), then drops the staged
@@ -122,10 +140,15 @@ export function writeArtifacts({ reportDir, tests, podRuns, run, repro }: Artifa
     writeFileSync(join(dir, 'test.json'), JSON.stringify(record, null, 2) + '\n');
     writeFileSync(join(dir, 'fingerprint.json'), JSON.stringify(fingerprint, null, 2) + '\n');
     if (command) writeFileSync(join(dir, 'repro.txt'), command + '\n');
-    (podRuns.get(t.id) ?? []).forEach((runId, i) => {
+    // pod-1.json, pod-2.json, import-1.json, …: numbered per kind, in the order the test used them
+    const numbered = new Map<string, number>();
+    for (const runId of podRuns.get(t.id) ?? []) {
       const staged = join(staging, `${runId}.json`);
-      if (existsSync(staged)) copyFileSync(staged, join(dir, `pod-${i + 1}.json`));
-    });
+      const kind = evidenceKind(staged);
+      if (!kind) continue;
+      numbered.set(kind, (numbered.get(kind) ?? 0) + 1);
+      copyFileSync(staged, join(dir, `${kind}-${numbered.get(kind)}.json`));
+    }
     return record;
   });
   rmSync(staging, { recursive: true, force: true });

@@ -51,8 +51,9 @@ export interface RunInfo {
   durationMs: number;
   /** pod runs, and the implementation's own time: the sum of pod run times as the adapter measured them */
   pods?: { runs: number; implementationMs: number };
-  /** image operations outside pod runs (imports, fetches by name), and the implementation's time in them */
-  imageOperations?: { count: number; implementationMs: number };
+  /** image operations outside pod runs (imports, fetches by name), and the implementation's time in
+   *  them; imports hold a pod slot (the image-format suites), fetches do not (the discovery suite) */
+  imageOperations?: { count: number; implementationMs: number; imports: { count: number; implementationMs: number }; fetches: { count: number; implementationMs: number } };
   /** the images the suites built in the run: asked for, written anew (the rest came from the
    *  content-addressed cache, fixtures/build) and the time building them took */
   fixtureBuilds?: { builds: number; written: number; buildMs: number };

@@ -11,7 +11,7 @@ import { attachTarget, type Target } from '../target/index.js';
 import { makeCheck, makeObserve, type Check, type Observe } from './check.js';
 import type { RunConfig } from './config.js';
 import { HarnessError, InterruptedError } from './errors.js';
-import { newEvidence, recordingInto, recordingTarget, writeEvidence, writeFixtureBuilds, writeImageOperation } from './evidence.js';
+import { fetchEvidence, importEvidence, newEvidence, recordingInto, recordingTarget, writeEvidence, writeFixtureBuilds, type ImageOperationEvidenceFile } from './evidence.js';
 import { hostChangesRefused, HostSettingsWatch, settingClaim, type HostSetting } from './host-changes.js';
 import { FIXTURE_BUILD_DIR } from './paths.js';
 import { localGate, remoteGate, TestSlots } from '../schedule/client.js';
@@ -229,6 +229,33 @@ export interface PodOptions {
   hostChanges?: HostSetting[];
 }
 
+/** Names one pod run or image operation's evidence file; unique in the run: per worker process,
+ *  whichever file's module instance declares it. */
+function nextRunId(): string {
+  return `${process.pid}-${(perProcess.appcPodRuns = (perProcess.appcPodRuns ?? 0) + 1)}`;
+}
+
+/** Notes that the test of `skip` used the evidence `runId` (its artifact folder gets a copy). */
+function usedBy(skip: SkipFn, runId: string): TaskMeta | undefined {
+  const meta = metaOfSkip.get(skip);
+  if (meta) (meta.podRuns ??= []).push(runId);
+  return meta;
+}
+
+/** Runs an image operation with its commands recorded, and stages its evidence however it ends
+ *  (`atEnd` adds what else was seen). */
+async function recordedOperation<T extends ImportOutcome | FetchOutcome>(evidence: ImageOperationEvidenceFile, work: () => Promise<T>, atEnd?: () => void): Promise<T> {
+  try {
+    return (evidence.outcome = await recordingInto(evidence, work));
+  } catch (err) {
+    evidence.error = { name: (err as Error).name, message: (err as Error).message };
+    throw err;
+  } finally {
+    atEnd?.();
+    writeEvidence(session().config.reportDir, evidence);
+  }
+}
+
 /**
  * Declares a pod whose evidence the tests of a file share. `during` runs from the harness while the
  * pod runs (e.g. connecting to its host ports); it must end by itself, and should stop waiting
@@ -241,15 +268,13 @@ export function podRun<T = undefined>(
   options: PodOptions = {},
 ): PodRun<T> {
   let run: Promise<PodEvidence<T>> | undefined;
-  // Unique in the run: per worker process, whichever file's module instance declares it.
-  const runId = `${process.pid}-${(perProcess.appcPodRuns = (perProcess.appcPodRuns ?? 0) + 1)}`;
+  const runId = nextRunId();
   return async (skip) => {
     needs(skip, ...features);
     const refused = hostChangesRefused(session().config, options.hostChanges ?? []);
     if (refused) skip(refused);
     if (session().config.dryRun) skip('explain: would run');
-    const meta = metaOfSkip.get(skip);
-    if (meta) (meta.podRuns ??= []).push(runId);
+    const meta = usedBy(skip, runId);
     if (!run) {
       run = (async () => {
         const request = await build();
@@ -352,21 +377,33 @@ export interface ImageRun {
 /** Declares an image whose import (and run, if imported) the tests of a file share. */
 export function imageRun(build: () => Promise<BuiltImage>, features: Feature[] = []): ImageRun {
   let run: Promise<ImageEvidence> | undefined;
+  const importId = nextRunId();
+  const podId = nextRunId();
   return async (skip) => {
     needs(skip, 'image-import', ...features);
     if (session().config.dryRun) skip('explain: would run');
-    const meta = metaOfSkip.get(skip);
+    const meta = usedBy(skip, importId);
+    usedBy(skip, podId);
     if (!run) {
       run = (async () => {
         const img = await build();
         throwIfInterrupted();
-        const impl = session().impl;
+        const { impl, config } = session();
         const leave = await slots().enter(meta ?? {}, [SHARED_MACHINE, ...(impl.concurrentPods === false ? [WHOLE_IMPLEMENTATION] : [])], interruption.signal);
         try {
-          const imported = await impl.importImage!({ path: img.path });
-          writeImageOperation(session().config.reportDir, { kind: 'import', status: imported.status, durationMs: imported.durationMs });
+          const imported = await recordedOperation(importEvidence(importId, img), () => impl.importImage!({ path: img.path }));
           if (imported.status !== 'imported') return new ImageEvidence(imported);
-          return new ImageEvidence(imported, await impl.runPod({ images: [img] }));
+          throwIfInterrupted();
+          const request: PodRequest = { images: [img] };
+          const evidence = newEvidence(podId, request);
+          try {
+            return new ImageEvidence(imported, (evidence.outcome = await recordingInto(evidence, () => impl.runPod({ ...request, signal: interruption.signal }))));
+          } catch (err) {
+            evidence.error = { name: (err as Error).name, message: (err as Error).message };
+            throw err;
+          } finally {
+            writeEvidence(config.reportDir, evidence);
+          }
         } finally {
           leave();
         }
@@ -432,11 +469,13 @@ export interface FetchRun {
  */
 export function fetchRun(site: (server: DiscoveryServer) => Promise<{ host: string; request: Omit<FetchRequest, 'network'>; published?: string }>): FetchRun {
   let run: Promise<FetchEvidence> | undefined;
+  const runId = nextRunId();
   return async (skip) => {
     needs(skip, 'image-fetch');
     const { target, impl, config } = session();
     if (target.kind !== 'host') skip(`host: the discovery server and its network namespace are on this machine; --target=${target.kind} runs the implementation elsewhere`);
     if (config.dryRun) skip('explain: would run');
+    usedBy(skip, runId);
     if (!run) {
       run = (async () => {
         const server = await discoveryServer();
@@ -444,8 +483,11 @@ export function fetchRun(site: (server: DiscoveryServer) => Promise<{ host: stri
           throw err instanceof HarnessError ? err : new HarnessError(`the discovery site could not be set up: ${err.message}`);
         });
         throwIfInterrupted();
-        const outcome = await impl.fetchImage!({ ...request, network: server.network });
-        writeImageOperation(session().config.reportDir, { kind: 'fetch', status: outcome.status, durationMs: outcome.durationMs });
+        const fetch: FetchRequest = { ...request, network: server.network };
+        const evidence = fetchEvidence(runId, fetch, published);
+        const outcome = await recordedOperation(evidence, () => impl.fetchImage!(fetch), () => {
+          evidence.serverSaw = server.requests(host).map((r) => `${r.scheme}://${r.host}${r.path} → ${r.status}`);
+        });
         return new FetchEvidence(outcome, server.requests(host), published);
       })();
       const settled: Promise<unknown> = run.then(

@@ -1,22 +1,20 @@
-// The evidence of each pod run, kept so that a failed test can be filed as a bug: the pod request
-// (manifest, images), the outcome (each app's exit, output and probe report), every command the
-// adapter ran on the target with its output, exit code and timing, and on a timeout the forensics
-// taken before the pod was killed. Test workers write one file per pod run into the report dir's
-// staging folder; the reporter moves those of failed and errored tests into their artifact folders.
+// The evidence of each pod run and image operation, kept so that a failed test can be filed as a
+// bug: the pod request (manifest, images) or the image handed over (its manifest and ID, or the name
+// and labels fetched), the outcome (each app's exit, output and probe report; the import's or fetch's
+// end), every command the adapter ran on the target with its output, exit code and timing, and on a
+// timeout the forensics taken before the pod was killed. Test workers write one file per pod run or
+// image operation into the report dir's staging folder; the reporter moves those of failed and
+// errored tests into their artifact folders.
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BuildStats } from '../aci/builder.js';
-import type { PodOutcome, PodRequest } from '../impl/implementation.js';
+import type { BuildStats, BuiltImage } from '../aci/builder.js';
+import type { FetchOutcome, FetchRequest, ImportOutcome, PodOutcome, PodRequest } from '../impl/implementation.js';
 import type { HostChangeRecord } from './host-changes.js';
 import type { ExecOptions, ExecResult, Target } from '../target/target.js';
 
 /** Where workers put the evidence of every pod run until the reporter sorts it. */
 export const STAGING_DIR = '.evidence';
-/** Below it, one record per image operation (an import, a fetch): the implementation's time
- *  outside pod runs, for the run's figures. */
-export const IMAGE_OPERATIONS_DIR = 'image-operations';
 /** Below it, the fixture build figures of each test worker (BuildStats, one file per builder instance). */
 export const FIXTURE_BUILDS_DIR = 'fixture-builds';
 /** Each command's output is kept up to this many characters (its tail). */
@@ -35,23 +33,47 @@ export interface CommandRecord {
   error?: string;
 }
 
-export interface PodEvidenceFile {
+/** What the adapter ran on the target during one pod run or image operation. */
+interface CommandLog {
+  commands: CommandRecord[];
+  /** taken on a pod timeout, before the pod was killed */
+  forensics?: string;
+}
+
+export interface PodEvidenceFile extends CommandLog {
   runId: string;
   request: { manifest?: unknown; images: { name: string; id: string; file: string; manifest: unknown }[]; timeoutMs?: number };
   outcome?: PodOutcome;
   error?: { name: string; message: string };
-  commands: CommandRecord[];
-  /** taken on a pod timeout, before the pod was killed */
-  forensics?: string;
   /** host-wide settings the test declared the pod may change, read before and after it */
   hostChanges?: HostChangeRecord[];
 }
 
-/** The pod run in progress, in the async context of its adapter call. */
-const current = new AsyncLocalStorage<PodEvidenceFile>();
+/** An image handed to the implementation on its own: imported from its file (image-format suites)
+ *  or fetched by name from the run's discovery server (discovery suite). Its time is the
+ *  implementation's, outside pod runs. */
+export interface ImageOperationEvidenceFile extends CommandLog {
+  runId: string;
+  operation: 'import' | 'fetch';
+  request:
+    | { image: { name: string; id: string; file: string; manifest: unknown } }
+    | { fetch: Omit<FetchRequest, 'network'>; published?: string };
+  outcome?: ImportOutcome | FetchOutcome;
+  error?: { name: string; message: string };
+  /** a fetch's requests as the discovery server saw them, in order */
+  serverSaw?: string[];
+}
 
-/** Runs the adapter's pod run with its commands recorded into `file`. */
-export function recordingInto<T>(file: PodEvidenceFile, work: () => Promise<T>): Promise<T> {
+/** One staged file: a pod run, or an image operation (it has `operation`). */
+export type EvidenceFile = PodEvidenceFile | ImageOperationEvidenceFile;
+
+export const isImageOperation = (e: EvidenceFile): e is ImageOperationEvidenceFile => 'operation' in e && e.operation !== undefined;
+
+/** The pod run or image operation in progress, in the async context of its adapter call. */
+const current = new AsyncLocalStorage<CommandLog>();
+
+/** Runs the adapter's pod run or image operation with its commands recorded into `file`. */
+export function recordingInto<T>(file: CommandLog, work: () => Promise<T>): Promise<T> {
   return current.run(file, work);
 }
 
@@ -87,22 +109,19 @@ function stage(reportDir: string, sub: string[], name: string, text: string, wha
   }
 }
 
-/** Stages the evidence of one pod run. */
-export function writeEvidence(reportDir: string, file: PodEvidenceFile): void {
-  stage(reportDir, [], `${file.runId}.json`, JSON.stringify(file, null, 1), `evidence of pod run ${file.runId}`);
+export function importEvidence(runId: string, image: BuiltImage): ImageOperationEvidenceFile {
+  return { runId, operation: 'import', request: { image: { name: image.name, id: image.id, file: image.path, manifest: image.manifest } }, commands: [] };
 }
 
-export interface ImageOperationRecord {
-  kind: 'import' | 'fetch';
-  /** how the operation ended (imported, refused, crashed, hung, …) */
-  status: string;
-  /** as the adapter measured it */
-  durationMs: number;
+export function fetchEvidence(runId: string, request: FetchRequest, published?: string): ImageOperationEvidenceFile {
+  const { network: _network, ...fetch } = request;
+  return { runId, operation: 'fetch', request: { fetch, ...(published ? { published } : {}) }, commands: [] };
 }
 
-/** Stages the record of one image operation. */
-export function writeImageOperation(reportDir: string, record: ImageOperationRecord): void {
-  stage(reportDir, [IMAGE_OPERATIONS_DIR], `${randomUUID()}.json`, JSON.stringify(record), `the record of an image ${record.kind}`);
+/** Stages the evidence of one pod run or image operation. */
+export function writeEvidence(reportDir: string, file: EvidenceFile): void {
+  const what = isImageOperation(file) ? `image ${file.operation}` : 'pod run';
+  stage(reportDir, [], `${file.runId}.json`, JSON.stringify(file, null, 1), `evidence of ${what} ${file.runId}`);
 }
 
 /** Stages a worker's fixture build figures so far (rewritten as they grow). */

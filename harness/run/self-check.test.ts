@@ -2,7 +2,7 @@
 // that behaviour's clause, and only because of that clause. Runs the real CLI (npm test's entry).
 import { execa } from 'execa';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -35,6 +35,63 @@ describe.runIf(existsSync(PROBE_BINARY) && process.getuid?.() === 0)('kill matri
     const [result] = await killMatrix(MUTANTS.filter((m) => m.name === 'wrong-cwd'), join(dir, 'matrix'));
     expect(result).toMatchObject({ mutant: 'wrong-cwd', status: 'killed', unrelated: [], suites: ['suites/ace-execution-environment.test.ts', 'suites/ace-validator.test.ts'] });
     expect(result!.killedBy.length).toBeGreaterThan(0);
+  });
+});
+
+/** The folder of the one test that failed, with its JSON files read. */
+async function artifactsOf(doc: ResultsDocument, reportDir: string) {
+  const failed = doc.tests.filter((t) => t.status === 'fail');
+  expect(failed).toHaveLength(1);
+  const folder = join(reportDir, failed[0]!.artifacts!);
+  const files = (await readdir(folder)).sort();
+  const read = async (f: string) => JSON.parse(await readFile(join(folder, f), 'utf8'));
+  return { test: failed[0]!, files, read };
+}
+
+describe.runIf(existsSync(PROBE_BINARY) && process.getuid?.() === 0)('failures a maintainer can act on', () => {
+  test('a failed test leaves its pod runs in its folder, and its rerun command runs it alone with the same verdict', async () => {
+    const args = ['--mutant', 'wrong-cwd', '-t', 'starts the app in its workingDirectory', 'suites/ace-execution-environment.test.ts'];
+    const { doc } = await runSuite(args);
+    const reportDir = join(dir, args.join('_').replace(/[^a-z0-9]+/gi, '-'));
+    const { test: failed, files, read } = await artifactsOf(doc, reportDir);
+    expect(files).toEqual(['fingerprint.json', 'pod-1.json', 'repro.txt', 'test.json']);
+    const pod = await read('pod-1.json');
+    expect(pod.request.images[0].id).toMatch(/^sha512-[0-9a-f]{128}$/);
+    expect(pod.commands.some((c: { argv: string[]; exitCode: number }) => c.argv.includes('run') && c.exitCode === 0)).toBe(true);
+    expect(pod.outcome.apps[0].report.cwd).toBe('/'); // the probe's evidence: the mutant started it in /
+    expect((await read('fingerprint.json')).implementation.details.mutant).toBe('wrong-cwd');
+    // The printed command, run as printed (without npm's build step): the one test, the same verdict.
+    const command = failed.repro!.replace(/^npm test -- /, `${process.execPath} ${MAIN} `);
+    await execa('sh', ['-c', command], { cwd: REPO_ROOT, reject: false });
+    const rerun = JSON.parse(await readFile(join(reportDir, 'rerun', 'results.json'), 'utf8')) as ResultsDocument;
+    expect(rerun.tests.map((t) => [t.id, t.status])).toEqual([[failed.id, 'fail']]);
+  });
+
+  test('a failed image test leaves the import and the pod run of each image it handed over', async () => {
+    const args = ['--mutant', 'ignore-os-arch', '-t', 'refuses an image for another arch', 'suites/image-manifest.test.ts'];
+    const { doc } = await runSuite(args);
+    const { files, read } = await artifactsOf(doc, join(dir, args.join('_').replace(/[^a-z0-9]+/gi, '-')));
+    // The refused image's twin (valid, the same otherwise) and the image itself: each imported, then run.
+    expect(files).toEqual(['fingerprint.json', 'import-1.json', 'import-2.json', 'pod-1.json', 'pod-2.json', 'repro.txt', 'test.json']);
+    const imports = [await read('import-1.json'), await read('import-2.json')];
+    const foreign = imports.find((i) => i.request.image.manifest.labels.some((l: { name: string; value: string }) => l.name === 'arch' && l.value !== 'amd64'));
+    expect(foreign.outcome).toMatchObject({ status: 'imported', imageId: foreign.request.image.id });
+    expect(foreign.commands[0].argv).toContain('import');
+    const pods = [await read('pod-1.json'), await read('pod-2.json')];
+    expect(pods.map((p) => p.request.images[0].id).sort()).toEqual(imports.map((i) => i.request.image.id).sort());
+  });
+
+  test('a failed fetch test leaves the fetch: what was asked for, its commands and what the discovery server saw', async () => {
+    const args = ['--mutant', 'skip-signature-check', '-t', 'refuses an image served without a signature', 'suites/image-discovery.test.ts'];
+    const { doc } = await runSuite(args);
+    const { files, read } = await artifactsOf(doc, join(dir, args.join('_').replace(/[^a-z0-9]+/gi, '-')));
+    expect(files).toContain('fetch-1.json');
+    const fetch = await read('fetch-1.json');
+    expect(fetch.request.fetch.name).toMatch(/unsigned/);
+    expect(fetch.outcome.status).toBe('fetched');
+    expect(fetch.commands.some((c: { argv: string[] }) => c.argv.includes('fetch'))).toBe(true);
+    expect(fetch.serverSaw.some((r: string) => /\?ac-discovery=1 → 200$/.test(r))).toBe(true);
+    expect(fetch.serverSaw.some((r: string) => /\.asc → 404$/.test(r))).toBe(false); // the mutant never asked for the signature
   });
 });
 
