@@ -81,6 +81,19 @@ describe.runIf(existsSync(PROBE_BINARY) && process.getuid?.() === 0)('failures a
     expect(pods.map((p) => p.request.images[0].id).sort()).toEqual(imports.map((i) => i.request.image.id).sort());
   });
 
+  test('--rerun-failed reruns every failed test of an earlier run, and only those, with the same verdicts', async () => {
+    const reportDir = join(dir, 'rerun-failed');
+    const first = await execa(process.execPath, [MAIN, '--report-dir', reportDir, '--mutant', 'ignore-os-arch', '-t', 'runs an image of acVersion 0.8.0|refuses an image for another', 'suites/image-manifest.test.ts'], { cwd: REPO_ROOT, reject: false });
+    const doc = JSON.parse(await readFile(join(reportDir, 'results.json'), 'utf8')) as ResultsDocument;
+    const failed = doc.tests.filter((t) => t.status === 'fail').map((t) => t.id);
+    expect(failed).toHaveLength(2);
+    expect(doc.tests.some((t) => t.status === 'pass')).toBe(true);
+    const printed = first.stdout.split('\n').find((l) => l.startsWith('rerun all 2: npm test -- '))!;
+    await execa('sh', ['-c', printed.replace(/^rerun all 2: npm test -- /, `${process.execPath} ${MAIN} `)], { cwd: REPO_ROOT, reject: false });
+    const rerun = JSON.parse(await readFile(join(reportDir, 'rerun', 'results.json'), 'utf8')) as ResultsDocument;
+    expect(rerun.tests.map((t) => [t.id, t.status]).sort()).toEqual(failed.map((id) => [id, 'fail']).sort());
+  });
+
   test('a failed fetch test leaves the fetch: what was asked for, its commands and what the discovery server saw', async () => {
     const args = ['--mutant', 'skip-signature-check', '-t', 'refuses an image served without a signature', 'suites/image-discovery.test.ts'];
     const { doc } = await runSuite(args);
