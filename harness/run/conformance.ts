@@ -11,7 +11,7 @@ import { attachTarget, type Target } from '../target/index.js';
 import { makeCheck, makeObserve, type Check, type Observe } from './check.js';
 import type { RunConfig } from './config.js';
 import { HarnessError, InterruptedError } from './errors.js';
-import { fetchEvidence, importEvidence, newEvidence, recordingInto, recordingTarget, writeEvidence, writeFixtureBuilds, type ImageOperationEvidenceFile } from './evidence.js';
+import { fetchEvidence, importEvidence, newEvidence, recordingInto, recordingTarget, writeEvidence, writeFixtureBuilds, type EvidenceFile } from './evidence.js';
 import { hostChangesRefused, HostSettingsWatch, settingClaim, type HostSetting } from './host-changes.js';
 import { FIXTURE_BUILD_DIR } from './paths.js';
 import { localGate, remoteGate, TestSlots } from '../schedule/client.js';
@@ -242,11 +242,13 @@ function usedBy(skip: SkipFn, runId: string): TaskMeta | undefined {
   return meta;
 }
 
-/** Runs an image operation with its commands recorded, and stages its evidence however it ends
- *  (`atEnd` adds what else was seen). */
-async function recordedOperation<T extends ImportOutcome | FetchOutcome>(evidence: ImageOperationEvidenceFile, work: () => Promise<T>, atEnd?: () => void): Promise<T> {
+/** Runs an image operation or a pod run with its commands recorded, and stages its evidence
+ *  however it ends (`atEnd` adds what else was seen). */
+async function recorded<T>(evidence: EvidenceFile, work: () => Promise<T>, atEnd?: () => void): Promise<T> {
   try {
-    return (evidence.outcome = await recordingInto(evidence, work));
+    const outcome = await recordingInto(evidence, work);
+    Object.assign(evidence, { outcome });
+    return outcome;
   } catch (err) {
     evidence.error = { name: (err as Error).name, message: (err as Error).message };
     throw err;
@@ -388,22 +390,14 @@ export function imageRun(build: () => Promise<BuiltImage>, features: Feature[] =
       run = (async () => {
         const img = await build();
         throwIfInterrupted();
-        const { impl, config } = session();
+        const impl = session().impl;
         const leave = await slots().enter(meta ?? {}, [SHARED_MACHINE, ...(impl.concurrentPods === false ? [WHOLE_IMPLEMENTATION] : [])], interruption.signal);
         try {
-          const imported = await recordedOperation(importEvidence(importId, img), () => impl.importImage!({ path: img.path }));
+          const imported = await recorded(importEvidence(importId, img), () => impl.importImage!({ path: img.path }));
           if (imported.status !== 'imported') return new ImageEvidence(imported);
           throwIfInterrupted();
           const request: PodRequest = { images: [img] };
-          const evidence = newEvidence(podId, request);
-          try {
-            return new ImageEvidence(imported, (evidence.outcome = await recordingInto(evidence, () => impl.runPod({ ...request, signal: interruption.signal }))));
-          } catch (err) {
-            evidence.error = { name: (err as Error).name, message: (err as Error).message };
-            throw err;
-          } finally {
-            writeEvidence(config.reportDir, evidence);
-          }
+          return new ImageEvidence(imported, await recorded(newEvidence(podId, request), () => impl.runPod({ ...request, signal: interruption.signal })));
         } finally {
           leave();
         }
@@ -485,7 +479,7 @@ export function fetchRun(site: (server: DiscoveryServer) => Promise<{ host: stri
         throwIfInterrupted();
         const fetch: FetchRequest = { ...request, network: server.network };
         const evidence = fetchEvidence(runId, fetch, published);
-        const outcome = await recordedOperation(evidence, () => impl.fetchImage!(fetch), () => {
+        const outcome = await recorded(evidence, () => impl.fetchImage!(fetch), () => {
           evidence.serverSaw = server.requests(host).map((r) => `${r.scheme}://${r.host}${r.path} → ${r.status}`);
         });
         return new FetchEvidence(outcome, server.requests(host), published);
