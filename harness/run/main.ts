@@ -132,10 +132,12 @@ async function run(request: CliRequest, guard: RunGuard): Promise<number> {
       watch: false,
       provide: { config },
       reporters: request.mode === 'run' ? ['default', reporter] : [reporter],
-      // Test files side by side in --jobs workers, and as many tests at once in a file written for
-      // it (describe.concurrent); the scheduler bounds the pods of all of them together.
+      // Test files side by side in --jobs + 1 workers, and as many tests at once in a file written
+      // for it (describe.concurrent); the scheduler bounds the pods of all of them together to
+      // --jobs. The spare worker fills the slot a worker leaves idle while its tests wait outside pod
+      // slots (the discovery suite's fetches, a file starting up): docs/speed.md.
       fileParallelism: config.jobs > 1,
-      maxWorkers: config.jobs,
+      maxWorkers: config.jobs + 1,
       maxConcurrency: config.jobs,
       sequence: { sequencer: SuiteSequencer },
     });
