@@ -57,9 +57,10 @@ export interface RunInfo {
   /** the images the suites built in the run: asked for, written anew (the rest came from the
    *  content-addressed cache, fixtures/build) and the time building them took */
   fixtureBuilds?: { builds: number; written: number; buildMs: number };
-  /** --jobs, the most pods that held a slot at once, and how long pods waited for slots and
-   *  resources in all (harness/schedule) */
-  scheduling?: { jobs: number; mostPodsAtOnce: number; waitedMs: number };
+  /** --jobs, the most pods that held a slot at once, how long pods waited for slots and resources
+   *  in all, the summed time slots were held (by pods and imports), and the time from the
+   *  scheduler's opening (just before the suite starts) to the first slot granted (harness/schedule) */
+  scheduling?: { jobs: number; mostPodsAtOnce: number; waitedMs: number; slotMs?: number; firstPodMs?: number };
   /** set when a signal stopped the run: the results are partial */
   interrupted?: { signal: string };
   /** host-wide settings that tests declared their pods may change, as read before and after each

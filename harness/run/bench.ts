@@ -37,6 +37,14 @@ async function fixtureBuild(): Promise<{ coldMs: number; warmMs: number; images:
   }
 }
 
+/** How busy the pod slots were: held time over jobs × suite time, and when the first pod started. */
+function slotUse(doc: ResultsDocument, jobs: number): string {
+  const sched = doc.scheduling;
+  if (sched?.slotMs === undefined || doc.durationMs <= 0) return '–';
+  const share = Math.round((100 * sched.slotMs) / (jobs * doc.durationMs));
+  return `${s(sched.slotMs)}, ${share} % of jobs × suite time${sched.firstPodMs !== undefined ? ` (the first granted ${s(sched.firstPodMs)} into the suite)` : ''}`;
+}
+
 /** The first SIGINT or SIGTERM bench received; each one goes on to the run, which cleans up. */
 let interrupted: NodeJS.Signals | undefined;
 let forward: (signal: NodeJS.Signals) => void = () => undefined;
@@ -109,6 +117,8 @@ async function main(): Promise<number> {
       ['image operations (imports, fetches)', `${ops.count}, ${s(ops.implementationMs)} of implementation time: ${ops.imports.count} imports ${s(ops.imports.implementationMs)} (in pod slots), ${ops.fetches.count} fetches ${s(ops.fetches.implementationMs)} (outside them)`],
       ['jobs (--jobs: pods at once)', `${jobs} (at most ${doc.scheduling ? pods(doc.scheduling.mostPodsAtOnce) : '? pods'} ran at once; ${s(doc.scheduling?.waitedMs ?? 0)} waited for slots in all)`],
       ['suite time (vitest)', s(doc.durationMs)],
+      // What keeps the ratio above 1: slots idle (start-up, the tail, waits between pods) or held by imports.
+      ['pod slots held', slotUse(doc, jobs)],
       ['wall time (whole CLI)', s(wallMs)],
       ['harness overhead ratio wall ÷ (impl ÷ jobs)', ratio(implMs)],
       ['  the same, impl with image operations', ratio(allMs)],

@@ -116,7 +116,13 @@ async function run(request: CliRequest, guard: RunGuard): Promise<number> {
           specVersion: SPEC_VERSION,
           startedAt,
           expectationsFile: expectationsPath ?? null,
-          scheduling: { jobs: config.jobs, mostPodsAtOnce: stats.maxInFlight, waitedMs: Math.round(stats.waitedMs) },
+          scheduling: {
+            jobs: config.jobs,
+            mostPodsAtOnce: stats.maxInFlight,
+            waitedMs: Math.round(stats.waitedMs),
+            slotMs: Math.round(stats.slotMs),
+            ...(stats.firstGrantMs !== undefined ? { firstPodMs: Math.round(stats.firstGrantMs) } : {}),
+          },
         };
       },
       expectations,

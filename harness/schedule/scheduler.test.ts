@@ -1,4 +1,4 @@
-import { describe, expect, test } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
 import { hostPort, manifestClaims } from './resources.js';
 import { conflicts, normalizeClaims, Scheduler, type Claim } from './scheduler.js';
 import { defaultJobs } from './jobs.js';
@@ -49,6 +49,24 @@ describe('the scheduler', () => {
     await tick();
     expect(c.granted).toBe(true);
     expect(s.stats()).toMatchObject({ granted: 3, maxInFlight: 2 });
+  });
+
+  test('counts how long slots were held, and when the first was granted', async () => {
+    vi.useFakeTimers({ toFake: ['performance'] });
+    try {
+      const s = new Scheduler(2);
+      vi.advanceTimersByTime(30);
+      const [a, b] = [track(s, []), track(s, [])];
+      await tick();
+      vi.advanceTimersByTime(100); // two held
+      a.release!();
+      vi.advanceTimersByTime(50); // one held
+      b.release!();
+      vi.advanceTimersByTime(1000); // none
+      expect(s.stats()).toMatchObject({ slotMs: 250, firstGrantMs: 30 });
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   test('keeps exclusive claims apart and lets shared ones together', async () => {

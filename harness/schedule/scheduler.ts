@@ -17,6 +17,10 @@ export interface SchedulerStats {
   maxInFlight: number;
   /** summed time requests waited before they were granted */
   waitedMs: number;
+  /** summed time slots were held (by pods, imports): over jobs × the run's time, how busy the slots were */
+  slotMs: number;
+  /** from the scheduler's start to its first grant (how long the run took to start its first pod) */
+  firstGrantMs?: number;
 }
 
 interface Request {
@@ -43,7 +47,10 @@ export function normalizeClaims(claims: readonly Claim[]): Claim[] {
 export class Scheduler {
   private readonly waiting: Request[] = [];
   private readonly held = new Set<readonly Claim[]>();
-  private readonly stats_: SchedulerStats = { granted: 0, maxInFlight: 0, waitedMs: 0 };
+  private readonly stats_: SchedulerStats = { granted: 0, maxInFlight: 0, waitedMs: 0, slotMs: 0 };
+  private readonly startedAt = performance.now();
+  /** when the number of held slots last changed: slotMs grows by that number per ms */
+  private countedTo = this.startedAt;
 
   constructor(readonly capacity: number) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new Error(`scheduler capacity must be a positive integer (got ${capacity})`);
@@ -62,6 +69,8 @@ export class Scheduler {
         queuedAt: performance.now(),
         grant: () => {
           signal?.removeEventListener('abort', onAbort);
+          this.countSlots();
+          this.stats_.firstGrantMs ??= performance.now() - this.startedAt;
           this.held.add(wanted);
           this.stats_.granted++;
           this.stats_.waitedMs += performance.now() - request.queuedAt;
@@ -70,6 +79,7 @@ export class Scheduler {
           resolve(() => {
             if (released) return;
             released = true;
+            this.countSlots();
             this.held.delete(wanted);
             this.pump();
           });
@@ -97,7 +107,14 @@ export class Scheduler {
   }
 
   stats(): SchedulerStats {
+    this.countSlots();
     return { ...this.stats_ };
+  }
+
+  private countSlots(): void {
+    const now = performance.now();
+    this.stats_.slotMs += this.held.size * (now - this.countedTo);
+    this.countedTo = now;
   }
 
   private pump(): void {
