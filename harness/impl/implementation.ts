@@ -92,6 +92,8 @@ export interface PodOutcome {
  *  invalid manifest), so nothing about it is trusted but its path. */
 export interface ImageFile {
   path: string;
+  /** aborted when the run is interrupted: the adapter stops the import, cleans up, and throws the reason */
+  signal?: AbortSignal;
 }
 
 /** What became of an image import. A hang is not an outcome: the adapter throws a HarnessError
@@ -130,6 +132,8 @@ export interface FetchRequest {
   network: DiscoveryNetwork;
   /** overrides the run's pod timeout for this fetch (a stalled server is the implementation's to give up on) */
   timeoutMs?: number;
+  /** aborted when the run is interrupted: the adapter stops the fetch, cleans up, and throws the reason */
+  signal?: AbortSignal;
 }
 
 /** What became of a fetch by name. Unlike an import, a hang is an outcome: the faults of a discovery

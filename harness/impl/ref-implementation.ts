@@ -152,8 +152,10 @@ export class RefImplementation implements Implementation {
       const there = `${work}/${basename(file.path)}`;
       await t.copyIn(file.path, there);
       const args = ['import', '--image', there, ...(this.config.mutant ? ['--mutant', this.config.mutant] : [])];
-      const res = await t.exec(this.cli(args), { timeoutMs: this.config.podTimeoutMs });
+      const res = await t.exec(this.cli(args), { timeoutMs: this.config.podTimeoutMs, ...(file.signal ? { signal: file.signal } : {}) });
       const durationMs = performance.now() - started;
+      // Stopped because the run was interrupted: not an outcome of the implementation's.
+      if (file.signal?.aborted) throw file.signal.reason as Error;
       if (res.timedOut) throw new HarnessError(`ref import timed out after ${this.config.podTimeoutMs / 1000}s (harness timeout)`);
       if (res.exitCode === 2) throw new HarnessError(`ref import: usage error: ${res.stderr.trim()}`);
       if (res.exitCode === 1) return { status: 'refused', refusal: res.stderr.trim().replace(/^ref: refused: /, ''), durationMs };
@@ -173,6 +175,8 @@ export class RefImplementation implements Implementation {
     const started = performance.now();
     const mutant = this.config.mutant ? ['--mutant', this.config.mutant] : [];
     const net = request.network;
+    // An interrupted run stops the command (ref removes its scratch dir on the signal).
+    const stop = request.signal ? { signal: request.signal } : {};
     try {
       const trustDir = `${work}/trust`;
       for (const [i, entry] of request.trust.entries()) {
@@ -183,7 +187,8 @@ export class RefImplementation implements Implementation {
           await t.copyIn(entry.keyFile, there);
           args = ['trust', '--trust-dir', trustDir, ...scope, '--key', there];
         } else args = ['trust', '--trust-dir', trustDir, ...scope, '--discover', '--ca-file', net.caFile, ...mutant];
-        const res = await t.exec(net.wrap(this.cli(args)), { timeoutMs: 60_000 });
+        const res = await t.exec(net.wrap(this.cli(args)), { timeoutMs: 60_000, ...stop });
+        if (request.signal?.aborted) throw request.signal.reason as Error;
         // A key file the harness made must be taken; keys found by discovery may be refused.
         if (res.exitCode === 1 && !('keyFile' in entry)) return { status: 'refused', refusal: `trust: ${res.stderr.trim().replace(/^ref: refused: /, '')}`, durationMs: performance.now() - started };
         if (res.exitCode !== 0) throw new HarnessError(`ref trust failed (exit ${res.exitCode ?? res.signal}): ${res.stderr.trim()}`);
@@ -191,8 +196,9 @@ export class RefImplementation implements Implementation {
       const labels = Object.entries(request.labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
       const args = ['fetch', '--name', request.name, ...labels, '--trust-dir', trustDir, '--ca-file', net.caFile, ...mutant];
       const timeoutMs = request.timeoutMs ?? this.config.podTimeoutMs;
-      const res = await t.exec(net.wrap(this.cli(args)), { timeoutMs });
+      const res = await t.exec(net.wrap(this.cli(args)), { timeoutMs, ...stop });
       const durationMs = performance.now() - started;
+      if (request.signal?.aborted) throw request.signal.reason as Error;
       if (res.timedOut) return { status: 'hung', durationMs, output: (res.stderr + res.stdout).trim().slice(-2000) };
       if (res.exitCode === 2) throw new HarnessError(`ref fetch: usage error: ${res.stderr.trim()}`);
       if (res.exitCode === 1) return { status: 'refused', refusal: res.stderr.trim().replace(/^ref: refused: /, ''), durationMs };

@@ -121,8 +121,10 @@ export class RktImplementation implements Implementation {
       const there = `${work}/${basename(file.path)}`;
       await t.copyIn(file.path, there);
       const timeoutMs = this.config.podTimeoutMs;
-      const res = await t.exec([p.bin, ...globalArgs(p.dataDir, p.configDir), 'fetch', '--full', '--pull-policy=never', there], { timeoutMs });
+      const res = await t.exec([p.bin, ...globalArgs(p.dataDir, p.configDir), 'fetch', '--full', '--pull-policy=never', there], { timeoutMs, ...(file.signal ? { signal: file.signal } : {}) });
       const durationMs = performance.now() - started;
+      // Stopped because the run was interrupted: not an outcome of the implementation's.
+      if (file.signal?.aborted) throw file.signal.reason as Error;
       if (res.timedOut) throw new HarnessError(`rkt fetch timed out after ${timeoutMs / 1000}s (harness timeout): ${rktComplaint(res.stderr)}`);
       if (res.exitCode === 254) return { status: 'refused', refusal: rktComplaint(res.stderr) || 'exit 254', durationMs };
       if (res.exitCode !== 0) return { status: 'crashed', message: `rkt fetch exited ${res.exitCode ?? res.signal}: ${rktComplaint(res.stderr)}`, durationMs };
@@ -150,6 +152,7 @@ export class RktImplementation implements Implementation {
     const net = request.network;
     const started = performance.now();
     const inNetns = (args: string[]) => net.wrap([...rktFetchEnv(net.caFile), p.bin, ...args]);
+    const stop = request.signal ? { signal: request.signal } : {};
     try {
       await t.exec(['mkdir', '-p', dataDir, configDir], { timeoutMs: 10_000 });
       for (const [i, entry] of request.trust.entries()) {
@@ -158,14 +161,16 @@ export class RktImplementation implements Implementation {
           keyFile = `${work}/key-${i}.asc`;
           await t.copyIn(entry.keyFile, keyFile);
         }
-        const res = await t.exec(inNetns(rktTrustArgs(dataDir, configDir, entry.prefix, keyFile)), { timeoutMs: 60_000 });
+        const res = await t.exec(inNetns(rktTrustArgs(dataDir, configDir, entry.prefix, keyFile)), { timeoutMs: 60_000, ...stop });
+        if (request.signal?.aborted) throw request.signal.reason as Error;
         // A key file the harness made must be taken; keys found by discovery may be refused.
         if (res.exitCode === 254 && keyFile === undefined) return { status: 'refused', refusal: `rkt trust: ${rktComplaint(res.stderr)}`, durationMs: performance.now() - started };
         if (res.exitCode !== 0) throw new HarnessError(`rkt trust failed (exit ${res.exitCode ?? res.signal}): ${rktComplaint(res.stderr)}`);
       }
       const timeoutMs = request.timeoutMs ?? this.config.podTimeoutMs;
-      const res = await t.exec(inNetns(rktFetchByNameArgs(dataDir, configDir, request.name, request.labels)), { timeoutMs });
+      const res = await t.exec(inNetns(rktFetchByNameArgs(dataDir, configDir, request.name, request.labels)), { timeoutMs, ...stop });
       const durationMs = performance.now() - started;
+      if (request.signal?.aborted) throw request.signal.reason as Error;
       if (res.timedOut) return { status: 'hung', durationMs, output: rktComplaint(res.stderr) };
       if (res.exitCode === 254) return { status: 'refused', refusal: rktComplaint(res.stderr) || 'exit 254', durationMs };
       if (res.exitCode !== 0) return { status: 'crashed', message: `rkt fetch exited ${res.exitCode ?? res.signal}: ${rktComplaint(res.stderr)}`, durationMs };

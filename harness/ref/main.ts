@@ -7,6 +7,7 @@
 //   ref gc --data-dir DIR
 //   ref version
 //   ref mutants
+import { rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -125,6 +126,13 @@ function oneLine(s: string): string {
  *  EXIT.refused; anything else is a crash. `scratch` names a temporary dir the work gets, removed after. */
 async function answerOrRefuse(work: (scratch: string) => Promise<unknown>, scratch?: string): Promise<number> {
   const dir = scratch ? await mkdtemp(join(tmpdir(), `appc-ref-${scratch}-`)) : '';
+  // A signal ends the command at once, its scratch dir removed first (an interrupted run leaves nothing).
+  const onSignal = (sig: 'SIGINT' | 'SIGTERM') => () => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    process.exit(sig === 'SIGINT' ? 130 : 143);
+  };
+  process.once('SIGINT', onSignal('SIGINT'));
+  process.once('SIGTERM', onSignal('SIGTERM'));
   try {
     process.stdout.write(JSON.stringify(await work(dir)) + '\n');
     return EXIT.ok;

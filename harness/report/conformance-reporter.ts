@@ -112,11 +112,14 @@ export function recordOf(test: TestCase): TestRecord {
 }
 
 /** In an interrupted run, a test that did not finish (cancelled, still pending, or errored because
- *  its pod was stopped) is skipped (interrupted): neither the implementation's fault nor the harness's. */
+ *  its pod was stopped) is skipped (interrupted): neither the implementation's fault nor the harness's.
+ *  What it observed is dropped too: it saw a pod or fetch the interruption stopped. */
 function asInterrupted(r: TestRecord, signal: string): TestRecord {
   const unfinished =
     (r.status === 'skip' && r.skipKind === 'unspecified' && /aborted|without a reason/.test(r.reason ?? '')) || (r.status === 'error' && r.reason === 'the test did not finish') || r.skipKind === 'interrupted';
-  return unfinished ? { ...r, status: 'skip', skipKind: 'interrupted', reason: `the run was interrupted (${signal}) before this test finished` } : r;
+  if (!unfinished) return r;
+  const { observations: _dropped, ...rest } = r;
+  return { ...rest, status: 'skip', skipKind: 'interrupted', reason: `the run was interrupted (${signal}) before this test finished` };
 }
 
 function firstLine(s: string | undefined): string {

@@ -393,7 +393,7 @@ export function imageRun(build: () => Promise<BuiltImage>, features: Feature[] =
         const impl = session().impl;
         const leave = await slots().enter(meta ?? {}, [SHARED_MACHINE, ...(impl.concurrentPods === false ? [WHOLE_IMPLEMENTATION] : [])], interruption.signal);
         try {
-          const imported = await recorded(importEvidence(importId, img), () => impl.importImage!({ path: img.path }));
+          const imported = await recorded(importEvidence(importId, img), () => impl.importImage!({ path: img.path, signal: interruption.signal }));
           if (imported.status !== 'imported') return new ImageEvidence(imported);
           throwIfInterrupted();
           const request: PodRequest = { images: [img] };
@@ -477,7 +477,7 @@ export function fetchRun(site: (server: DiscoveryServer) => Promise<{ host: stri
           throw err instanceof HarnessError ? err : new HarnessError(`the discovery site could not be set up: ${err.message}`);
         });
         throwIfInterrupted();
-        const fetch: FetchRequest = { ...request, network: server.network };
+        const fetch: FetchRequest = { ...request, network: server.network, signal: interruption.signal };
         const evidence = fetchEvidence(runId, fetch, published);
         const outcome = await recorded(evidence, () => impl.fetchImage!(fetch), () => {
           evidence.serverSaw = server.requests(host).map((r) => `${r.scheme}://${r.host}${r.path} → ${r.status}`);

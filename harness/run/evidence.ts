@@ -57,7 +57,7 @@ export interface ImageOperationEvidenceFile extends CommandLog {
   operation: 'import' | 'fetch';
   request:
     | { image: { name: string; id: string; file: string; manifest: unknown } }
-    | { fetch: Omit<FetchRequest, 'network'>; published?: string };
+    | { fetch: Omit<FetchRequest, 'network' | 'signal'>; published?: string };
   outcome?: ImportOutcome | FetchOutcome;
   error?: { name: string; message: string };
   /** a fetch's requests as the discovery server saw them, in order */
@@ -114,7 +114,7 @@ export function importEvidence(runId: string, image: BuiltImage): ImageOperation
 }
 
 export function fetchEvidence(runId: string, request: FetchRequest, published?: string): ImageOperationEvidenceFile {
-  const { network: _network, ...fetch } = request;
+  const { network: _network, signal: _signal, ...fetch } = request;
   return { runId, operation: 'fetch', request: { fetch, ...(published ? { published } : {}) }, commands: [] };
 }
 

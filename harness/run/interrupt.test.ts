@@ -1,5 +1,5 @@
 // Ctrl-C and SIGTERM at each point of a real run (npm test's entry against ref): while fixtures are
-// built, while a pod runs, while reports are written. The run must end within 30 s with its
+// built, while a pod runs, while a fetch by name waits on a stalled server, while reports are written. The run must end within 30 s with its
 // clean-up done and a partial report marked as interrupted; a second Ctrl-C forces the exit after a
 // clean-up attempt. These start pods: run them under the suite lock (flock /work/.suite.lock).
 import { execa, type ResultPromise } from 'execa';
@@ -21,7 +21,7 @@ beforeAll(async () => {
 }, 300_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-type Point = 'fixtures' | 'pod' | 'reports';
+type Point = 'fixtures' | 'pod' | 'fetch' | 'reports';
 
 interface Run {
   child: ResultPromise<{ all: true; reject: false }>;
@@ -30,14 +30,22 @@ interface Run {
   work: string;
 }
 
-function start(name: string): Run {
+/** What each point's run runs: the fetch point a fetch that waits on a server that stalls (20 s). */
+const SELECTION: Record<Point, string[]> = {
+  fixtures: [SUITE],
+  pod: [SUITE],
+  fetch: ['-t', 'stalls after its first kilobyte', 'suites/image-discovery'],
+  reports: [SUITE],
+};
+
+function start(name: string, selection: string[] = [SUITE]): Run {
   const reportDir = join(dir, name, 'reports');
   const work = join(dir, name, 'tmp');
   rmSync(join(dir, name), { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
   // detached: the run leads its own process group, as a shell job does; a terminal's Ctrl-C is a
   // SIGINT to that whole group.
-  const child = execa(process.execPath, [MAIN, '--report-dir', reportDir, SUITE], { cwd: REPO_ROOT, reject: false, detached: true, env: { TMPDIR: work }, all: true, lines: false });
+  const child = execa(process.execPath, [MAIN, '--report-dir', reportDir, ...selection], { cwd: REPO_ROOT, reject: false, detached: true, env: { TMPDIR: work }, all: true, lines: false });
   return { child, reportDir, work };
 }
 
@@ -68,6 +76,8 @@ const podRunning = (run: Run) => () => processesOf(run).some((p) => / run --data
 async function reach(run: Run, point: Point): Promise<void> {
   if (point === 'fixtures') await waitFor('a fixture being built', () => existsSync(FIXTURE_BUILD_DIR));
   if (point === 'pod') await waitFor('a pod running', podRunning(run));
+  // Running, with its scratch dir made (beside the adapter's work dir): the signal must not leave it.
+  if (point === 'fetch') await waitFor('a fetch running', () => processesOf(run).some((p) => / fetch --name /.test(p)) && readdirSync(run.work).filter((f) => f.startsWith('appc-ref-fetch-')).length === 2);
   if (point === 'reports') await waitFor('the reports being written', () => existsSync(run.reportDir) && readdirSync(run.reportDir).some((f) => /results\.json/.test(f)), 300_000);
 }
 
@@ -95,6 +105,8 @@ const CASES: [Point, NodeJS.Signals, 'process' | 'group'][] = [
   ['fixtures', 'SIGINT', 'group'],
   ['pod', 'SIGINT', 'group'],
   ['pod', 'SIGTERM', 'process'],
+  ['fetch', 'SIGINT', 'group'],
+  ['fetch', 'SIGTERM', 'process'],
   ['reports', 'SIGTERM', 'process'],
 ];
 
@@ -104,7 +116,7 @@ describe.runIf(existsSync(PROBE_BINARY) && process.getuid?.() === 0)('a signal s
     const kept = `${FIXTURE_BUILD_DIR}.kept-${process.pid}`;
     if (point === 'fixtures') renameSync(FIXTURE_BUILD_DIR, kept);
     try {
-      const run = start(`${point}-${signal}`);
+      const run = start(`${point}-${signal}`, SELECTION[point]);
       await reach(run, point);
       const sent = performance.now();
       send(run, signal, to);
@@ -121,6 +133,8 @@ describe.runIf(existsSync(PROBE_BINARY) && process.getuid?.() === 0)('a signal s
       // No test is blamed: what did not finish is skipped (interrupted), never failed or errored.
       expect(doc.tests.filter((t) => t.status === 'fail' || t.status === 'error')).toEqual([]);
       if (point !== 'reports') expect(doc.tests.some((t) => t.skipKind === 'interrupted')).toBe(true);
+      // Nor is what an interrupted fetch or pod did taken as an observation of the implementation.
+      if (point === 'fetch') expect(doc.tests.flatMap((t) => t.observations ?? [])).toEqual([]);
       if (point === 'fixtures') expect(readdirSync(FIXTURE_BUILD_DIR).filter((f) => f.endsWith('.tmp'))).toEqual([]);
     } finally {
       if (point === 'fixtures') {

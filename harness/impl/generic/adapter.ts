@@ -458,8 +458,10 @@ export class GenericImplementation implements Implementation {
       const flat = (argv: Argv) => argv.flatMap((item) => (Array.isArray(item) ? item : [item]).map((s) => substitute(s, vars)));
       const argv = flat(spec.argv);
       const timeoutMs = this.config.podTimeoutMs;
-      const res = await this.exec('imageImport', argv, vars, timeoutMs);
+      const res = await this.exec('imageImport', argv, vars, timeoutMs, file.signal);
       const durationMs = performance.now() - started;
+      // Stopped because the run was interrupted: not an outcome of the implementation's.
+      if (file.signal?.aborted) throw file.signal.reason as Error;
       if (res.timedOut) throw new HarnessError(`image import timed out after ${timeoutMs / 1000}s (harness timeout): \`${describe(argv)}\``);
       if (res.exitCode !== null && (spec.refusedExitCodes ?? []).includes(res.exitCode)) {
         return { status: 'refused', refusal: tail(res.stderr, 500) || `exit ${res.exitCode}`, durationMs };
@@ -510,15 +512,17 @@ export class GenericImplementation implements Implementation {
           if (!spec.trust.discover) throw new HarnessError('adapter config /imageFetch/trust/discover: needed to trust keys found by pubkeys discovery');
           argv = expand(spec.trust.discover, { ...base, prefix: entry.prefix });
         }
-        const res = await this.exec('imageFetch/trust', request.network.wrap(argv), base);
+        const res = await this.exec('imageFetch/trust', request.network.wrap(argv), base, AUX_TIMEOUT_MS, request.signal);
+        if (request.signal?.aborted) throw request.signal.reason as Error;
         // A key file the harness made must be taken; keys found by discovery may be refused.
         if (refused(res.exitCode) && !('keyFile' in entry)) return { status: 'refused', refusal: `trust: ${tail(res.stderr, 500)}`, durationMs: performance.now() - started };
         if (res.exitCode !== 0) throw new HarnessError(`imageFetch/trust: \`${describe(argv)}\` exited ${res.exitCode ?? res.signal}: ${gist(res.stderr || res.stdout)}`);
       }
       const argv = expand(spec.argv, base);
       const timeoutMs = request.timeoutMs ?? this.config.podTimeoutMs;
-      const res = await this.exec('imageFetch', request.network.wrap(argv), base, timeoutMs);
+      const res = await this.exec('imageFetch', request.network.wrap(argv), base, timeoutMs, request.signal);
       const durationMs = performance.now() - started;
+      if (request.signal?.aborted) throw request.signal.reason as Error;
       if (res.timedOut) return { status: 'hung', durationMs, output: tail(res.stderr + res.stdout, 2000) };
       if (refused(res.exitCode)) return { status: 'refused', refusal: tail(res.stderr, 500) || `exit ${res.exitCode}`, durationMs };
       if (res.exitCode !== 0) return { status: 'crashed', message: `\`${describe(argv)}\` exited ${res.exitCode ?? res.signal}: ${gist(res.stderr || res.stdout)}`, durationMs };
