@@ -152,11 +152,16 @@ export class RefImplementation implements Implementation {
       const there = `${work}/${basename(file.path)}`;
       await t.copyIn(file.path, there);
       const args = ['import', '--image', there, ...(this.config.mutant ? ['--mutant', this.config.mutant] : [])];
-      const res = await t.exec(this.cli(args), { timeoutMs: this.config.podTimeoutMs, ...(file.signal ? { signal: file.signal } : {}) });
+      // A hanging import gets the forensics of a hanging pod (ref's processes under the work dir).
+      const { res, hung } = await execWithForensics(t, (opts) => t.exec(this.cli(args), opts), {
+        marker: work,
+        timeoutMs: this.config.podTimeoutMs,
+        ...(file.signal ? { interrupt: file.signal } : {}),
+      });
       const durationMs = performance.now() - started;
       // Stopped because the run was interrupted: not an outcome of the implementation's.
       if (file.signal?.aborted) throw file.signal.reason as Error;
-      if (res.timedOut) throw new HarnessError(`ref import timed out after ${this.config.podTimeoutMs / 1000}s (harness timeout)`);
+      if (hung) throw new HarnessError(`ref import timed out after ${this.config.podTimeoutMs / 1000}s (harness timeout)`);
       if (res.exitCode === 2) throw new HarnessError(`ref import: usage error: ${res.stderr.trim()}`);
       if (res.exitCode === 1) return { status: 'refused', refusal: res.stderr.trim().replace(/^ref: refused: /, ''), durationMs };
       if (res.exitCode !== 0) return { status: 'crashed', message: `exit ${res.exitCode ?? res.signal}: ${res.stderr.trim().slice(-2000)}`, durationMs };
@@ -196,10 +201,11 @@ export class RefImplementation implements Implementation {
       const labels = Object.entries(request.labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
       const args = ['fetch', '--name', request.name, ...labels, '--trust-dir', trustDir, '--ca-file', net.caFile, ...mutant];
       const timeoutMs = request.timeoutMs ?? this.config.podTimeoutMs;
-      const res = await t.exec(net.wrap(this.cli(args)), { timeoutMs, ...stop });
+      // A hang is an outcome here, with the forensics of a hanging pod taken before ref is stopped.
+      const { res, hung } = await execWithForensics(t, (opts) => t.exec(net.wrap(this.cli(args)), opts), { marker: work, timeoutMs, ...(request.signal ? { interrupt: request.signal } : {}) });
       const durationMs = performance.now() - started;
       if (request.signal?.aborted) throw request.signal.reason as Error;
-      if (res.timedOut) return { status: 'hung', durationMs, output: (res.stderr + res.stdout).trim().slice(-2000) };
+      if (hung) return { status: 'hung', durationMs, output: (res.stderr + res.stdout).trim().slice(-2000) };
       if (res.exitCode === 2) throw new HarnessError(`ref fetch: usage error: ${res.stderr.trim()}`);
       if (res.exitCode === 1) return { status: 'refused', refusal: res.stderr.trim().replace(/^ref: refused: /, ''), durationMs };
       if (res.exitCode !== 0) return { status: 'crashed', message: `exit ${res.exitCode ?? res.signal}: ${res.stderr.trim().slice(-2000)}`, durationMs };

@@ -121,11 +121,16 @@ export class RktImplementation implements Implementation {
       const there = `${work}/${basename(file.path)}`;
       await t.copyIn(file.path, there);
       const timeoutMs = this.config.podTimeoutMs;
-      const res = await t.exec([p.bin, ...globalArgs(p.dataDir, p.configDir), 'fetch', '--full', '--pull-policy=never', there], { timeoutMs, ...(file.signal ? { signal: file.signal } : {}) });
+      // A hanging import gets the forensics of a hanging pod (rkt's processes naming the work dir).
+      const { res, hung } = await execWithForensics(t, (opts) => t.exec([p.bin, ...globalArgs(p.dataDir, p.configDir), 'fetch', '--full', '--pull-policy=never', there], opts), {
+        marker: work,
+        timeoutMs,
+        ...(file.signal ? { interrupt: file.signal } : {}),
+      });
       const durationMs = performance.now() - started;
       // Stopped because the run was interrupted: not an outcome of the implementation's.
       if (file.signal?.aborted) throw file.signal.reason as Error;
-      if (res.timedOut) throw new HarnessError(`rkt fetch timed out after ${timeoutMs / 1000}s (harness timeout): ${rktComplaint(res.stderr)}`);
+      if (hung) throw new HarnessError(`rkt fetch timed out after ${timeoutMs / 1000}s (harness timeout): ${rktComplaint(res.stderr)}`);
       if (res.exitCode === 254) return { status: 'refused', refusal: rktComplaint(res.stderr) || 'exit 254', durationMs };
       if (res.exitCode !== 0) return { status: 'crashed', message: `rkt fetch exited ${res.exitCode ?? res.signal}: ${rktComplaint(res.stderr)}`, durationMs };
       const id = /^sha512-[0-9a-f]+$/m.exec(res.stdout)?.[0];
@@ -168,10 +173,15 @@ export class RktImplementation implements Implementation {
         if (res.exitCode !== 0) throw new HarnessError(`rkt trust failed (exit ${res.exitCode ?? res.signal}): ${rktComplaint(res.stderr)}`);
       }
       const timeoutMs = request.timeoutMs ?? this.config.podTimeoutMs;
-      const res = await t.exec(inNetns(rktFetchByNameArgs(dataDir, configDir, request.name, request.labels)), { timeoutMs, ...stop });
+      // A hang is an outcome here, with the forensics of a hanging pod taken before rkt is stopped.
+      const { res, hung } = await execWithForensics(t, (opts) => t.exec(inNetns(rktFetchByNameArgs(dataDir, configDir, request.name, request.labels)), opts), {
+        marker: work,
+        timeoutMs,
+        ...(request.signal ? { interrupt: request.signal } : {}),
+      });
       const durationMs = performance.now() - started;
       if (request.signal?.aborted) throw request.signal.reason as Error;
-      if (res.timedOut) return { status: 'hung', durationMs, output: rktComplaint(res.stderr) };
+      if (hung) return { status: 'hung', durationMs, output: rktComplaint(res.stderr) };
       if (res.exitCode === 254) return { status: 'refused', refusal: rktComplaint(res.stderr) || 'exit 254', durationMs };
       if (res.exitCode !== 0) return { status: 'crashed', message: `rkt fetch exited ${res.exitCode ?? res.signal}: ${rktComplaint(res.stderr)}`, durationMs };
       const id = /^sha512-[0-9a-f]+$/m.exec(res.stdout)?.[0];

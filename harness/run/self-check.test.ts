@@ -2,7 +2,7 @@
 // that behaviour's clause, and only because of that clause. Runs the real CLI (npm test's entry).
 import { execa } from 'execa';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -92,6 +92,26 @@ describe.runIf(existsSync(PROBE_BINARY) && process.getuid?.() === 0)('failures a
     await execa('sh', ['-c', printed.replace(/^rerun all 2: npm test -- /, `${process.execPath} ${MAIN} `)], { cwd: REPO_ROOT, reject: false });
     const rerun = JSON.parse(await readFile(join(reportDir, 'rerun', 'results.json'), 'utf8')) as ResultsDocument;
     expect(rerun.tests.map((t) => [t.id, t.status]).sort()).toEqual(failed.map((id) => [id, 'fail']).sort());
+  });
+
+  test('an import that hangs ends as a harness error, its forensics (the hanging command) in the folder, nothing left behind', async () => {
+    const work = join(dir, 'hang-import-tmp');
+    await mkdir(work, { recursive: true });
+    const reportDir = join(dir, 'hang-import');
+    const res = await execa(process.execPath, [MAIN, '--report-dir', reportDir, '--impl=generic', '--impl-config=ci/hang.yaml', '--pod-timeout=2', '-t', 'imports and runs the valid image', 'suites/image-archive.test.ts'], {
+      cwd: REPO_ROOT,
+      reject: false,
+      env: { TMPDIR: work },
+    });
+    expect(res.exitCode).toBe(3);
+    const doc = JSON.parse(await readFile(join(reportDir, 'results.json'), 'utf8')) as ResultsDocument;
+    const errored = doc.tests.filter((t) => t.status === 'error');
+    expect(errored).toHaveLength(1);
+    expect(errored[0]!.reason).toMatch(/image import timed out after 2s \(harness timeout\)/);
+    const imported = JSON.parse(await readFile(join(reportDir, errored[0]!.artifacts!, 'import-1.json'), 'utf8'));
+    expect(imported.forensics).toMatch(/sleep 3600/);
+    expect(imported.error.name).toBe('HarnessError');
+    expect(await readdir(work)).toEqual([]);
   });
 
   test('a failed fetch test leaves the fetch: what was asked for, its commands and what the discovery server saw', async () => {

@@ -458,11 +458,16 @@ export class GenericImplementation implements Implementation {
       const flat = (argv: Argv) => argv.flatMap((item) => (Array.isArray(item) ? item : [item]).map((s) => substitute(s, vars)));
       const argv = flat(spec.argv);
       const timeoutMs = this.config.podTimeoutMs;
-      const res = await this.exec('imageImport', argv, vars, timeoutMs, file.signal);
+      // A hanging import gets the forensics of a hanging pod (the processes running in or naming {work}).
+      const { res, hung } = await execWithForensics(t, (opts) => this.exec('imageImport', argv, vars, opts.timeoutMs, opts.signal), {
+        marker: work,
+        timeoutMs,
+        ...(file.signal ? { interrupt: file.signal } : {}),
+      });
       const durationMs = performance.now() - started;
       // Stopped because the run was interrupted: not an outcome of the implementation's.
       if (file.signal?.aborted) throw file.signal.reason as Error;
-      if (res.timedOut) throw new HarnessError(`image import timed out after ${timeoutMs / 1000}s (harness timeout): \`${describe(argv)}\``);
+      if (hung) throw new HarnessError(`image import timed out after ${timeoutMs / 1000}s (harness timeout): \`${describe(argv)}\``);
       if (res.exitCode !== null && (spec.refusedExitCodes ?? []).includes(res.exitCode)) {
         return { status: 'refused', refusal: tail(res.stderr, 500) || `exit ${res.exitCode}`, durationMs };
       }
@@ -520,10 +525,15 @@ export class GenericImplementation implements Implementation {
       }
       const argv = expand(spec.argv, base);
       const timeoutMs = request.timeoutMs ?? this.config.podTimeoutMs;
-      const res = await this.exec('imageFetch', request.network.wrap(argv), base, timeoutMs, request.signal);
+      // A hang is an outcome here, with the forensics of a hanging pod taken before the fetch is stopped.
+      const { res, hung } = await execWithForensics(t, (opts) => this.exec('imageFetch', request.network.wrap(argv), base, opts.timeoutMs, opts.signal), {
+        marker: work,
+        timeoutMs,
+        ...(request.signal ? { interrupt: request.signal } : {}),
+      });
       const durationMs = performance.now() - started;
       if (request.signal?.aborted) throw request.signal.reason as Error;
-      if (res.timedOut) return { status: 'hung', durationMs, output: tail(res.stderr + res.stdout, 2000) };
+      if (hung) return { status: 'hung', durationMs, output: tail(res.stderr + res.stdout, 2000) };
       if (refused(res.exitCode)) return { status: 'refused', refusal: tail(res.stderr, 500) || `exit ${res.exitCode}`, durationMs };
       if (res.exitCode !== 0) return { status: 'crashed', message: `\`${describe(argv)}\` exited ${res.exitCode ?? res.signal}: ${gist(res.stderr || res.stdout)}`, durationMs };
       const src = spec.imageId;
