@@ -2,7 +2,7 @@
 // bug: the pod request (manifest, images) or the image handed over (its manifest and ID, or the name
 // and labels fetched), the outcome (each app's exit, output and probe report; the import's or fetch's
 // end), every command the adapter ran on the target with its output, exit code and timing, and on a
-// timeout the forensics taken before the pod was killed. Test workers write one file per pod run or
+// timeout the forensics taken before the pod (import, fetch) was stopped. Test workers write one file per pod run or
 // image operation into the report dir's staging folder; the reporter moves those of failed and
 // errored tests into their artifact folders.
 import { AsyncLocalStorage } from 'node:async_hooks';
@@ -13,7 +13,7 @@ import type { FetchOutcome, FetchRequest, ImportOutcome, PodOutcome, PodRequest 
 import type { HostChangeRecord } from './host-changes.js';
 import type { ExecOptions, ExecResult, Target } from '../target/target.js';
 
-/** Where workers put the evidence of every pod run until the reporter sorts it. */
+/** Where workers put the evidence of every pod run and image operation until the reporter sorts it. */
 export const STAGING_DIR = '.evidence';
 /** Below it, the fixture build figures of each test worker (BuildStats, one file per builder instance). */
 export const FIXTURE_BUILDS_DIR = 'fixture-builds';
@@ -36,7 +36,7 @@ export interface CommandRecord {
 /** What the adapter ran on the target during one pod run or image operation. */
 interface CommandLog {
   commands: CommandRecord[];
-  /** taken on a pod timeout, before the pod was killed */
+  /** taken on a timeout (of a pod, an import, a fetch), before the command was stopped */
   forensics?: string;
 }
 
