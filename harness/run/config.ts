@@ -45,7 +45,7 @@ export interface RunConfig {
   /** --explain: walk the tests without running pods, to say which would run or skip */
   dryRun: boolean;
   /** --jobs: pods (of different tests) that may run at the same time; test files run side by side
-   *  in as many workers (harness/schedule) */
+   *  in one worker more (harness/schedule, main.ts) */
   jobs: number;
   /** false with --no-host-changes: tests whose pods may change host-wide state are skipped on the
    *  host target (harness/run/host-changes.ts) */
