@@ -106,7 +106,7 @@ export class RefImplementation implements Implementation {
       const { res, hung } = await execWithForensics(t, (opts) => t.exec(this.cli(args), opts), {
         marker: `${work}/data`,
         timeoutMs,
-        ...(request.signal ? { interrupt: request.signal } : {}),
+        interrupt: request.signal,
       });
       // Stopped because the run was interrupted: ref cleaned up on its SIGTERM; gc below makes sure.
       if (request.signal?.aborted) throw request.signal.reason as Error;
@@ -156,7 +156,7 @@ export class RefImplementation implements Implementation {
       const { res, hung } = await execWithForensics(t, (opts) => t.exec(this.cli(args), opts), {
         marker: work,
         timeoutMs: this.config.podTimeoutMs,
-        ...(file.signal ? { interrupt: file.signal } : {}),
+        interrupt: file.signal,
       });
       const durationMs = performance.now() - started;
       // Stopped because the run was interrupted: not an outcome of the implementation's.
@@ -180,8 +180,6 @@ export class RefImplementation implements Implementation {
     const started = performance.now();
     const mutant = this.config.mutant ? ['--mutant', this.config.mutant] : [];
     const net = request.network;
-    // An interrupted run stops the command (ref removes its scratch dir on the signal).
-    const stop = request.signal ? { signal: request.signal } : {};
     try {
       const trustDir = `${work}/trust`;
       for (const [i, entry] of request.trust.entries()) {
@@ -192,7 +190,7 @@ export class RefImplementation implements Implementation {
           await t.copyIn(entry.keyFile, there);
           args = ['trust', '--trust-dir', trustDir, ...scope, '--key', there];
         } else args = ['trust', '--trust-dir', trustDir, ...scope, '--discover', '--ca-file', net.caFile, ...mutant];
-        const res = await t.exec(net.wrap(this.cli(args)), { timeoutMs: 60_000, ...stop });
+        const res = await t.exec(net.wrap(this.cli(args)), { timeoutMs: 60_000, signal: request.signal });
         if (request.signal?.aborted) throw request.signal.reason as Error;
         // A key file the harness made must be taken; keys found by discovery may be refused.
         if (res.exitCode === 1 && !('keyFile' in entry)) return { status: 'refused', refusal: `trust: ${res.stderr.trim().replace(/^ref: refused: /, '')}`, durationMs: performance.now() - started };
@@ -202,7 +200,7 @@ export class RefImplementation implements Implementation {
       const args = ['fetch', '--name', request.name, ...labels, '--trust-dir', trustDir, '--ca-file', net.caFile, ...mutant];
       const timeoutMs = request.timeoutMs ?? this.config.podTimeoutMs;
       // A hang is an outcome here, with the forensics of a hanging pod taken before ref is stopped.
-      const { res, hung } = await execWithForensics(t, (opts) => t.exec(net.wrap(this.cli(args)), opts), { marker: work, timeoutMs, ...(request.signal ? { interrupt: request.signal } : {}) });
+      const { res, hung } = await execWithForensics(t, (opts) => t.exec(net.wrap(this.cli(args)), opts), { marker: work, timeoutMs, interrupt: request.signal });
       const durationMs = performance.now() - started;
       if (request.signal?.aborted) throw request.signal.reason as Error;
       if (hung) return { status: 'hung', durationMs, output: (res.stderr + res.stdout).trim().slice(-2000) };

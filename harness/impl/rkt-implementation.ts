@@ -125,7 +125,7 @@ export class RktImplementation implements Implementation {
       const { res, hung } = await execWithForensics(t, (opts) => t.exec([p.bin, ...globalArgs(p.dataDir, p.configDir), 'fetch', '--full', '--pull-policy=never', there], opts), {
         marker: work,
         timeoutMs,
-        ...(file.signal ? { interrupt: file.signal } : {}),
+        interrupt: file.signal,
       });
       const durationMs = performance.now() - started;
       // Stopped because the run was interrupted: not an outcome of the implementation's.
@@ -157,7 +157,6 @@ export class RktImplementation implements Implementation {
     const net = request.network;
     const started = performance.now();
     const inNetns = (args: string[]) => net.wrap([...rktFetchEnv(net.caFile), p.bin, ...args]);
-    const stop = request.signal ? { signal: request.signal } : {};
     try {
       await t.exec(['mkdir', '-p', dataDir, configDir], { timeoutMs: 10_000 });
       for (const [i, entry] of request.trust.entries()) {
@@ -166,7 +165,7 @@ export class RktImplementation implements Implementation {
           keyFile = `${work}/key-${i}.asc`;
           await t.copyIn(entry.keyFile, keyFile);
         }
-        const res = await t.exec(inNetns(rktTrustArgs(dataDir, configDir, entry.prefix, keyFile)), { timeoutMs: 60_000, ...stop });
+        const res = await t.exec(inNetns(rktTrustArgs(dataDir, configDir, entry.prefix, keyFile)), { timeoutMs: 60_000, signal: request.signal });
         if (request.signal?.aborted) throw request.signal.reason as Error;
         // A key file the harness made must be taken; keys found by discovery may be refused.
         if (res.exitCode === 254 && keyFile === undefined) return { status: 'refused', refusal: `rkt trust: ${rktComplaint(res.stderr)}`, durationMs: performance.now() - started };
@@ -177,7 +176,7 @@ export class RktImplementation implements Implementation {
       const { res, hung } = await execWithForensics(t, (opts) => t.exec(inNetns(rktFetchByNameArgs(dataDir, configDir, request.name, request.labels)), opts), {
         marker: work,
         timeoutMs,
-        ...(request.signal ? { interrupt: request.signal } : {}),
+        interrupt: request.signal,
       });
       const durationMs = performance.now() - started;
       if (request.signal?.aborted) throw request.signal.reason as Error;
@@ -240,7 +239,7 @@ export class RktImplementation implements Implementation {
       const { res, hung } = await execWithForensics(t, (opts) => t.exec([p.bin, ...args], opts), {
         marker: work,
         timeoutMs,
-        ...(request.signal ? { interrupt: request.signal } : {}),
+        interrupt: request.signal,
         status: async () => {
           const id = (await t.readFile(`${work}/uuid`).catch(() => '')).trim();
           if (!id) return 'rkt wrote no pod UUID yet';

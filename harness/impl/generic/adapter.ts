@@ -240,7 +240,7 @@ export class GenericImplementation implements Implementation {
       const { res: run, hung } = await execWithForensics(t, (opts) => this.exec('run', argv, vars, opts.timeoutMs, opts.signal), {
         marker: work,
         timeoutMs,
-        ...(request.signal ? { interrupt: request.signal } : {}),
+        interrupt: request.signal,
         ...(cfg.status ? { status: () => this.statusText(cfg.status!, vars) } : {}),
       });
       // Stopped because the run was interrupted: the stop and cleanup commands below still run.
@@ -462,7 +462,7 @@ export class GenericImplementation implements Implementation {
       const { res, hung } = await execWithForensics(t, (opts) => this.exec('imageImport', argv, vars, opts.timeoutMs, opts.signal), {
         marker: work,
         timeoutMs,
-        ...(file.signal ? { interrupt: file.signal } : {}),
+        interrupt: file.signal,
       });
       const durationMs = performance.now() - started;
       // Stopped because the run was interrupted: not an outcome of the implementation's.
@@ -529,7 +529,7 @@ export class GenericImplementation implements Implementation {
       const { res, hung } = await execWithForensics(t, (opts) => this.exec('imageFetch', request.network.wrap(argv), base, opts.timeoutMs, opts.signal), {
         marker: work,
         timeoutMs,
-        ...(request.signal ? { interrupt: request.signal } : {}),
+        interrupt: request.signal,
       });
       const durationMs = performance.now() - started;
       if (request.signal?.aborted) throw request.signal.reason as Error;
