@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { fetchEvidence, STAGING_DIR, writeEvidence, writeFixtureBuilds } from '../run/evidence.js';
-import { fixtureBuildStats, imageOperationStats, podStats, writeArtifacts } from './artifacts.js';
+import { fixtureBuildStats, imageOperationStats, podStats, stagedEvidence, writeArtifacts } from './artifacts.js';
 import type { TestRecord } from './result.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'appc-artifacts-'));
@@ -20,14 +20,14 @@ describe('artifact folders', () => {
     const fetch = fetchEvidence('1-4', { name: 'example.com/app', labels: {}, trust: [], network: { netns: 'n', wrap: (a) => [...a], caFile: 'ca.pem' } });
     writeEvidence(dir, { ...fetch, outcome: { status: 'refused', refusal: 'no signature', durationMs: 300 }, serverSaw: ['https://example.com/app?ac-discovery=1 → 200'] });
     // The image operations are counted apart: they are no pod runs.
-    expect(podStats(dir)).toEqual({ runs: 2, implementationMs: 200 });
-    expect(imageOperationStats(dir)).toEqual({ count: 2, implementationMs: 370, imports: { count: 1, implementationMs: 70 }, fetches: { count: 1, implementationMs: 300 } });
+    expect(podStats(stagedEvidence(dir))).toEqual({ runs: 2, implementationMs: 200 });
+    expect(imageOperationStats(stagedEvidence(dir))).toEqual({ count: 2, implementationMs: 370, imports: { count: 1, implementationMs: 70 }, fetches: { count: 1, implementationMs: 300 } });
     // Each worker's figures are rewritten as they grow: the last file of an instance counts, once.
     writeFixtureBuilds(dir, { instance: 'a', builds: 3, written: 1, ms: 10.2 });
     writeFixtureBuilds(dir, { instance: 'a', builds: 5, written: 2, ms: 20.4 });
     writeFixtureBuilds(dir, { instance: 'b', builds: 4, written: 0, ms: 5 });
     expect(fixtureBuildStats(dir)).toEqual({ builds: 9, written: 2, buildMs: 25 });
-    expect(podStats(dir)).toEqual({ runs: 2, implementationMs: 200 });
+    expect(podStats(stagedEvidence(dir))).toEqual({ runs: 2, implementationMs: 200 });
     const tests = [record('fails (a)', 'fail'), record('passes', 'pass'), record('errs', 'error')];
     const out = writeArtifacts({
       reportDir: dir,

@@ -56,24 +56,29 @@ function stagedRecords<T>(dir: string): T[] {
   return records;
 }
 
-/** How many of the staged evidence files are of the kind `pick` keeps, and the sum of their
- *  durations as the adapters measured them. */
-function stagedDurations(reportDir: string, pick: (e: EvidenceFile) => boolean): { count: number; totalMs: number } {
-  const records = stagedRecords<EvidenceFile>(join(reportDir, STAGING_DIR)).filter(pick);
-  return { count: records.length, totalMs: Math.round(records.reduce((sum, r) => sum + (r.outcome?.durationMs ?? 0), 0)) };
+/** The staged evidence of the run's pod runs and image operations, read once for the run's figures. */
+export function stagedEvidence(reportDir: string): EvidenceFile[] {
+  return stagedRecords<EvidenceFile>(join(reportDir, STAGING_DIR));
 }
 
-/** Pod runs of the whole run, as the adapters measured them (from the staged evidence). */
-export function podStats(reportDir: string): { runs: number; implementationMs: number } {
-  const { count, totalMs } = stagedDurations(reportDir, (e) => !isImageOperation(e));
+/** How many of `evidence` are of the kind `pick` keeps, and the sum of their durations as the
+ *  adapters measured them. */
+function durations(evidence: readonly EvidenceFile[], pick: (e: EvidenceFile) => boolean): { count: number; totalMs: number } {
+  const picked = evidence.filter(pick);
+  return { count: picked.length, totalMs: Math.round(picked.reduce((sum, r) => sum + (r.outcome?.durationMs ?? 0), 0)) };
+}
+
+/** Pod runs of the whole run, as the adapters measured them. */
+export function podStats(evidence: readonly EvidenceFile[]): { runs: number; implementationMs: number } {
+  const { count, totalMs } = durations(evidence, (e) => !isImageOperation(e));
   return { runs: count, implementationMs: totalMs };
 }
 
 /** Image operations of the whole run (imports, fetches) and their time as the adapters measured it,
  *  in all and per kind. */
-export function imageOperationStats(reportDir: string): NonNullable<ResultsDocument['imageOperations']> {
+export function imageOperationStats(evidence: readonly EvidenceFile[]): NonNullable<ResultsDocument['imageOperations']> {
   const of = (kind?: 'import' | 'fetch') => {
-    const { count, totalMs } = stagedDurations(reportDir, (e) => isImageOperation(e) && (kind === undefined || e.operation === kind));
+    const { count, totalMs } = durations(evidence, (e) => isImageOperation(e) && (kind === undefined || e.operation === kind));
     return { count, implementationMs: totalMs };
   };
   return { ...of(), imports: of('import'), fetches: of('fetch') };
@@ -92,12 +97,11 @@ export function fixtureBuildStats(reportDir: string): { builds: number; written:
 
 /** The host settings declared pods read before and after they ran (from the staged evidence),
  *  each with the first test that used the pod, in the order the pods ran. */
-export function stagedHostChanges(reportDir: string, podRuns: ReadonlyMap<string, readonly string[]>): HostChangeRecord[] {
-  const staging = join(reportDir, STAGING_DIR);
+export function stagedHostChanges(evidence: readonly EvidenceFile[], podRuns: ReadonlyMap<string, readonly string[]>): HostChangeRecord[] {
   const testOf = new Map<string, string>();
   for (const [test, runs] of podRuns) for (const r of runs) if (!testOf.has(r)) testOf.set(r, test);
   const found: { at: string; records: HostChangeRecord[] }[] = [];
-  for (const e of stagedRecords<EvidenceFile>(staging)) {
+  for (const e of evidence) {
     if (isImageOperation(e) || !e.hostChanges?.length) continue;
     const test = testOf.get(e.runId);
     found.push({ at: e.commands?.[0]?.startedAt ?? '', records: e.hostChanges.map((r) => ({ ...r, ...(test ? { test } : {}) })) });

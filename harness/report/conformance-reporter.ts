@@ -7,7 +7,7 @@ import type { Reporter, TestCase, TestModule, TestRunEndReason } from 'vitest/no
 import type { Expectations } from '../impl/expectations.js';
 import { REPO_ROOT } from '../run/paths.js';
 import { makeReportDir } from '../run/preflight.js';
-import { fixtureBuildStats, imageOperationStats, podStats, stagedHostChanges, writeArtifacts } from './artifacts.js';
+import { fixtureBuildStats, imageOperationStats, podStats, stagedEvidence, stagedHostChanges, writeArtifacts } from './artifacts.js';
 import { computeCoverage, failureLevel, mustCoverage, profileVerdicts, type CatalogEntry, type ClauseCoverage } from './coverage.js';
 import { renderHtml } from './html.js';
 import { peerChecks } from './peer.js';
@@ -150,10 +150,11 @@ export class ConformanceReporter implements Reporter {
     const sorted = [...applyExpectations(ran, expectations), ...this.options.disabled].sort((a, b) => (order.get(a.id) ?? Infinity) - (order.get(b.id) ?? Infinity));
     const info = this.options.info();
     const podRuns = new Map(modules.flatMap((m) => [...m.children.allTests()].map((t) => [testIdOf(m.moduleId, t.fullName), t.meta().podRuns ?? []] as const)));
-    const pods = this.options.write ? podStats(this.options.reportDir) : undefined;
-    const imageOperations = this.options.write ? imageOperationStats(this.options.reportDir) : undefined;
+    const evidence = this.options.write ? stagedEvidence(this.options.reportDir) : undefined;
+    const pods = evidence ? podStats(evidence) : undefined;
+    const imageOperations = evidence ? imageOperationStats(evidence) : undefined;
     const fixtureBuilds = this.options.write ? fixtureBuildStats(this.options.reportDir) : undefined;
-    const hostChanges = this.options.write ? stagedHostChanges(this.options.reportDir, podRuns) : [];
+    const hostChanges = evidence ? stagedHostChanges(evidence, podRuns) : [];
     const tests = this.options.write ? writeArtifacts({ reportDir: this.options.reportDir, tests: sorted, podRuns, run: info, repro: this.options.repro }) : sorted;
     const harnessErrors = [
       ...modules.flatMap((m) => m.errors().map((e) => `${relative(REPO_ROOT, m.moduleId)}: ${firstLine(e.message)}`)),
