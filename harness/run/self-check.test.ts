@@ -23,11 +23,11 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function runSuite(args: string[]): Promise<{ exitCode: number | undefined; doc: ResultsDocument; stderr: string }> {
+async function runSuite(args: string[]): Promise<{ exitCode: number | undefined; doc: ResultsDocument; stderr: string; reportDir: string }> {
   const reportDir = join(dir, args.join('_').replace(/[^a-z0-9]+/gi, '-'));
   const res = await execa(process.execPath, [MAIN, '--report-dir', reportDir, ...args], { cwd: REPO_ROOT, reject: false });
   const doc = JSON.parse(await readFile(join(reportDir, 'results.json'), 'utf8')) as ResultsDocument;
-  return { exitCode: res.exitCode, doc, stderr: res.stderr };
+  return { exitCode: res.exitCode, doc, stderr: res.stderr, reportDir };
 }
 
 describe.runIf(existsSync(PROBE_BINARY) && process.getuid?.() === 0)('kill matrix (npm run mutants runs all of it)', () => {
@@ -51,8 +51,7 @@ async function artifactsOf(doc: ResultsDocument, reportDir: string) {
 describe.runIf(existsSync(PROBE_BINARY) && process.getuid?.() === 0)('failures a maintainer can act on', () => {
   test('a failed test leaves its pod runs in its folder, and its rerun command runs it alone with the same verdict', async () => {
     const args = ['--mutant', 'wrong-cwd', '-t', 'starts the app in its workingDirectory', 'suites/ace-execution-environment.test.ts'];
-    const { doc } = await runSuite(args);
-    const reportDir = join(dir, args.join('_').replace(/[^a-z0-9]+/gi, '-'));
+    const { doc, reportDir } = await runSuite(args);
     const { test: failed, files, read } = await artifactsOf(doc, reportDir);
     expect(files).toEqual(['fingerprint.json', 'pod-1.json', 'repro.txt', 'test.json']);
     const pod = await read('pod-1.json');
@@ -69,8 +68,8 @@ describe.runIf(existsSync(PROBE_BINARY) && process.getuid?.() === 0)('failures a
 
   test('a failed image test leaves the import and the pod run of each image it handed over', async () => {
     const args = ['--mutant', 'ignore-os-arch', '-t', 'refuses an image for another arch', 'suites/image-manifest.test.ts'];
-    const { doc } = await runSuite(args);
-    const { files, read } = await artifactsOf(doc, join(dir, args.join('_').replace(/[^a-z0-9]+/gi, '-')));
+    const { doc, reportDir } = await runSuite(args);
+    const { files, read } = await artifactsOf(doc, reportDir);
     // The refused image's twin (valid, the same otherwise) and the image itself: each imported, then run.
     expect(files).toEqual(['fingerprint.json', 'import-1.json', 'import-2.json', 'pod-1.json', 'pod-2.json', 'repro.txt', 'test.json']);
     const imports = [await read('import-1.json'), await read('import-2.json')];
@@ -116,8 +115,8 @@ describe.runIf(existsSync(PROBE_BINARY) && process.getuid?.() === 0)('failures a
 
   test('a failed fetch test leaves the fetch: what was asked for, its commands and what the discovery server saw', async () => {
     const args = ['--mutant', 'skip-signature-check', '-t', 'refuses an image served without a signature', 'suites/image-discovery.test.ts'];
-    const { doc } = await runSuite(args);
-    const { files, read } = await artifactsOf(doc, join(dir, args.join('_').replace(/[^a-z0-9]+/gi, '-')));
+    const { doc, reportDir } = await runSuite(args);
+    const { files, read } = await artifactsOf(doc, reportDir);
     expect(files).toContain('fetch-1.json');
     const fetch = await read('fetch-1.json');
     expect(fetch.request.fetch.name).toMatch(/unsigned/);
