@@ -3,11 +3,13 @@
 // clean-up done and a partial report marked as interrupted; a second Ctrl-C forces the exit after a
 // clean-up attempt. These start pods: run them under the suite lock (flock /work/.suite.lock).
 import { execa, type ResultPromise } from 'execa';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { ResultsDocument } from '../report/result.js';
+import { testWorkerPids } from './interrupt.js';
 import { FIXTURE_BUILD_DIR, PROBE_BINARY, REPO_ROOT } from './paths.js';
 
 const MAIN = join(REPO_ROOT, 'dist', 'harness', 'run', 'main.js');
@@ -109,6 +111,19 @@ const CASES: [Point, NodeJS.Signals, 'process' | 'group'][] = [
   ['fetch', 'SIGTERM', 'process'],
   ['reports', 'SIGTERM', 'process'],
 ];
+
+describe('a forced exit', () => {
+  test('signals the test workers only, not the target\'s own processes beside them (a Podman service, QEMU)', () => {
+    // This file runs in a test worker (pool: forks) of the vitest process, as suites do in a run.
+    expect(testWorkerPids(process.ppid)).toContain(process.pid);
+    const other = spawn('sleep', ['30']);
+    try {
+      expect(testWorkerPids(process.pid)).toEqual([]);
+    } finally {
+      other.kill();
+    }
+  });
+});
 
 describe.runIf(existsSync(PROBE_BINARY) && process.getuid?.() === 0)('a signal stops the run in order', () => {
   test.each(CASES)('%s: %s to the %s ends the run within 30 s, cleaned up, with a partial report marked interrupted', async (point, signal, to) => {

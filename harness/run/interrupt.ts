@@ -116,7 +116,7 @@ export class RunGuard {
     if (this.forcing) return new Promise<never>(() => undefined);
     this.forcing = true;
     log(`${why}: forcing the exit after one clean-up attempt`);
-    await bounded(stopChildren(FORCED_STEP_MS), FORCED_STEP_MS + 500);
+    await bounded(stopTestWorkers(FORCED_STEP_MS), FORCED_STEP_MS + 500);
     try {
       if (this.vitest && this.reporter) this.reporter.writePartial(this.vitest.state.getTestModules());
     } catch (err) {
@@ -171,8 +171,10 @@ function bounded(work: Promise<unknown>, ms: number): Promise<void> {
   return Promise.race([work.then(() => undefined), new Promise<void>((r) => (timer = setTimeout(r, ms)))]).finally(() => clearTimeout(timer));
 }
 
-/** This process's direct children (test workers, adapters' commands), from /proc. */
-function childPids(): number[] {
+/** This process's test workers (vitest's forks), from /proc. The target's own processes, also
+ *  children of this one (a Podman service, QEMU), are left to the target's stop: ended first, a
+ *  Podman service could no longer remove the run's container. */
+export function testWorkerPids(parent = process.pid): number[] {
   const pids: number[] = [];
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
@@ -180,7 +182,8 @@ function childPids(): number[] {
       const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
       // pid (comm) state ppid …: comm may hold spaces and parentheses, so read after the last ')'.
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === process.pid) pids.push(Number(name));
+      if (ppid !== parent) continue;
+      if (/\/vitest\/dist\/workers\//.test(readFileSync(`/proc/${name}/cmdline`, 'utf8'))) pids.push(Number(name));
     } catch {
       // gone meanwhile
     }
@@ -188,10 +191,10 @@ function childPids(): number[] {
   return pids;
 }
 
-/** SIGTERM to every child (a test worker then stops its pods through the adapter, see
- *  conformance.ts), and waits for them to end. */
-async function stopChildren(withinMs: number): Promise<void> {
-  const pids = childPids();
+/** SIGTERM to every test worker (it then stops its pods through the adapter, see conformance.ts),
+ *  and waits for them to end. */
+async function stopTestWorkers(withinMs: number): Promise<void> {
+  const pids = testWorkerPids();
   for (const pid of pids) {
     try {
       process.kill(pid, 'SIGTERM');

@@ -20,10 +20,11 @@ export interface CliRunOptions {
   onLine?: (line: string, child: ReturnType<typeof spawn>) => void;
 }
 
-/** Runs npm test's entry point with `args` until it exits. */
+/** Runs npm test's entry point with `args` until it exits. The run leads its own process group,
+ *  as a shell job does (see ctrlC). */
 export function runMain(args: string[], opts: CliRunOptions = {}): Promise<CliRun> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { cwd: REPO_ROOT, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [MAIN, ...args], { cwd: REPO_ROOT, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let stdout = '';
     let stderr = '';
     const feed = (chunk: string) => chunk.split('\n').forEach((l) => opts.onLine?.(l, child));
@@ -31,6 +32,16 @@ export function runMain(args: string[], opts: CliRunOptions = {}): Promise<CliRu
     child.stderr.on('data', (d: Buffer) => ((stderr += d), feed(d.toString())));
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
+}
+
+/** A terminal's Ctrl-C: SIGINT to the run's whole process group, every process the run started in
+ *  it included (a target's own processes must not be among them, or the run cannot stop them in order). */
+export function ctrlC(child: ReturnType<typeof spawn>): void {
+  try {
+    process.kill(-child.pid!, 'SIGINT');
+  } catch {
+    // the run has ended already
+  }
 }
 
 /** Whether something still accepts connections on 127.0.0.1:`port` (a forward left behind). */

@@ -10,7 +10,7 @@ export interface ExecOptions {
   timeoutMs?: number;
   cwd?: string;
   env?: Record<string, string>;
-  /** when aborted, the command is stopped as on a timeout (SIGTERM, then SIGKILL); targets that cannot stop a command early ignore it */
+  /** when aborted, the command is stopped as on a timeout (SIGTERM, then SIGKILL) and its result given back */
   signal?: AbortSignal;
 }
 

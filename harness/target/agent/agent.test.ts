@@ -72,6 +72,30 @@ describe('guest agent', () => {
     expect(r.signal).toBe('SIGTERM');
   });
 
+  test('stops a command whose signal is aborted, and gives back how it ended', async () => {
+    const marker = join(dir, 'cancel-running');
+    const stop = new AbortController();
+    const pending = target.exec(['sh', '-c', `touch ${marker}; exec sleep 600`], { signal: stop.signal });
+    while (!existsSync(marker)) await new Promise((r) => setTimeout(r, 20));
+    stop.abort();
+    expect(await pending).toMatchObject({ exitCode: null, signal: 'SIGTERM', timedOut: false });
+    // A signal aborted before the command is sent stops it too.
+    expect(await target.exec(['sleep', '600'], { signal: AbortSignal.abort() })).toMatchObject({ signal: 'SIGTERM', timedOut: false });
+  }, 20_000);
+
+  test('stops the commands of a client that goes away (a stopped test worker)', async () => {
+    const pidFile = join(dir, 'orphan.pid');
+    const client = new AgentClient(agent.endpoint);
+    void client.call({ op: 'exec', argv: ['sh', '-c', `echo $$ > ${pidFile}.tmp; mv ${pidFile}.tmp ${pidFile}; exec sleep 600`] }, 700_000).catch(() => undefined);
+    while (!existsSync(pidFile)) await new Promise((r) => setTimeout(r, 20));
+    const pid = Number(await readFile(pidFile, 'utf8'));
+    expect(existsSync(`/proc/${pid}`)).toBe(true);
+    client.close();
+    while (existsSync(`/proc/${pid}`) && !(await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => ' Z ')).includes(') Z ')) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }, 20_000);
+
   test('a command that cannot start is the target\'s failure, not an exit status', async () => {
     await expect(target.exec(['/no/such/program'])).rejects.toBeInstanceOf(TargetUnavailableError);
   });

@@ -24,7 +24,10 @@ class AgentError extends Error {
   }
 }
 
-function run(req: Extract<Request, { op: 'exec' }>): Promise<ExecAnswer> {
+/** The commands one connection has running, by request id: how each is stopped early. */
+type Running = Map<number, () => void>;
+
+function run(req: Extract<Request, { op: 'exec' }>, running: Running): Promise<ExecAnswer> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const [file, ...args] = req.argv;
@@ -41,22 +44,30 @@ function run(req: Extract<Request, { op: 'exec' }>): Promise<ExecAnswer> {
     child.stdout.on('data', collect(out));
     child.stderr.on('data', collect(err));
     let killer: NodeJS.Timeout | undefined;
+    const stop = () => {
+      if (killer) return;
+      child.kill('SIGTERM');
+      killer = setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
+    };
+    running.set(req.id, stop);
     const timer =
       req.timeoutMs === undefined
         ? undefined
         : setTimeout(() => {
             timedOut = true;
-            child.kill('SIGTERM');
-            killer = setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
+            stop();
           }, req.timeoutMs);
-    child.once('error', (e: NodeJS.ErrnoException) => {
+    const settled = () => {
+      running.delete(req.id);
       clearTimeout(timer);
       clearTimeout(killer);
+    };
+    child.once('error', (e: NodeJS.ErrnoException) => {
+      settled();
       reject(new AgentError('spawn', `${file}: ${e.code ?? e.message}`));
     });
     child.once('close', (code, signal) => {
-      clearTimeout(timer);
-      clearTimeout(killer);
+      settled();
       resolve({
         exitCode: code,
         signal,
@@ -77,10 +88,14 @@ async function fsOp<T>(what: string, path: string, op: () => Promise<T>): Promis
   }
 }
 
-async function handle(req: Request): Promise<unknown> {
+async function handle(req: Request, running: Running): Promise<unknown> {
   switch (req.op) {
     case 'exec':
-      return run(req);
+      return run(req, running);
+    case 'cancel':
+      // A command that has ended already is not an error: the cancel crossed its answer.
+      running.get(req.exec)?.();
+      return null;
     case 'mkdtemp':
       return fsOp('mkdtemp', req.prefix, () => mkdtemp(join(tmpdir(), req.prefix)));
     case 'writeFile':
@@ -100,6 +115,18 @@ async function handle(req: Request): Promise<unknown> {
 
 function serveRpc(socket: Socket, rest: string): void {
   let buffer = rest;
+  const running: Running = new Map();
+  // Nobody is left to read what the commands of a lost client give back (a test worker that was
+  // stopped, a harness that exited): they are stopped, not left to run on in the guest.
+  // The server allows half-open connections (for tunnels), so a client's end is seen as 'end', not 'close'.
+  const lost = () => {
+    for (const stop of running.values()) stop();
+  };
+  socket.once('end', () => {
+    lost();
+    socket.end();
+  });
+  socket.once('close', lost);
   const answer = (a: Answer) => {
     if (!socket.destroyed) socket.write(JSON.stringify(a) + '\n');
   };
@@ -110,7 +137,7 @@ function serveRpc(socket: Socket, rest: string): void {
     } catch {
       return answer({ id: -1, ok: false, kind: 'protocol', message: 'not JSON' });
     }
-    handle(req).then(
+    handle(req, running).then(
       (result) => answer({ id: req.id, ok: true, result: result ?? null }),
       (e: unknown) =>
         answer({ id: req.id, ok: false, kind: e instanceof AgentError ? e.kind : 'protocol', message: (e as Error).message }),

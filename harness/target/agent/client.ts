@@ -79,7 +79,9 @@ export class AgentClient {
     else p.reject(new TargetUnavailableError(`the target could not run it: ${a.message}`));
   }
 
-  async call<T>(body: RequestBody, answerWithinMs: number): Promise<T> {
+  /** Sends `body` and waits for its answer. An exec given an aborted (or aborting) `signal` is
+   *  stopped on the target, which then answers with how it ended. */
+  async call<T>(body: RequestBody, answerWithinMs: number, signal?: AbortSignal): Promise<T> {
     if (this.closed) throw new TargetUnavailableError('the target is closed');
     let socket: Socket;
     try {
@@ -89,13 +91,30 @@ export class AgentClient {
       throw new TargetUnavailableError(`cannot reach the target's agent: ${(e as Error).message}`);
     }
     const id = this.nextId++;
+    const cancel = () => {
+      if (!socket.destroyed) socket.write(JSON.stringify({ op: 'cancel', exec: id, id: this.nextId++ }) + '\n');
+    };
     return new Promise<T>((resolve, reject) => {
+      const done = () => signal?.removeEventListener('abort', cancel);
       const timer = setTimeout(() => {
         this.pending.delete(id);
+        done();
         reject(new NoResultError(`no result came back from the target within ${Math.round(answerWithinMs / 1000)} s (${body.op})`));
       }, answerWithinMs);
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
+      this.pending.set(id, {
+        resolve: (v) => {
+          done();
+          resolve(v as T);
+        },
+        reject: (e) => {
+          done();
+          reject(e);
+        },
+        timer,
+      });
       socket.write(JSON.stringify({ ...body, id }) + '\n');
+      if (signal?.aborted) cancel();
+      else signal?.addEventListener('abort', cancel, { once: true });
     });
   }
 
@@ -121,7 +140,7 @@ export class AgentTarget implements Target {
   async exec(argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
     if (argv.length === 0) throw new Error('exec: empty command');
     const within = (opts.timeoutMs ?? 30 * 60_000) + ANSWER_SLACK_MS;
-    const a = await this.client.call<ExecAnswer>({ op: 'exec', argv: [...argv], cwd: opts.cwd, env: opts.env, timeoutMs: opts.timeoutMs }, within);
+    const a = await this.client.call<ExecAnswer>({ op: 'exec', argv: [...argv], cwd: opts.cwd, env: opts.env, timeoutMs: opts.timeoutMs }, within, opts.signal);
     return { ...a, stdout: Buffer.from(a.stdout, 'base64').toString('utf8'), stderr: Buffer.from(a.stderr, 'base64').toString('utf8') };
   }
 

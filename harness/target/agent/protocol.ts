@@ -13,6 +13,9 @@ export interface Hello {
 
 export type Request =
   | { id: number; op: 'exec'; argv: string[]; cwd?: string; env?: Record<string, string>; timeoutMs?: number }
+  /** stops the command of the connection's exec request `exec` as a timeout does (SIGTERM, then
+   *  SIGKILL); that exec still answers, once the command has ended */
+  | { id: number; op: 'cancel'; exec: number }
   | { id: number; op: 'mkdtemp'; prefix: string }
   | { id: number; op: 'writeFile'; path: string; data: string }
   | { id: number; op: 'readFile'; path: string }

@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { agentPortOf, portOpen, runMain } from '../lifecycle-testkit.js';
+import { agentPortOf, ctrlC, portOpen, runMain } from '../lifecycle-testkit.js';
 
 const hasPodman = spawnSync('sh', ['-c', 'command -v podman']).status === 0;
 /** The run dir's name, in the Podman service's socket path and (as the container's name) on conmon's command line. */
@@ -98,13 +98,55 @@ describe.runIf(hasPodman && process.getuid?.() === 0)('--target=container lifecy
       if (port && !agentPort) {
         agentPort = port;
         // Once the container is up, give the first pods a few seconds to be under way, then interrupt.
-        setTimeout(() => ((signalledAt = performance.now()), child.kill('SIGINT')), 4_000);
+        setTimeout(() => ((signalledAt = performance.now()), ctrlC(child)), 4_000);
       }
     } });
     expect(agentPort).toBeGreaterThan(0);
     expect(run.code).toBe(130);
     expect(performance.now() - signalledAt).toBeLessThan(30_000);
     expect(await portOpen(agentPort)).toBe(false);
+    expect(leftovers()).toEqual(NOTHING);
+  });
+
+  // ci/hang.yaml's pods never end: only the run's own stop, through the agent, ends them.
+  const hanging = (reports: string) => ['--target=container', '--impl=generic', '--impl-config=ci/hang.yaml', `--report-dir=${join(dir, reports)}`, 'suites/ace-exit-status'];
+  const hangingPods = () => spawnSync('pgrep', ['-xf', 'sleep 3600']).stdout.toString().split('\n').filter(Boolean);
+
+  test('Ctrl-C while a pod that never ends runs in the container stops the pod in order, then the container', async () => {
+    let signalledAt = 0;
+    const run = await runMain(hanging('reports-hang-sigint'), { env, onLine: (line, child) => {
+      if (!agentPortOf(line)) return;
+      const poll = setInterval(() => {
+        if (hangingPods().length === 0) return;
+        clearInterval(poll);
+        signalledAt = performance.now();
+        ctrlC(child);
+      }, 100);
+      child.once('close', () => clearInterval(poll));
+    } });
+    expect(signalledAt).toBeGreaterThan(0);
+    expect(run.code, run.stderr).toBe(130);
+    expect(performance.now() - signalledAt).toBeLessThan(30_000);
+    expect(run.stderr).not.toMatch(/forcing the exit|container: stop/);
+    expect(hangingPods()).toEqual([]);
+    expect(leftovers()).toEqual(NOTHING);
+  });
+
+  test('a second Ctrl-C forces the exit, and the container still goes', async () => {
+    const run = await runMain(hanging('reports-hang-forced'), { env, onLine: (line, child) => {
+      if (!agentPortOf(line)) return;
+      const poll = setInterval(() => {
+        if (hangingPods().length === 0) return;
+        clearInterval(poll);
+        ctrlC(child);
+        setTimeout(() => ctrlC(child), 100);
+      }, 100);
+      child.once('close', () => clearInterval(poll));
+    } });
+    expect(run.code, run.stderr).toBe(130);
+    expect(run.stderr).toMatch(/second signal \(SIGINT\): forcing the exit after one clean-up attempt/);
+    expect(run.stderr).not.toMatch(/container: stop/);
+    expect(hangingPods()).toEqual([]);
     expect(leftovers()).toEqual(NOTHING);
   });
 

@@ -128,10 +128,13 @@ export async function openEngine(runDir: string, log: (line: string) => void): P
   const socket = join(runDir, 'podman.sock');
   const dockerHost = `unix://${socket}`;
   const env = { CONTAINERS_CONF: conf };
-  // --time=0: the service never ends on its own; the harness ends it. setpriv: it dies with the harness.
+  // --time=0: the service never ends on its own; the harness ends it. setpriv: it dies with the
+  // harness. detached: a terminal's Ctrl-C reaches the harness alone, which still needs the service
+  // to remove the run's container.
   const service = spawn('setpriv', ['--pdeathsig', 'TERM', '--', podman, 'system', 'service', '--time=0', dockerHost], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
+    detached: true,
   });
   let stderr = '';
   service.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString('utf8')).slice(-2000)));

@@ -120,10 +120,12 @@ export class QemuVm {
     const started = performance.now();
     try {
       const hostPort = await freeLocalPort();
+      // detached: a terminal's Ctrl-C reaches the harness alone, which stops the guest's pods first.
       this.qemu = execa('setpriv', ['--pdeathsig', 'KILL', '--', 'qemu-system-x86_64', ...this.args(hostPort)], {
         reject: false,
         stdin: 'ignore',
         all: true,
+        detached: true,
       });
       this.exited = this.qemu.then((r) => `QEMU exited ${r.exitCode ?? r.signal}: ${String(r.all ?? '').trim().slice(-1000)}`);
       this.endpoint = { host: '127.0.0.1', port: hostPort, token };

@@ -10,7 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { agentPortOf, type CliRun, type CliRunOptions, portOpen, runMain as runCli } from '../lifecycle-testkit.js';
+import { agentPortOf, type CliRun, type CliRunOptions, ctrlC, portOpen, runMain as runCli } from '../lifecycle-testkit.js';
 import { installedBox, vagrantHome } from './box.js';
 
 const ready = spawnSync('sh', ['-c', 'command -v vagrant && command -v virsh']).status === 0 && installedBox() !== undefined;
@@ -94,7 +94,7 @@ describe.runIf(ready && process.getuid?.() === 0)('--target=vagrant lifecycle', 
         if (virsh('list', '--all', '--name').includes(name)) {
           domainSeen = true;
           clearInterval(poll);
-          child.kill('SIGINT');
+          ctrlC(child);
         }
       }, 250);
       child.once('close', () => clearInterval(poll));
@@ -112,7 +112,7 @@ describe.runIf(ready && process.getuid?.() === 0)('--target=vagrant lifecycle', 
     const run = await runMain([`--report-dir=${join(dir, 'reports-sigint')}`, 'suites/ace-exit-status', 'suites/ace-execution-environment', 'suites/pod-volumes'], (line, child) => {
       if (/agent on 127\.0\.0\.1:/.test(line) && !sent) {
         sent = true;
-        setTimeout(() => ((signalledAt = performance.now()), child.kill('SIGINT')), 8_000);
+        setTimeout(() => ((signalledAt = performance.now()), ctrlC(child)), 8_000);
       }
     });
     expect(run.agentPort).toBeGreaterThan(0);

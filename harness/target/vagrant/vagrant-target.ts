@@ -252,7 +252,8 @@ export class VagrantMachine {
       'setpriv',
       ['--pdeathsig', 'KILL', '--', 'ssh', ...ssh, '-o', 'ControlMaster=yes', '-o', 'ExitOnForwardFailure=yes', '-o', 'ServerAliveInterval=10',
         '-N', '-L', `127.0.0.1:${port}:127.0.0.1:${AGENT_GUEST_PORT}`, 'default'],
-      { reject: false, stdin: 'ignore', all: true },
+      // detached: a terminal's Ctrl-C reaches the harness alone; the agent's forward must outlive it.
+      { reject: false, stdin: 'ignore', all: true, detached: true },
     );
     const master = this.master;
     for (let i = 0; ; i++) {
