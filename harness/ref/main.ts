@@ -7,8 +7,8 @@
 //   ref gc --data-dir DIR
 //   ref version
 //   ref mutants
-import { rmSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -125,14 +125,17 @@ function oneLine(s: string): string {
 /** Runs an image command: its answer is one JSON line on stdout, a refusal one line on stderr and
  *  EXIT.refused; anything else is a crash. `scratch` names a temporary dir the work gets, removed after. */
 async function answerOrRefuse(work: (scratch: string) => Promise<unknown>, scratch?: string): Promise<number> {
-  const dir = scratch ? await mkdtemp(join(tmpdir(), `appc-ref-${scratch}-`)) : '';
-  // A signal ends the command at once, its scratch dir removed first (an interrupted run leaves nothing).
+  let dir = '';
+  // A signal ends the command at once, its scratch dir removed first (an interrupted run leaves
+  // nothing). The handlers come first and the dir is made synchronously: a signal that came as an
+  // asynchronous mkdtemp returned found no handler, and the dir stayed.
   const onSignal = (sig: 'SIGINT' | 'SIGTERM') => () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
     process.exit(sig === 'SIGINT' ? 130 : 143);
   };
   process.once('SIGINT', onSignal('SIGINT'));
   process.once('SIGTERM', onSignal('SIGTERM'));
+  if (scratch) dir = mkdtempSync(join(tmpdir(), `appc-ref-${scratch}-`));
   try {
     process.stdout.write(JSON.stringify(await work(dir)) + '\n');
     return EXIT.ok;
