@@ -2,11 +2,13 @@
 // `provide.config` from its flags; a plain `npx vitest run suites/…` runs against the defaults (ref on host).
 import { defineConfig } from 'vitest/config';
 import { defaultConfig } from './harness/run/config.js';
+import { suiteWorkers } from './harness/run/worker-pool.js';
 
 export default defineConfig({
   test: {
     include: ['suites/**/*.test.ts'],
-    pool: 'forks',
+    // vitest's forks, each in a process group of its own: a Ctrl-C reaches the run, which stops them in order.
+    pool: suiteWorkers,
     // One file at a time when run straight through vitest: only npm test's scheduler keeps the pods
     // of files running side by side apart (main.ts sets the workers from --jobs).
     fileParallelism: false,

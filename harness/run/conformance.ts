@@ -45,6 +45,9 @@ const interruption = (perProcess.appcInterruption ??= hookSignals());
 function hookSignals(): AbortController {
   const controller = new AbortController();
   process.on('SIGINT', () => interrupt('SIGINT'));
+  // Workers run in process groups of their own (worker-pool.ts): when a Ctrl-C ends a plain
+  // `npx vitest` at once, they learn of it by losing their parent.
+  process.once('disconnect', () => interrupt('the run ended: the test worker lost its parent'));
   // SIGTERM also comes from vitest ending this worker: stop the pods, let their clean-up finish, then go.
   process.on('SIGTERM', () => {
     interrupt('SIGTERM');

@@ -51,13 +51,15 @@ function start(name: string, selection: string[] = [SUITE]): Run {
   return { child, reportDir, work };
 }
 
-/** Commands still running that belong to this run (ref, its pods' holders, workers). */
+/** Commands still running that belong to this run (ref, its pods' holders, workers: what names the
+ *  run's dirs or inherited its TMPDIR). */
 function processesOf(run: Run): string[] {
   const found: string[] = [];
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
     try {
       const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
-      if (cmd.includes(run.work) || cmd.includes(run.reportDir)) found.push(`${pid} ${cmd}`);
+      const ours = () => readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`TMPDIR=${run.work}`);
+      if (cmd.includes(run.work) || cmd.includes(run.reportDir) || ours()) found.push(`${pid} ${cmd}`);
     } catch {
       // gone
     }
@@ -158,6 +160,29 @@ describe.runIf(existsSync(PROBE_BINARY) && process.getuid?.() === 0)('a signal s
       }
     }
   });
+
+  test('a Ctrl-C at any moment of the start-up ends the run cleanly: test workers and vitest\'s helpers starting', async () => {
+    // Every 150 ms of the first 3 s: the CLI loading, the catalog collected, the workers starting,
+    // the first pods. A Ctrl-C there once killed a worker that had not yet loaded the harness (the
+    // run then crashed with exit 1 or waited for the forced exit) and esbuild's service (exit 1).
+    const seen: string[] = [];
+    for (let at = 0; at <= 3_000; at += 150) {
+      const run = start(`startup-${at}`);
+      await new Promise((r) => setTimeout(r, at));
+      const sent = performance.now();
+      send(run, 'SIGINT', 'group');
+      const res = await run.child;
+      const took = Math.round(performance.now() - sent);
+      // Killed by the signal before the CLI hooked it (its modules still loading: nothing made yet),
+      // interrupted (130), or done before the signal came (0).
+      const ended = res.signal === 'SIGINT' ? 'killed' : String(res.exitCode);
+      seen.push(`${at} ms: ${ended} in ${took} ms`);
+      expect(['killed', '130', '0'], `${seen.at(-1)}\n${res.all}`).toContain(ended);
+      expect(res.all, seen.at(-1)).not.toMatch(/^\s+at |Unhandled|exited unexpectedly|forcing the exit/m);
+      expect(took, seen.at(-1)).toBeLessThan(30_000);
+      expect(leftovers(run), seen.at(-1)).toEqual([]);
+    }
+  }, 600_000);
 
   test('a second Ctrl-C forces the exit after a clean-up attempt', async () => {
     const run = start('second-ctrl-c');

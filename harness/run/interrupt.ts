@@ -47,6 +47,10 @@ export class RunGuard {
       return;
     }
     this.signal = signal;
+    // A terminal's Ctrl-C also reaches the helpers vitest started in this process group (esbuild's
+    // service): what then fails in vitest comes of the signal, not of the run, and must not end
+    // the stop half-way with a stack trace.
+    process.on('uncaughtException', (err) => log(`after ${signal}: ${err.message.split('\n')[0]}`));
     if (this.finished) {
       // The run is over and its reports written: they are marked, then the process exits.
       log(`${signal}: the run had ended; marking its reports as interrupted`);
@@ -107,6 +111,8 @@ export class RunGuard {
 
   private async exitAfterClose(): Promise<never> {
     await this.close().catch((err: Error) => log(`clean-up: ${err.message}`));
+    // The workers that collect the catalog, in process groups of their own, end with the run.
+    await stopTestWorkers(FORCED_STEP_MS);
     REAL_EXIT(exitCodeOf(this.signal ?? 'SIGTERM'));
   }
 

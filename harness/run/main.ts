@@ -198,7 +198,11 @@ async function main(): Promise<void> {
   try {
     process.exitCode = await run(request, guard);
   } catch (err) {
-    if (err instanceof UsageError) {
+    if (guard.signal) {
+      // Failed after a Ctrl-C: fallout of the signal (a helper in the process group ended), not a
+      // fault of the run's; the run's own stop has cleaned up, and it ends as interrupted.
+      console.error(`appc-conformance: after ${guard.signal}: ${(err as Error).message.split('\n')[0]}`);
+    } else if (err instanceof UsageError) {
       console.error(`appc-conformance: ${err.message}`);
       process.exitCode = EXIT.usage;
     } else if (err instanceof HarnessError) {
