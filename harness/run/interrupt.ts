@@ -14,6 +14,8 @@ import { abortStarting, type StartedTarget } from '../target/index.js';
 
 /** How long the orderly stop may take before the exit is forced (the issue's bound is 30 s in all). */
 export const WIND_DOWN_MS = 20_000;
+/** How long an uncaught error waits for the signal it may have come of. */
+const FALLOUT_MS = 200;
 /** Each step of a forced clean-up gets this long. */
 const FORCED_STEP_MS = 4_000;
 
@@ -47,10 +49,6 @@ export class RunGuard {
       return;
     }
     this.signal = signal;
-    // A terminal's Ctrl-C also reaches the helpers vitest started in this process group (esbuild's
-    // service): what then fails in vitest comes of the signal, not of the run, and must not end
-    // the stop half-way with a stack trace.
-    process.on('uncaughtException', (err) => log(`after ${signal}: ${err.message.split('\n')[0]}`));
     if (this.finished) {
       // The run is over and its reports written: they are marked, then the process exits.
       log(`${signal}: the run had ended; marking its reports as interrupted`);
@@ -73,9 +71,25 @@ export class RunGuard {
     if (!this.scopeOpening || this.scope) void this.exitAfterClose();
   };
 
+  /**
+   * A terminal's Ctrl-C also reaches the helpers vite started in this process group (esbuild's
+   * service): what then fails (loading vitest.config.ts, a transform) comes of the signal, not of
+   * the run, and must not end the stop half-way with a stack trace. The failure may be seen before
+   * the signal's own handler has run, so an uncaught error is held a moment: after a signal it is
+   * one line; else it ends the process as Node would (its stack, exit 1).
+   */
+  private readonly onUncaught = (err: unknown) => {
+    setTimeout(() => {
+      if (this.signal) return log(`after ${this.signal}: ${String((err as Error)?.message ?? err).split('\n')[0]}`);
+      console.error(err);
+      REAL_EXIT(1);
+    }, FALLOUT_MS);
+  };
+
   constructor() {
     process.on('SIGINT', this.onSignal);
     process.on('SIGTERM', this.onSignal);
+    process.on('uncaughtException', this.onUncaught);
   }
 
   /** Takes the started target; it is stopped last, after the scope, its console log kept in `reportDir`. */
