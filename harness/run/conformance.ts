@@ -104,6 +104,17 @@ export function fileHooks(): void {
   });
 }
 
+/** A test whose pod, import or fetch the run's interruption stopped is skipped (interrupted), so
+ *  vitest's own report shows it as skipped too, not failed with an InterruptedError. */
+async function skipIfInterrupted<T>(skip: SkipFn, work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (err) {
+    if (err instanceof InterruptedError) skip(`interrupted: ${err.message}`);
+    throw err;
+  }
+}
+
 function throwIfInterrupted(): void {
   if (interruption.signal.aborted) throw interruption.signal.reason as InterruptedError;
 }
@@ -339,7 +350,7 @@ export function podRun<T = undefined>(
       );
       inflight.add(settled);
     }
-    return run;
+    return skipIfInterrupted(skip, run);
   };
 }
 
@@ -411,7 +422,7 @@ export function imageRun(build: () => Promise<BuiltImage>, features: Feature[] =
       );
       inflight.add(settled);
     }
-    return run;
+    return skipIfInterrupted(skip, run);
   };
 }
 
@@ -493,6 +504,6 @@ export function fetchRun(site: (server: DiscoveryServer) => Promise<{ host: stri
       );
       inflight.add(settled);
     }
-    return run;
+    return skipIfInterrupted(skip, run);
   };
 }
