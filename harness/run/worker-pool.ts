@@ -7,7 +7,13 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { ForksPoolWorker, type PoolOptions, type PoolRunnerInitializer } from 'vitest/node';
 
+const POOL = 'appc-forks';
+
 class OwnGroupForksWorker extends ForksPoolWorker {
+  // vitest reuses a worker for the next file only when its name is the pool's (isolate: false loads
+  // the harness once per worker); with the base class's "forks" every file got a new worker.
+  override readonly name = POOL;
+
   override async start(): Promise<void> {
     // vitest 4.1's ForksPoolWorker forks in start() unless _fork is set: the same fork, detached.
     const self = this as unknown as { _fork?: ChildProcess };
@@ -17,6 +23,6 @@ class OwnGroupForksWorker extends ForksPoolWorker {
 }
 
 export const suiteWorkers: PoolRunnerInitializer = {
-  name: 'appc-forks',
+  name: POOL,
   createPoolWorker: (options: PoolOptions) => new OwnGroupForksWorker(options),
 };
