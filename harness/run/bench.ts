@@ -129,6 +129,10 @@ async function main(): Promise<number> {
     if (doc.targetInfo?.bootMs !== undefined) rows.push(['boot to ready', s(doc.targetInfo.bootMs)]);
     const w = Math.max(...rows.map(([k]) => k.length));
     for (const [k, v] of rows) console.log(`${k.padEnd(w)}  ${v}`);
+    // The figures' report dir is temporary unless given: name what did not pass while it is here.
+    for (const t of doc.tests.filter((x) => x.status === 'fail' || x.status === 'xpass' || x.status === 'error')) {
+      console.log(`${t.status}: ${t.file} > ${t.name}: ${(t.reason ?? '').split('\n')[0]!.slice(0, 300)}`);
+    }
     return 0;
   } finally {
     if (userDir === undefined) rmSync(reportDir, { recursive: true, force: true });
