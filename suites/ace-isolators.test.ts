@@ -54,7 +54,7 @@ async function watchApps(markers: Record<string, string>, podEnded: AbortSignal,
         return;
       }
       const cgroups = await outsideCgroups(target, pid);
-      const cpu = sampleCpu.includes(app) ? await cpuFraction(target, pid, CPU_WINDOW_MS) : undefined;
+      const cpu = sampleCpu.includes(app) ? await cpuFraction(target, pid, CPU_WINDOW_MS, podEnded) : undefined;
       const files = cgroups?.sources.length ? cgroups.sources.join('; ') : 'none of its cgroup limit files could be read';
       seen[app] = { cgroups, cpu, tried: `app ${app} was found on the target as pid ${pid}: ${files}` };
     }),

@@ -51,7 +51,16 @@ function hookSignals(): AbortController {
   // SIGTERM also comes from vitest ending this worker: stop the pods, let their clean-up finish, then go.
   process.on('SIGTERM', () => {
     interrupt('SIGTERM');
-    void Promise.race([Promise.allSettled([...inflight]), new Promise((r) => setTimeout(r, 15_000))]).then(() => process.exit(143));
+    void Promise.race([Promise.allSettled([...inflight]), new Promise((r) => setTimeout(r, 15_000))]).then(() => {
+      // A worker leads its own process group (worker-pool.ts): what it started and is still running
+      // (a helper command of a test, not handed the interruption) ends with it.
+      try {
+        process.kill(-process.pid, 'SIGTERM');
+      } catch {
+        // not a group leader (a plain vitest pool): nothing of its own to end
+      }
+      process.exit(143);
+    });
   });
   return controller;
 }

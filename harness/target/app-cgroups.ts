@@ -204,11 +204,12 @@ export function cpuTicks(stat: string): number | null {
 /** Linux's USER_HZ, the unit of /proc/PID/stat times, on every architecture the suite runs on. */
 const USER_HZ = 100;
 
-/** CPU time the process used over `windowMs` of the target's clock, as a fraction of that time; null when it ended meanwhile. */
-export async function cpuFraction(target: Target, pid: number, windowMs: number): Promise<{ fraction: number; cpuMs: number; wallMs: number } | null> {
+/** CPU time the process used over `windowMs` of the target's clock, as a fraction of that time; null
+ *  when it ended meanwhile, or `stop` (the pod's end) came first. */
+export async function cpuFraction(target: Target, pid: number, windowMs: number, stop?: AbortSignal): Promise<{ fraction: number; cpuMs: number; wallMs: number } | null> {
   // Both ends on the target: its own uptime clock (10 ms steps) and the process's stat.
   const script = 'cut -d" " -f1 /proc/uptime && cat /proc/$1/stat && sleep $2 && cut -d" " -f1 /proc/uptime && cat /proc/$1/stat';
-  const res = await target.exec(['sh', '-c', script, 'cpu-fraction', String(pid), (windowMs / 1000).toFixed(3)], { timeoutMs: windowMs + 10_000 });
+  const res = await target.exec(['sh', '-c', script, 'cpu-fraction', String(pid), (windowMs / 1000).toFixed(3)], { timeoutMs: windowMs + 10_000, signal: stop });
   if (res.exitCode !== 0) return null;
   const [u0, s0, u1, s1] = res.stdout.trim().split('\n');
   const [t0, t1] = [cpuTicks(s0 ?? ''), cpuTicks(s1 ?? '')];
