@@ -3,12 +3,12 @@
 // are written marked as interrupted, then the run's scope and target are closed. A second signal, or
 // a run that has not wound down after WIND_DOWN_MS, forces the exit after one bounded clean-up
 // attempt. Exit codes: 130 (SIGINT), 143 (SIGTERM).
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { constants } from 'node:os';
 import type { Vitest } from 'vitest/node';
 import type { RunScope } from '../impl/index.js';
-import { isZombie } from '../ref/procs.js';
+import { childrenOf, isZombie } from '../ref/procs.js';
 import type { ConformanceReporter } from '../report/conformance-reporter.js';
 import { abortStarting, type StartedTarget } from '../target/index.js';
 
@@ -195,20 +195,13 @@ function bounded(work: Promise<unknown>, ms: number): Promise<void> {
  *  children of this one (a Podman service, QEMU), are left to the target's stop: ended first, a
  *  Podman service could no longer remove the run's container. */
 export function testWorkerPids(parent = process.pid): number[] {
-  const pids: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
+  return childrenOf(parent).filter((pid) => {
     try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      // pid (comm) state ppid …: comm may hold spaces and parentheses, so read after the last ')'.
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid !== parent) continue;
-      if (/\/vitest\/dist\/workers\//.test(readFileSync(`/proc/${name}/cmdline`, 'utf8'))) pids.push(Number(name));
+      return /\/vitest\/dist\/workers\//.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8'));
     } catch {
-      // gone meanwhile
+      return false; // gone meanwhile
     }
-  }
-  return pids;
+  });
 }
 
 /** SIGTERM to every test worker (it then stops its pods through the adapter, see conformance.ts),
