@@ -1,5 +1,6 @@
 // Ctrl-C and SIGTERM at each point of a real run (npm test's entry against ref): while fixtures are
-// built, while a pod runs, while a fetch by name waits on a stalled server, while reports are written. The run must end within 30 s with its
+// built, while a pod runs, while a fetch by name waits on a stalled server, mid-way through the whole
+// suite, while reports are written, and every 150 ms of the start-up. The run must end within 30 s with its
 // clean-up done and a partial report marked as interrupted; a second Ctrl-C forces the exit after a
 // clean-up attempt. These start pods: run them under the suite lock (flock /work/.suite.lock).
 import { execa, type ResultPromise } from 'execa';
