@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { buildAci } from '../aci/index.js';
 import { catalog } from '../../fixtures/images.js';
+import { needsArtifacts } from '../report/artifacts.js';
 import type { ResultsDocument } from '../report/result.js';
 import { pods } from '../schedule/jobs.js';
 import { REPO_ROOT } from './paths.js';
@@ -129,8 +130,9 @@ async function main(): Promise<number> {
     if (doc.targetInfo?.bootMs !== undefined) rows.push(['boot to ready', s(doc.targetInfo.bootMs)]);
     const w = Math.max(...rows.map(([k]) => k.length));
     for (const [k, v] of rows) console.log(`${k.padEnd(w)}  ${v}`);
-    // The figures' report dir is temporary unless given: name what did not pass while it is here.
-    for (const t of doc.tests.filter((x) => x.status === 'fail' || x.status === 'xpass' || x.status === 'error')) {
+    // The figures' report dir is temporary unless given: name what did not pass (failed, errored or
+    // unexpectedly passed: the tests that get an artifact folder) while it is here.
+    for (const t of doc.tests.filter(needsArtifacts)) {
       console.log(`${t.status}: ${t.file} > ${t.name}: ${(t.reason ?? '').split('\n')[0]!.slice(0, 300)}`);
     }
     return 0;

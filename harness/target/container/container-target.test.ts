@@ -2,7 +2,7 @@
 // and without Podman the run ends in one line before any pod; a normal run, Ctrl-C while a pod runs
 // and a pod timeout each leave no container, no Podman service or monitor (conmon) of the run, no
 // forwarded port, no run directory and no pod cgroup. Needs Podman (npm run setup -- --container).
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -111,19 +111,25 @@ describe.runIf(hasPodman && process.getuid?.() === 0)('--target=container lifecy
   // ci/hang.yaml's pods never end: only the run's own stop, through the agent, ends them.
   const hanging = (reports: string) => ['--target=container', '--impl=generic', '--impl-config=ci/hang.yaml', `--report-dir=${join(dir, reports)}`, 'suites/ace-exit-status'];
   const hangingPods = () => spawnSync('pgrep', ['-xf', 'sleep 3600']).stdout.toString().split('\n').filter(Boolean);
-
-  test('Ctrl-C while a pod that never ends runs in the container stops the pod in order, then the container', async () => {
-    let signalledAt = 0;
-    const run = await runMain(hanging('reports-hang-sigint'), { env, onLine: (line, child) => {
+  /** runMain's onLine: once the container is up and a hanging pod runs in it, `act` on the run. */
+  const onceAPodHangs =
+    (act: (child: ChildProcess) => void) =>
+    (line: string, child: ChildProcess): void => {
       if (!agentPortOf(line)) return;
       const poll = setInterval(() => {
         if (hangingPods().length === 0) return;
         clearInterval(poll);
-        signalledAt = performance.now();
-        ctrlC(child);
+        act(child);
       }, 100);
       child.once('close', () => clearInterval(poll));
-    } });
+    };
+
+  test('Ctrl-C while a pod that never ends runs in the container stops the pod in order, then the container', async () => {
+    let signalledAt = 0;
+    const run = await runMain(hanging('reports-hang-sigint'), { env, onLine: onceAPodHangs((child) => {
+      signalledAt = performance.now();
+      ctrlC(child);
+    }) });
     expect(signalledAt).toBeGreaterThan(0);
     expect(run.code, run.stderr).toBe(130);
     expect(performance.now() - signalledAt).toBeLessThan(30_000);
@@ -133,16 +139,10 @@ describe.runIf(hasPodman && process.getuid?.() === 0)('--target=container lifecy
   });
 
   test('a second Ctrl-C forces the exit, and the container still goes', async () => {
-    const run = await runMain(hanging('reports-hang-forced'), { env, onLine: (line, child) => {
-      if (!agentPortOf(line)) return;
-      const poll = setInterval(() => {
-        if (hangingPods().length === 0) return;
-        clearInterval(poll);
-        ctrlC(child);
-        setTimeout(() => ctrlC(child), 100);
-      }, 100);
-      child.once('close', () => clearInterval(poll));
-    } });
+    const run = await runMain(hanging('reports-hang-forced'), { env, onLine: onceAPodHangs((child) => {
+      ctrlC(child);
+      setTimeout(() => ctrlC(child), 100);
+    }) });
     expect(run.code, run.stderr).toBe(130);
     expect(run.stderr).toMatch(/second signal \(SIGINT\): forcing the exit after one clean-up attempt/);
     expect(run.stderr).not.toMatch(/container: stop/);
